@@ -1,0 +1,238 @@
+"""``amiable``: the one operational entry point (local stack, services, tokens, projections)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from amiable_cli import stack as local_stack
+
+app = typer.Typer(no_args_is_help=True, help="Operate amiable: stack, services, projections.")
+stack_app = typer.Typer(no_args_is_help=True, help="The local Kafka + PostgreSQL stack.")
+events_app = typer.Typer(no_args_is_help=True, help="Read the claim event log.")
+app.add_typer(stack_app, name="stack")
+app.add_typer(events_app, name="events")
+
+# Services are registered explicitly: name -> module holding create_app, settings and store.
+SERVICES = {"claims": "amiable_claims.main"}
+
+ServiceArg = Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICES)}")]
+
+
+def _service(name: str):
+    if name not in SERVICES:
+        raise typer.BadParameter(f"unknown service {name!r}; known: {', '.join(SERVICES)}")
+    return importlib.import_module(SERVICES[name])
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Start Kafka and PostgreSQL (idempotent) and create the topics and databases."""
+    status = local_stack.up()
+    typer.echo(f"kafka      {status.bootstrap}")
+    typer.echo(f"postgresql {status.database_url}")
+    typer.echo(f"state      {status.state_dir}")
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop Kafka and PostgreSQL cleanly; their data stays in the state folder."""
+    local_stack.down()
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show what runs, without starting anything."""
+    status = local_stack.status()
+    typer.echo(f"kafka      {'up' if status.kafka_running else 'down'}  {status.bootstrap}")
+    typer.echo(f"postgresql {'up' if status.postgres_running else 'down'}  {status.database_url}")
+    typer.echo(f"state      {status.state_dir}")
+    if not (status.kafka_running and status.postgres_running):
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(service: ServiceArg, port: int | None = None) -> None:
+    """Run one service in the foreground."""
+    import uvicorn
+
+    module = _service(service)
+    settings = module.Settings()
+    uvicorn.run(
+        module.create_app(settings),
+        host=settings.host,
+        port=port or settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level="info",
+        access_log=False,
+    )
+
+
+@app.command()
+def token(
+    tenant: Annotated[str, typer.Option(help="the creditor the token acts for")],
+    scope: Annotated[list[str], typer.Option(help="repeat for several scopes")] = None,
+    ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 8 * 3600,
+) -> None:
+    """Print a dev token signed with AMIABLE_JWT_SECRET (HS256)."""
+    from amiable_events.auth import issue_token
+    from amiable_events.settings import ServiceSettings
+
+    settings = ServiceSettings()
+    scopes = scope or ["claims:read", "claims:write"]
+    typer.echo(issue_token(settings.jwt_secret, tenant=tenant, scopes=scopes, ttl_seconds=ttl))
+
+
+@app.command()
+def rebuild(
+    service: ServiceArg,
+    swap: Annotated[bool, typer.Option(help="swap the rebuilt tables in")] = True,
+) -> None:
+    """Replay the log from offset 0 into fresh tables and swap them in for the live ones."""
+    module = _service(service)
+
+    async def run():
+        from amiable_events.catalog import REGISTRY
+        from amiable_events.db import create_engine
+        from amiable_events.projection import rebuild as rebuild_projection
+
+        settings = module.Settings()
+        engine = create_engine(settings.database_url, settings.database)
+        try:
+            store = module.projection_store(settings, engine)
+            return await rebuild_projection(
+                store.projector,
+                engine,
+                REGISTRY,
+                bootstrap=settings.kafka_bootstrap,
+                topic=settings.topic,
+                live_schema=settings.projection_schema,
+                swap=swap,
+            )
+        finally:
+            await engine.dispose()
+
+    result = asyncio.run(run())
+    rate = result.events / result.seconds if result.seconds else 0
+    typer.echo(f"rebuilt {service}: {result.events} events in {result.seconds:.2f}s ({rate:,.0f}/s)")
+    typer.echo(f"digest {result.digest['digest']}")
+
+
+@app.command()
+def unpark(
+    service: ServiceArg,
+    account: Annotated[list[str] | None, typer.Option(help="only these debtor accounts")] = None,
+) -> None:
+    """Replay parked debtor accounts' events with the code now deployed."""
+    module = _service(service)
+
+    async def run():
+        from amiable_events.db import create_engine
+
+        settings = module.Settings()
+        engine = create_engine(settings.database_url, settings.database)
+        try:
+            return await module.projection_store(settings, engine).unpark(account)
+        finally:
+            await engine.dispose()
+
+    outcome = asyncio.run(run())
+    for name, result in outcome.items():
+        typer.echo(f"{name}: {result}")
+    if not outcome:
+        typer.echo("nothing parked")
+    if any(result != "released" for result in outcome.values()):
+        raise typer.Exit(1)
+
+
+@events_app.command("tail")
+def events_tail(
+    from_beginning: Annotated[bool, typer.Option(help="start at offset 0")] = False,
+    follow: Annotated[bool, typer.Option(help="keep waiting for new events")] = False,
+    limit: Annotated[int, typer.Option(help="stop after this many events (0: no limit)")] = 0,
+) -> None:
+    """Pretty-print the claim log: headers, key, partition/offset and the payload."""
+    from amiable_events.settings import ServiceSettings
+
+    settings = ServiceSettings()
+    asyncio.run(_tail(settings, from_beginning, follow, limit))
+
+
+async def _tail(settings, from_beginning: bool, follow: bool, limit: int) -> None:
+    import orjson
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    shown = 0
+    try:
+        partitions = [
+            TopicPartition(settings.topic, p)
+            for p in sorted(consumer.partitions_for_topic(settings.topic) or ())
+        ]
+        consumer.assign(partitions)
+        if from_beginning:
+            await consumer.seek_to_beginning(*partitions)
+        else:
+            await consumer.seek_to_end(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        while True:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for record in records:
+                    headers = {name: value.decode(errors="replace") for name, value in record.headers}
+                    typer.secho(
+                        f"{record.partition}/{record.offset}  {headers.get('ce_type', '?')}  "
+                        f"key={(record.key or b'').decode(errors='replace')}",
+                        bold=True,
+                    )
+                    for name, value in headers.items():
+                        typer.echo(f"  {name}: {value}")
+                    try:
+                        payload = orjson.dumps(orjson.loads(record.value), option=orjson.OPT_INDENT_2)
+                        typer.echo("  " + payload.decode().replace("\n", "\n  "))
+                    except orjson.JSONDecodeError:
+                        typer.echo(f"  (not JSON) {record.value!r}")
+                    shown += 1
+                    if limit and shown >= limit:
+                        return
+            if not batch and not follow:
+                positions = {tp: await consumer.position(tp) for tp in partitions}
+                if all(positions[tp] >= ends[tp] for tp in partitions):
+                    return
+    finally:
+        await consumer.stop()
+
+
+@app.command()
+def run() -> None:
+    """Start the local stack and the services, print their URLs and a dev token, serve claims."""
+    status = local_stack.up()
+    from amiable_events.auth import issue_token
+    from amiable_events.settings import ServiceSettings
+
+    settings = ServiceSettings()
+    dev_token = issue_token(
+        settings.jwt_secret, tenant="demo-creditor", scopes=["claims:read", "claims:write", "admin"]
+    )
+    typer.echo(f"kafka       {status.bootstrap}")
+    typer.echo(f"postgresql  {status.database_url}")
+    typer.echo("claims API  http://127.0.0.1:8001/v1/claims")
+    typer.echo("claims docs http://127.0.0.1:8001/docs")
+    typer.echo(f"dev token (tenant demo-creditor, {datetime.now():%H:%M} + 8h):\n{dev_token}")
+    typer.echo("stop with Ctrl-C; `make stack-down` stops Kafka and PostgreSQL")
+    serve("claims")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,10 @@
+"""Every published event type, registered explicitly. The contract other teams read."""
+
+from __future__ import annotations
+
+from amiable_events import claims
+from amiable_events.registry import Registry
+
+CONTEXTS = {"claims": claims.EVENTS}
+
+REGISTRY = Registry(models=[model for events in CONTEXTS.values() for model in events])

@@ -1,0 +1,21 @@
+"""PostgreSQL engines. Each service owns one database, ``amiable_<service>``, on one server."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def database_url(server_url: str, database: str) -> str:
+    """``server_url`` with the asyncpg driver and ``database`` as its database."""
+    url = make_url(server_url).set(drivername="postgresql+asyncpg", database=database)
+    return url.render_as_string(hide_password=False)
+
+
+def create_engine(server_url: str, database: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        database_url(server_url, database),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+    )

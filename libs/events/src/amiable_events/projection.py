@@ -1,0 +1,746 @@
+"""The projection runner: folds the claim log into a service's PostgreSQL read model.
+
+What it guarantees, and why:
+- Each partition's next offset is stored in the same transaction as the rows the batch wrote,
+  and the runner seeks to those offsets, never to Kafka's committed ones: a crash at any point
+  leaves rows and positions consistent.
+- Event ids already applied are dropped, so a re-appended event is applied once.
+- A record that cannot be decoded goes to the service's dead-letter topic and the runner goes
+  on. An event that decodes but fails to apply parks its debtor account: that account's later
+  events wait, in order, in ``parked_events`` until they are replayed (``unpark``); other
+  accounts go on. Skipping one event of a fold would corrupt state.
+- ``rebuild`` replays from offset 0 into a fresh schema and swaps it in; the live runner notices
+  its stored positions moved and seeks to them.
+- It never causes side effects: it only writes its own tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.partitioner import murmur2
+from aiokafka.structs import ConsumerRecord
+from opentelemetry import trace
+from opentelemetry.trace import Link, SpanKind
+from prometheus_client import Counter, Gauge
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from amiable_events.envelope import DecodeError, Envelope, decode
+from amiable_events.registry import Registry
+from amiable_events.topics import PARTITIONS, dlq_topic
+from amiable_events.tracing import extract_context, tracer
+
+log = logging.getLogger(__name__)
+
+LIVE_SCHEMA = "projection"
+
+PARKED_ACCOUNTS = Gauge(
+    "amiable_parked_accounts", "Debtor accounts parked after an apply failure", ["service"]
+)
+DEAD_LETTERS = Counter(
+    "amiable_dead_letters_total", "Records sent to the dead-letter topic", ["service"]
+)
+APPLIED = Counter("amiable_events_applied_total", "Events applied to the projection", ["service"])
+
+
+class Projector(Protocol):
+    """What a service gives the runner: its tables and how one event changes them."""
+
+    service: str
+    metadata: MetaData
+
+    async def apply(self, conn: AsyncConnection, event: Envelope) -> None: ...
+
+
+def add_runner_tables(metadata: MetaData) -> None:
+    """The runner's bookkeeping lives beside the projection's rows, in the same schema."""
+    Table(
+        "stored_offsets",
+        metadata,
+        Column("partition", Integer, primary_key=True),
+        Column("next_offset", BigInteger, nullable=False),
+    )
+    Table("applied_events", metadata, Column("event_id", Uuid, primary_key=True))
+    Table(
+        "parked_accounts",
+        metadata,
+        Column("account", String, primary_key=True),
+        Column("event_id", Uuid, nullable=False),
+        Column("event_type", String, nullable=False),
+        Column("partition", Integer, nullable=False),
+        Column("offset", BigInteger, nullable=False),
+        Column("reason", Text, nullable=False),
+    )
+    Table(
+        "parked_events",
+        metadata,
+        Column("partition", Integer, primary_key=True),
+        Column("offset", BigInteger, primary_key=True),
+        Column("account", String, nullable=False, index=True),
+        Column("key", LargeBinary),
+        Column("value", LargeBinary),
+        Column("headers", JSONB, nullable=False),
+    )
+
+
+def _tables(metadata: MetaData) -> dict[str, Table]:
+    return {table.name: table for table in metadata.sorted_tables}
+
+
+@dataclass
+class BatchResult:
+    applied: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    parked: int = 0
+    seeks: dict[int, int] = field(default_factory=dict)
+
+
+class _Transient(Exception):
+    """A batch must be retried from the start (deadlock, swapped schema, lost connection)."""
+
+
+class ProjectionStore:
+    """The projection's schema in PostgreSQL: creating it, applying batches, digests, parking."""
+
+    def __init__(
+        self,
+        projector: Projector,
+        engine: AsyncEngine,
+        registry: Registry,
+        *,
+        schema: str = LIVE_SCHEMA,
+    ) -> None:
+        self.projector = projector
+        self.engine = engine
+        self.registry = registry
+        self.schema = schema
+        self.tables = _tables(projector.metadata)
+        for required in ("stored_offsets", "applied_events", "parked_accounts", "parked_events"):
+            if required not in self.tables:
+                raise ValueError(f"{projector.service}: call add_runner_tables(metadata)")
+
+    @contextlib.asynccontextmanager
+    async def transaction(self):
+        async with self.engine.begin() as conn:
+            await conn.execution_options(schema_translate_map={None: self.schema})
+            yield conn
+
+    async def create(self, *, fresh: bool = False) -> None:
+        async with self.engine.begin() as conn:
+            if fresh:
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+            await conn.execution_options(schema_translate_map={None: self.schema})
+            await conn.run_sync(self.projector.metadata.create_all)
+
+    async def positions(self) -> dict[int, int]:
+        offsets = self.tables["stored_offsets"]
+        async with self.transaction() as conn:
+            rows = await conn.execute(select(offsets.c.partition, offsets.c.next_offset))
+            return {partition: next_offset for partition, next_offset in rows}
+
+    async def apply_batch(
+        self,
+        records: dict[int, list[ConsumerRecord]],
+        expected: dict[int, int],
+        *,
+        dead_letter,
+        group: str,
+        topic: str,
+    ) -> BatchResult:
+        """Apply one batch atomically, if the stored positions are where the reader expects.
+
+        ``expected`` is each partition's position the reader fetched from; a stored position
+        that differs (a rebuild swapped in, another replica moved on) aborts the batch and
+        returns the stored positions in ``seeks``. ``dead_letter(record, reason)`` must be
+        durable when it returns: it runs before the positions commit.
+        """
+        decoded: list[tuple[ConsumerRecord, Envelope | None, str | None]] = []
+        for partition_records in records.values():
+            for record in partition_records:
+                try:
+                    envelope = decode(
+                        self.registry,
+                        record.key,
+                        record.value,
+                        record.headers,
+                        record.partition,
+                        record.offset,
+                    )
+                    decoded.append((record, envelope, None))
+                except DecodeError as exc:
+                    decoded.append((record, None, str(exc)))
+        careful = False
+        try:
+            while True:
+                result = BatchResult()
+                try:
+                    async with self.transaction() as conn:
+                        stored = await self._lock_positions(conn, sorted(records))
+                        for partition in records:
+                            if partition in stored and stored[partition] != expected.get(partition):
+                                result.seeks[partition] = stored[partition]
+                        if result.seeks:
+                            return result
+                        letters = await self._apply(conn, decoded, result, careful, group, topic)
+                        await self._store_positions(conn, records)
+                        for record, reason in letters:
+                            await dead_letter(record, reason)
+                    return result
+                except _ApplyFailed:
+                    careful = True
+        except DBAPIError as exc:
+            raise _Transient(str(exc)) from exc
+
+    async def _lock_positions(self, conn, partitions: list[int]) -> dict[int, int]:
+        offsets = self.tables["stored_offsets"]
+        rows = await conn.execute(
+            select(offsets.c.partition, offsets.c.next_offset)
+            .where(offsets.c.partition.in_(partitions))
+            .order_by(offsets.c.partition)
+            .with_for_update()
+        )
+        return dict(rows.all())
+
+    async def _store_positions(self, conn, records) -> None:
+        offsets = self.tables["stored_offsets"]
+        statement = insert(offsets).values(
+            [
+                {"partition": partition, "next_offset": rows[-1].offset + 1}
+                for partition, rows in sorted(records.items())
+            ]
+        )
+        await conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[offsets.c.partition],
+                set_={"next_offset": statement.excluded.next_offset},
+            )
+        )
+
+    async def _apply(self, conn, todo, result, careful, group, topic):
+        applied_events = self.tables["applied_events"]
+        parked_accounts = self.tables["parked_accounts"]
+        ids = [envelope.id for _, envelope, _ in todo if envelope is not None]
+        seen = set()
+        if ids:
+            seen = set(
+                (
+                    await conn.execute(
+                        select(applied_events.c.event_id).where(applied_events.c.event_id.in_(ids))
+                    )
+                ).scalars()
+            )
+        accounts = {envelope.key for _, envelope, _ in todo if envelope is not None}
+        parked = set()
+        if accounts:
+            parked = set(
+                (
+                    await conn.execute(
+                        select(parked_accounts.c.account)
+                        .where(parked_accounts.c.account.in_(sorted(accounts)))
+                        .with_for_update()
+                    )
+                ).scalars()
+            )
+        new_ids = []
+        letters = []
+        consumer_span = tracer()
+        for record, envelope, reason in todo:
+            if envelope is None:
+                letters.append((record, reason))
+                result.dead_lettered += 1
+                continue
+            if envelope.id in seen:
+                result.duplicates += 1
+                continue
+            seen.add(envelope.id)
+            if envelope.key in parked:
+                await self._park_event(conn, record, envelope.key)
+                result.parked += 1
+                continue
+            with _process_span(consumer_span, envelope, group, topic):
+                if not careful:
+                    try:
+                        await self.projector.apply(conn, envelope)
+                    except Exception as exc:
+                        log.warning(
+                            "apply failed at %s/%s: %r", record.partition, record.offset, exc
+                        )
+                        raise _ApplyFailed from exc
+                else:
+                    try:
+                        async with conn.begin_nested():
+                            await self.projector.apply(conn, envelope)
+                    except Exception as exc:
+                        await self._park_account(conn, record, envelope, exc)
+                        parked.add(envelope.key)
+                        result.parked += 1
+                        continue
+            new_ids.append({"event_id": envelope.id})
+            result.applied += 1
+        if new_ids:
+            await conn.execute(insert(applied_events), new_ids)
+        return letters
+
+    async def _park_account(self, conn, record, envelope: Envelope, exc: Exception) -> None:
+        await conn.execute(
+            insert(self.tables["parked_accounts"]).values(
+                account=envelope.key,
+                event_id=envelope.id,
+                event_type=envelope.type,
+                partition=record.partition,
+                offset=record.offset,
+                reason=f"{type(exc).__name__}: {exc}"[:2000],
+            )
+        )
+        await self._park_event(conn, record, envelope.key)
+        log.error(
+            "parked account %s at %s/%s: %r", envelope.key, record.partition, record.offset, exc
+        )
+
+    async def _park_event(self, conn, record, account: str) -> None:
+        await conn.execute(
+            insert(self.tables["parked_events"])
+            .values(
+                partition=record.partition,
+                offset=record.offset,
+                account=account,
+                key=record.key,
+                value=record.value,
+                headers=[[name, value.decode(errors="replace")] for name, value in record.headers],
+            )
+            .on_conflict_do_nothing()
+        )
+
+    async def parked(self) -> list[dict[str, Any]]:
+        accounts = self.tables["parked_accounts"]
+        events = self.tables["parked_events"]
+        async with self.transaction() as conn:
+            rows = (await conn.execute(select(accounts).order_by(accounts.c.account))).mappings()
+            waiting = dict(
+                (
+                    await conn.execute(
+                        select(events.c.account, text("count(*)")).group_by(events.c.account)
+                    )
+                ).all()
+            )
+            return [
+                {**row, "event_id": str(row["event_id"]), "waiting": waiting.get(row["account"], 0)}
+                for row in rows
+            ]
+
+    async def unpark(self, accounts: Iterable[str] | None = None) -> dict[str, str]:
+        """Replay each parked account's events in order with the current code.
+
+        An account whose events all apply is released; one that fails again stays parked
+        with the new reason. Returns account -> "released" or the reason.
+        """
+        parked_accounts = self.tables["parked_accounts"]
+        parked_events = self.tables["parked_events"]
+        applied_events = self.tables["applied_events"]
+        wanted = [row["account"] for row in await self.parked()]
+        if accounts is not None:
+            wanted = [account for account in wanted if account in set(accounts)]
+        outcome = {}
+        for account in wanted:
+            async with self.transaction() as conn:
+                locked = await conn.scalar(
+                    select(parked_accounts.c.account)
+                    .where(parked_accounts.c.account == account)
+                    .with_for_update()
+                )
+                if locked is None:
+                    continue
+                rows = await conn.execute(
+                    select(parked_events)
+                    .where(parked_events.c.account == account)
+                    .order_by(parked_events.c.partition, parked_events.c.offset)
+                )
+                try:
+                    async with conn.begin_nested():
+                        for row in rows.mappings():
+                            headers = [(name, value.encode()) for name, value in row["headers"]]
+                            envelope = decode(
+                                self.registry,
+                                row["key"],
+                                row["value"],
+                                headers,
+                                row["partition"],
+                                row["offset"],
+                            )
+                            done = await conn.scalar(
+                                select(applied_events.c.event_id).where(
+                                    applied_events.c.event_id == envelope.id
+                                )
+                            )
+                            if done is None:
+                                await self.projector.apply(conn, envelope)
+                                await conn.execute(
+                                    insert(applied_events).values(event_id=envelope.id)
+                                )
+                except Exception as exc:
+                    reason = f"{type(exc).__name__}: {exc}"[:2000]
+                    await conn.execute(
+                        parked_accounts.update()
+                        .where(parked_accounts.c.account == account)
+                        .values(reason=reason)
+                    )
+                    outcome[account] = reason
+                    continue
+                await conn.execute(parked_events.delete().where(parked_events.c.account == account))
+                await conn.execute(
+                    parked_accounts.delete().where(parked_accounts.c.account == account)
+                )
+                outcome[account] = "released"
+        return outcome
+
+    async def digest(self) -> dict[str, Any]:
+        """A hash of every table (rows in primary-key order) and of the stored positions."""
+        tables = {}
+        async with self.transaction() as conn:
+            await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            for name, table in sorted(self.tables.items()):
+                order = ", ".join(f'"{column.name}"' for column in table.primary_key.columns)
+                row = (
+                    await conn.execute(
+                        text(
+                            f"SELECT count(*), md5(coalesce(string_agg(md5(t::text), '' "
+                            f'ORDER BY {order}), \'\')) FROM "{self.schema}"."{name}" t'
+                        )
+                    )
+                ).one()
+                tables[name] = {"rows": row[0], "md5": row[1]}
+            positions = dict(
+                (
+                    await conn.execute(
+                        select(
+                            self.tables["stored_offsets"].c.partition,
+                            self.tables["stored_offsets"].c.next_offset,
+                        )
+                    )
+                ).all()
+            )
+        overall = hashlib.sha256(
+            orjson.dumps(
+                {"tables": tables, "offsets": positions},
+                option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+            )
+        )
+        return {
+            "digest": overall.hexdigest(),
+            "offsets": {str(p): o for p, o in sorted(positions.items())},
+            "tables": tables,
+        }
+
+
+class _ApplyFailed(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _process_span(tracer_, envelope: Envelope, group: str, topic: str):
+    parent = extract_context(envelope.traceparent, envelope.tracestate)
+    parent_span = trace.get_current_span(parent).get_span_context()
+    links = [Link(parent_span)] if parent_span.is_valid else []
+    with tracer_.start_as_current_span(
+        f"process {topic}",
+        context=parent,
+        kind=SpanKind.CONSUMER,
+        links=links,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.operation.name": "process",
+            "messaging.destination.name": topic,
+            "messaging.consumer.group.name": group,
+            "messaging.destination.partition.id": str(envelope.partition),
+            "messaging.kafka.offset": envelope.offset,
+            "messaging.kafka.message.key": envelope.key,
+            "messaging.message.id": str(envelope.id),
+            "cloudevents.event_id": str(envelope.id),
+            "cloudevents.event_type": envelope.type,
+            "cloudevents.event_subject": envelope.subject,
+            "amiable.tenant": envelope.tenant,
+        },
+    ):
+        yield
+
+
+class _SeekToStored(ConsumerRebalanceListener):
+    def __init__(self, runner: ProjectionRunner) -> None:
+        self._runner = runner
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        await self._runner.seek_to_stored(assigned)
+
+
+class ProjectionRunner:
+    """Consumes the log with ``read_committed`` and applies it through a :class:`ProjectionStore`."""
+
+    def __init__(
+        self,
+        store: ProjectionStore,
+        *,
+        bootstrap: str,
+        topic: str,
+        dlq_producer,
+        group_id: str | None = None,
+        max_records: int = 1000,
+    ) -> None:
+        self.store = store
+        self.topic = topic
+        self.service = store.projector.service
+        self.group_id = group_id or f"amiable-{self.service}"
+        self._dlq = dlq_producer
+        self._dlq_topic = dlq_topic(self.service)
+        self._max_records = max_records
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=self.group_id,
+            client_id=f"amiable-{self.service}",
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=max_records,
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=2_000,
+        )
+        self._task: asyncio.Task | None = None
+        self._applied = asyncio.Condition()
+        self.positions: dict[int, int] = {}
+        self.started = False
+        self.last_error: str | None = None
+
+    async def start(self) -> None:
+        await self.store.create()
+        await self._consumer.start()
+        self._consumer.subscribe([self.topic], listener=_SeekToStored(self))
+        await self.refresh_parked_metric()
+        self._task = asyncio.create_task(self._run(), name=f"projection-{self.service}")
+        self.started = True
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._consumer.stop()
+
+    async def seek_to_stored(self, partitions: Iterable[TopicPartition]) -> None:
+        partitions = list(partitions)
+        stored = await self.store.positions()
+        beginnings = await self._consumer.beginning_offsets(partitions) if partitions else {}
+        for tp in partitions:
+            position = stored.get(tp.partition, beginnings[tp])
+            self._consumer.seek(tp, position)
+            self.positions[tp.partition] = position
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=200, max_records=self._max_records)
+            if not batch:
+                continue
+            records = {tp.partition: rows for tp, rows in batch.items() if rows}
+            await self.apply(records)
+
+    async def apply(self, records: dict[int, list[ConsumerRecord]]) -> BatchResult:
+        delay = 0.05
+        while True:
+            try:
+                result = await self.store.apply_batch(
+                    records,
+                    self.positions,
+                    dead_letter=self._dead_letter,
+                    group=self.group_id,
+                    topic=self.topic,
+                )
+                self.last_error = None
+                break
+            except _Transient as exc:
+                self.last_error = str(exc)
+                log.warning("projection %s: retrying batch after %s", self.service, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        for partition, offset in result.seeks.items():
+            log.warning("projection %s: partition %s moved to %s", self.service, partition, offset)
+            self._consumer.seek(TopicPartition(self.topic, partition), offset)
+            self.positions[partition] = offset
+        for partition, rows in records.items():
+            if partition not in result.seeks:
+                self.positions[partition] = rows[-1].offset + 1
+        APPLIED.labels(self.service).inc(result.applied)
+        if result.parked:
+            await self.refresh_parked_metric()
+        async with self._applied:
+            self._applied.notify_all()
+        return result
+
+    async def refresh_parked_metric(self) -> None:
+        PARKED_ACCOUNTS.labels(self.service).set(len(await self.store.parked()))
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        headers = [
+            *record.headers,
+            ("amiable_dlq_reason", reason.encode()[:4000]),
+            ("amiable_dlq_topic", record.topic.encode()),
+            ("amiable_dlq_partition", str(record.partition).encode()),
+            ("amiable_dlq_offset", str(record.offset).encode()),
+        ]
+        await self._dlq.send_raw(self._dlq_topic, record.value, record.key, headers)
+        DEAD_LETTERS.labels(self.service).inc()
+
+    async def wait_until_applied(self, partition: int, offset: int, timeout: float) -> bool:
+        """True once the record at ``offset`` of ``partition`` is in the projection."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.positions.get(partition, -1) > offset:
+                return True
+            stored = await self.store.positions()
+            if stored.get(partition, -1) > offset:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            async with self._applied:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._applied.wait(), min(remaining, 0.05))
+
+    def partition_for(self, key: str) -> int:
+        """Where the producer puts ``key``: murmur2, as every Kafka client computes it."""
+        return (murmur2(key.encode()) & 0x7FFFFFFF) % PARTITIONS
+
+    async def wait_caught_up(self, key: str, timeout: float) -> bool:
+        """True once everything in ``key``'s partition, as of now, is in the projection."""
+        tp = TopicPartition(self.topic, self.partition_for(key))
+        end = (await self._consumer.end_offsets([tp]))[tp]
+        return end == 0 or await self.wait_until_applied(tp.partition, end - 1, timeout)
+
+    async def lag(self) -> int | None:
+        """Records between the stored positions and the end of the assigned partitions."""
+        assigned = self._consumer.assignment()
+        if not self.started or not assigned:
+            return None
+        ends = await self._consumer.end_offsets(list(assigned))
+        return sum(max(0, end - self.positions.get(tp.partition, 0)) for tp, end in ends.items())
+
+
+@dataclass
+class RebuildResult:
+    events: int
+    seconds: float
+    digest: dict[str, Any]
+
+
+async def rebuild(
+    projector: Projector,
+    engine: AsyncEngine,
+    registry: Registry,
+    *,
+    bootstrap: str,
+    topic: str,
+    live_schema: str = LIVE_SCHEMA,
+    swap: bool = True,
+    max_records: int = 5000,
+) -> RebuildResult:
+    """Replay the log from offset 0 into a fresh schema, then swap it in for the live one.
+
+    Records that cannot be decoded are skipped (the live runner already dead-lettered them).
+    """
+    fresh = ProjectionStore(projector, engine, registry, schema=f"{live_schema}_rebuild")
+    await fresh.create(fresh=True)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        max_poll_records=max_records,
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    )
+    started = time.perf_counter()
+    events = 0
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = {tp.partition: end for tp, end in (await consumer.end_offsets(partitions)).items()}
+        starts = await consumer.beginning_offsets(partitions)
+        position = {tp.partition: starts[tp] for tp in partitions}
+        reached = dict(position)
+
+        async def skip(record, reason):
+            return None
+
+        while any(reached[p] < ends[p] for p in ends):
+            batch = await consumer.getmany(timeout_ms=500, max_records=max_records)
+            records = {
+                tp.partition: [r for r in rows if r.offset < ends[tp.partition]]
+                for tp, rows in batch.items()
+            }
+            records = {p: rows for p, rows in records.items() if rows}
+            if not records:
+                for tp in partitions:
+                    reached[tp.partition] = max(reached[tp.partition], await consumer.position(tp))
+                continue
+            result = await fresh.apply_batch(
+                records, position, dead_letter=skip, group="rebuild", topic=topic
+            )
+            if result.seeks:
+                raise RuntimeError(f"rebuild of {projector.service} lost its place: {result.seeks}")
+            for p, rows in records.items():
+                position[p] = reached[p] = rows[-1].offset + 1
+                events += len(rows)
+    finally:
+        await consumer.stop()
+    digest = await fresh.digest()
+    if swap:
+        await _swap(engine, fresh.schema, live_schema)
+    return RebuildResult(events=events, seconds=time.perf_counter() - started, digest=digest)
+
+
+async def _swap(engine: AsyncEngine, fresh: str, live: str) -> None:
+    """Swap schemas; locking the live offsets first makes the live runner wait between batches."""
+    old = f"{live}_old"
+    async with engine.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{old}" CASCADE'))
+        exists = await conn.scalar(
+            text("SELECT count(*) FROM information_schema.schemata WHERE schema_name = :s"),
+            {"s": live},
+        )
+        if exists:
+            await conn.execute(text(f'LOCK TABLE "{live}".stored_offsets IN ACCESS EXCLUSIVE MODE'))
+            await conn.execute(text(f'ALTER SCHEMA "{live}" RENAME TO "{old}"'))
+        await conn.execute(text(f'ALTER SCHEMA "{fresh}" RENAME TO "{live}"'))
+        if exists:
+            await conn.execute(text(f'DROP SCHEMA "{old}" CASCADE'))

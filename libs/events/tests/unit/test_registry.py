@@ -1,0 +1,63 @@
+"""Upcasting on read, proven with a throwaway test event that went from v1 to v2."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import orjson
+import pytest
+
+from amiable_events.base import Event
+from amiable_events.registry import Registry, UnknownEventType, Upcaster
+
+
+class ParcelWeighedV1(Event):
+    type: ClassVar[str] = "amiable.test.parcel-weighed.v1"
+    source: ClassVar[str] = "test"
+    grams: int
+
+
+class ParcelWeighedV2(Event):
+    type: ClassVar[str] = "amiable.test.parcel-weighed.v2"
+    source: ClassVar[str] = "test"
+    weight_kg: str
+    scale: str
+
+
+def upcast_v1_v2(data: dict) -> dict:
+    return {"weight_kg": f"{data['grams'] / 1000:.3f}", "scale": "unknown"}
+
+
+REGISTRY = Registry(
+    models=[ParcelWeighedV1, ParcelWeighedV2],
+    upcasters=[Upcaster(ParcelWeighedV1.type, ParcelWeighedV2.type, upcast_v1_v2)],
+)
+
+
+def test_old_version_is_upcast_on_read():
+    event = REGISTRY.load(ParcelWeighedV1.type, orjson.dumps({"grams": 1500}))
+    assert event == ParcelWeighedV2(weight_kg="1.500", scale="unknown")
+
+
+def test_current_version_reads_as_is():
+    event = REGISTRY.load(ParcelWeighedV2.type, b'{"weight_kg": "2.000", "scale": "A"}')
+    assert event.scale == "A"
+    assert REGISTRY.current_type(ParcelWeighedV1.type) == ParcelWeighedV2.type
+
+
+def test_unknown_type_is_refused():
+    with pytest.raises(UnknownEventType):
+        REGISTRY.load("amiable.test.nothing.v1", b"{}")
+
+
+def test_events_are_frozen_and_strict():
+    with pytest.raises(ValueError, match="Extra inputs"):
+        ParcelWeighedV2.model_validate({"weight_kg": "1", "scale": "x", "colour": "red"})
+    event = ParcelWeighedV2(weight_kg="1", scale="x")
+    with pytest.raises(ValueError, match="frozen"):
+        event.scale = "y"
+
+
+def test_registering_a_type_twice_fails():
+    with pytest.raises(ValueError, match="twice"):
+        Registry(models=[ParcelWeighedV1, ParcelWeighedV1])

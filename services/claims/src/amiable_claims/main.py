@@ -1,0 +1,92 @@
+"""Composition root of the claims service: builds everything from settings. Wiring only."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from amiable_events.admin import admin_router
+from amiable_events.auth import TokenVerifier
+from amiable_events.catalog import REGISTRY
+from amiable_events.clock import clock_from_setting
+from amiable_events.db import create_engine
+from amiable_events.http import install_problem_handlers, operations_router
+from amiable_events.personal import PostgresKeyStore, Sealer
+from amiable_events.producer import EventLog
+from amiable_events.projection import ProjectionRunner, ProjectionStore
+from amiable_events.tracing import configure_tracing
+
+from amiable_claims.api import ClaimsHandler, router
+from amiable_claims.projection import ClaimsProjector, ClaimsReadModel
+from amiable_claims.settings import ClaimsSettings
+
+SERVICE = "claims"
+
+
+def projection_store(settings: ClaimsSettings, engine) -> ProjectionStore:
+    return ProjectionStore(ClaimsProjector(), engine, REGISTRY, schema=settings.projection_schema)
+
+
+def create_app(settings: ClaimsSettings | None = None) -> FastAPI:
+    settings = settings or ClaimsSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        configure_tracing(f"amiable-{SERVICE}")
+        engine = create_engine(settings.database_url, settings.database)
+        keys_engine = create_engine(settings.database_url, settings.keys_database, pool_size=5)
+        keys = PostgresKeyStore(keys_engine)
+        await keys.create_schema()
+        log = EventLog(settings.kafka_bootstrap, topic=settings.topic, client_id=f"amiable-{SERVICE}")
+        await log.start()
+        store = projection_store(settings, engine)
+        runner = ProjectionRunner(
+            store,
+            bootstrap=settings.kafka_bootstrap,
+            topic=settings.topic,
+            dlq_producer=log,
+            group_id=settings.consumer_group,
+        )
+        await runner.start()
+        app.state.settings = settings
+        app.state.runner = runner
+        app.state.token_verifier = TokenVerifier(
+            secret=settings.jwt_secret,
+            jwks_url=settings.jwks_url,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+        )
+        app.state.claims = ClaimsHandler(
+            log=log,
+            runner=runner,
+            read_model=ClaimsReadModel(store),
+            sealer=Sealer(keys),
+            clock=clock_from_setting(settings.clock),
+            timeout=settings.read_your_writes_timeout,
+        )
+        try:
+            yield
+        finally:
+            await runner.stop()
+            await log.stop()
+            await engine.dispose()
+            await keys_engine.dispose()
+
+    app = FastAPI(
+        title="amiable claims",
+        version="1.0.0",
+        summary="Claims intake: register unpaid B2B invoices and read them back.",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.include_router(router)
+    runner_of = _runner
+    app.include_router(admin_router(runner_of))
+    app.include_router(operations_router(runner_of))
+    return app
+
+
+def _runner(request):
+    return request.app.state.runner
+Settings = ClaimsSettings
