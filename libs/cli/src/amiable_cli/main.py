@@ -165,7 +165,9 @@ def events_tail(
 
 async def _tail(settings, from_beginning: bool, follow: bool, limit: int) -> None:
     import orjson
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import AIOKafkaConsumer
+
+    from amiable_events.projection import topic_partitions
 
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
@@ -176,10 +178,7 @@ async def _tail(settings, from_beginning: bool, follow: bool, limit: int) -> Non
     await consumer.start()
     shown = 0
     try:
-        partitions = [
-            TopicPartition(settings.topic, p)
-            for p in sorted(consumer.partitions_for_topic(settings.topic) or ())
-        ]
+        partitions = await topic_partitions(consumer, settings.topic)
         consumer.assign(partitions)
         if from_beginning:
             await consumer.seek_to_beginning(*partitions)

@@ -654,6 +654,19 @@ class ProjectionRunner:
         return sum(max(0, end - self.positions.get(tp.partition, 0)) for tp, end in ends.items())
 
 
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """Every partition of ``topic``.
+
+    A consumer without a subscription keeps no metadata for the topic, and aiokafka's public
+    ``topics()`` drops the partitions it fetched, so this asks its client for the cluster.
+    """
+    cluster = await consumer._client.fetch_all_metadata()
+    partitions = cluster.partitions_for_topic(topic)
+    if not partitions:
+        raise LookupError(f"topic {topic} does not exist")
+    return [TopicPartition(topic, p) for p in sorted(partitions)]
+
+
 @dataclass
 class RebuildResult:
     events: int
@@ -691,7 +704,7 @@ async def rebuild(
     events = 0
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        partitions = await topic_partitions(consumer, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = {tp.partition: end for tp, end in (await consumer.end_offsets(partitions)).items()}

@@ -65,8 +65,15 @@ async def ensure_topics(
     Raises `TopicLayoutError` when a topic exists with another partition count. Topic configs
     that drifted (e.g. a finite retention) are set back to the log's configs.
     """
+    await create_topics(bootstrap, topic_specs(services), timeout_s=timeout_s)
+
+
+async def create_topics(
+    bootstrap: str, specs: Sequence[TopicSpec], *, timeout_s: float = 30.0
+) -> None:
+    """Create ``specs`` if missing and check their layout (idempotent)."""
     async with asyncio.timeout(timeout_s):
-        await _ensure_topics(bootstrap, topic_specs(services), int(timeout_s * 1000))
+        await _ensure_topics(bootstrap, list(specs), int(timeout_s * 1000))
 
 
 async def _ensure_topics(bootstrap: str, specs: list[TopicSpec], timeout_ms: int) -> None:

@@ -8,7 +8,7 @@ from amiable_events.catalog import REGISTRY
 from amiable_events.envelope import DecodeError, decode, encode
 from amiable_events.ids import caused_id
 
-from ..factories import registered
+from tests.factories import registered
 
 
 def test_encode_then_decode_gives_back_the_envelope():

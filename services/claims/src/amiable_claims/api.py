@@ -413,7 +413,6 @@ async def register_claim(
     body: ClaimIn,
     principal: WriterDep,
     handler: HandlerDep,
-    request: Request,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
     x_correlation_id: Annotated[uuid.UUID | None, Header()] = None,
@@ -423,7 +422,7 @@ async def register_claim(
     row, created = await handler.register(
         principal.tenant, body, idempotency_key, x_correlation_id or uuid.uuid4()
     )
-    response.headers["Location"] = str(request.url_for("getClaim", claim_id=row["claim_id"]))
+    response.headers["Location"] = f"{router.prefix}/{row['claim_id']}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     return await handler.present(row)
