@@ -8,6 +8,7 @@ Kafka and PostgreSQL instead.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -40,6 +41,12 @@ def infra() -> Iterator[Infra]:
     finally:
         if started:
             stack.down(config)
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short id that keeps a test's tenants, topics and schemas its own."""
+    return uuid.uuid4().hex[:10]
 
 
 @pytest.fixture

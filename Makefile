@@ -1,0 +1,67 @@
+# amiable: every operational command goes through `amiable` (libs/cli); this file only
+# bootstraps the toolchain (uv, then the locked environment) and names the entry points.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV_VERSION := 0.13.9
+STATE := $(or $(AMIABLE_STATE_DIR),$(CURDIR)/.amiable)
+UV := $(shell command -v uv 2>/dev/null || echo $(STATE)/tools/bin/uv)
+RUN := $(UV) run --frozen
+PYTEST := $(RUN) pytest
+
+.PHONY: help run test unit integration contract e2e lint fmt schemas bench stack-up stack-down clean
+
+help:
+	@echo "make run | test | unit | integration | contract | e2e | lint | fmt | schemas | bench | stack-up | stack-down | clean"
+
+$(UV):
+	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "amiable needs Python 3.11 or newer: install python3.11"; exit 1; }
+	python3 -m venv $(STATE)/tools
+	$(STATE)/tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.synced: $(UV) uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
+	$(UV) sync --frozen
+	@touch $@
+
+run: .venv/.synced
+	$(RUN) amiable run
+
+test: .venv/.synced lint
+	$(PYTEST) -m "not e2e" libs services tests
+	$(PYTEST) -m e2e tests/e2e
+
+unit: .venv/.synced
+	$(PYTEST) -m "not integration and not contract and not e2e"
+
+integration: .venv/.synced
+	$(PYTEST) -m integration
+
+contract: .venv/.synced
+	$(PYTEST) -m contract
+
+e2e: .venv/.synced
+	$(PYTEST) -m e2e tests/e2e
+
+lint: .venv/.synced
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) lint-imports
+
+fmt: .venv/.synced
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+schemas: .venv/.synced
+	$(RUN) python -m amiable_events.schemas write
+
+bench: .venv/.synced
+	$(RUN) python -m bench
+
+stack-up: .venv/.synced
+	$(RUN) amiable stack up
+
+stack-down: .venv/.synced
+	$(RUN) amiable stack down
+
+clean:
+	-$(RUN) amiable stack down
+	rm -rf $(STATE) .venv .pytest_cache .ruff_cache

@@ -1,0 +1,293 @@
+"""The projection runner against the real broker and database.
+
+A tally projector counts events per debtor account with a non-idempotent increment, so any
+event applied twice shows as a wrong count.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+
+from amiable_events.base import Event
+from amiable_events.catalog import CONTEXTS
+from amiable_events.db import create_engine
+from amiable_events.envelope import Envelope, encode
+from amiable_events.producer import EventLog
+from amiable_events.projection import (
+    ProjectionRunner,
+    ProjectionStore,
+    add_runner_tables,
+    rebuild,
+    topic_partitions,
+)
+from amiable_events.registry import Registry, Upcaster
+from amiable_events.topics import dlq_topic
+from tests.factories import T0, registered
+from tests.support import create_topic, eventually
+
+pytestmark = pytest.mark.integration
+
+
+class ParcelWeighedV1(Event):
+    type: ClassVar[str] = "amiable.test.parcel-weighed.v1"
+    source: ClassVar[str] = "test"
+    grams: int
+
+
+class ParcelWeighedV2(Event):
+    type: ClassVar[str] = "amiable.test.parcel-weighed.v2"
+    source: ClassVar[str] = "test"
+    weight_kg: str
+
+
+REGISTRY = Registry(
+    models=[*CONTEXTS["claims"], ParcelWeighedV1, ParcelWeighedV2],
+    upcasters=[
+        Upcaster(
+            ParcelWeighedV1.type,
+            ParcelWeighedV2.type,
+            lambda data: {"weight_kg": f"{data['grams'] / 1000:.3f}"},
+        )
+    ],
+)
+
+metadata = MetaData()
+tally = Table(
+    "tally",
+    metadata,
+    Column("account", String, primary_key=True),
+    Column("events", Integer, nullable=False),
+)
+parcels = Table(
+    "parcels",
+    metadata,
+    Column("event_id", String, primary_key=True),
+    Column("weight_kg", String, nullable=False),
+)
+add_runner_tables(metadata)
+
+
+class TallyProjector:
+    metadata = metadata
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.broken = True
+
+    async def apply(self, conn, envelope: Envelope) -> None:
+        event = envelope.data
+        if isinstance(event, ParcelWeighedV2):
+            await conn.execute(
+                insert(parcels).values(event_id=str(envelope.id), weight_kg=event.weight_kg)
+            )
+            return
+        if self.broken and getattr(event, "description", None) == "boom":
+            raise RuntimeError("a bug in the projector")
+        statement = insert(tally).values(account=envelope.key, events=1)
+        await conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[tally.c.account], set_={"events": tally.c.events + 1}
+            )
+        )
+
+
+@pytest.fixture
+async def rig(infra, unique):
+    """A topic, a schema, a DLQ and a running runner of the test's own."""
+    service = f"t{unique}"
+    topic = await create_topic(infra.bootstrap, f"runner-{unique}")
+    await create_topic(infra.bootstrap, dlq_topic(service), partitions=1)
+    engine = create_engine(infra.database_url, "amiable_claims")
+    projector = TallyProjector(service)
+    store = ProjectionStore(projector, engine, REGISTRY, schema=f"test_{unique}")
+    log = EventLog(infra.bootstrap, topic=topic, client_id="runner-test")
+    await log.start()
+    runner = ProjectionRunner(store, bootstrap=infra.bootstrap, topic=topic, dlq_producer=log)
+    await runner.start()
+
+    class Rig:
+        pass
+
+    rig = Rig()
+    rig.__dict__.update(
+        topic=topic, engine=engine, store=store, log=log, runner=runner, projector=projector,
+        service=service, bootstrap=infra.bootstrap,
+    )
+    try:
+        yield rig
+    finally:
+        await runner.stop()
+        await log.stop()
+        async with engine.begin() as conn:
+            for schema in (store.schema, f"{store.schema}_rebuild"):
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        await engine.dispose()
+
+
+async def scalar(rig, query):
+    async with rig.store.transaction() as conn:
+        return await conn.scalar(query)
+
+
+async def caught_up(rig) -> bool:
+    ends = await end_offsets(rig.bootstrap, rig.topic)
+    positions = await rig.store.positions()
+    return all(positions.get(p, 0) >= end for p, end in ends.items() if end)
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        partitions = await topic_partitions(consumer, topic)
+        return {tp.partition: end for tp, end in (await consumer.end_offsets(partitions)).items()}
+    finally:
+        await consumer.stop()
+
+
+async def test_every_event_is_applied_once_even_when_appended_twice(rig):
+    events = [registered(n, tenant="acme") for n in range(400)]
+    await rig.log.append(events)
+    await rig.log.append(events[:25])  # a producer retrying at the application level
+
+    await eventually(lambda: caught_up(rig))
+    assert await scalar(rig, select(func.sum(tally.c.events))) == 400
+    assert await scalar(rig, select(func.count()).select_from(rig.store.tables["applied_events"])) == 400
+
+
+async def test_rebuild_gives_the_live_digest(rig):
+    await rig.log.append([registered(n, tenant="rebuild") for n in range(300)])
+    await eventually(lambda: caught_up(rig))
+    live = await rig.store.digest()
+
+    result = await rebuild(
+        rig.projector, rig.engine, REGISTRY, bootstrap=rig.bootstrap, topic=rig.topic,
+        live_schema=rig.store.schema,
+    )
+
+    assert result.events == 300
+    assert result.digest["digest"] == live["digest"]
+    assert (await rig.store.digest())["digest"] == live["digest"]
+    # the live runner goes on over the swapped-in tables
+    await rig.log.append([registered(1000 + n, tenant="rebuild") for n in range(10)])
+    await eventually(lambda: caught_up(rig))
+    assert await scalar(rig, select(func.sum(tally.c.events))) == 310
+
+
+async def test_an_undecodable_record_goes_to_the_dlq_and_the_runner_goes_on(rig):
+    key, value, headers = encode(registered(1, tenant="dlq"))
+    await rig.log.send_raw(rig.topic, b"{broken json", key, headers)
+    await rig.log.append([registered(2, tenant="dlq")])
+
+    await eventually(lambda: caught_up(rig))
+    assert await scalar(rig, select(func.sum(tally.c.events))) == 1
+
+    consumer = AIOKafkaConsumer(
+        dlq_topic(rig.service), bootstrap_servers=rig.bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        record = await consumer.getone()
+    finally:
+        await consumer.stop()
+    dead = dict(record.headers)
+    assert record.value == b"{broken json"
+    assert record.key == key
+    assert b"payload does not match" in dead["amiable_dlq_reason"]
+    assert dead["amiable_dlq_topic"] == rig.topic.encode()
+    assert dead["ce_type"] == b"amiable.claims.claim-registered.v1"
+
+
+async def test_an_apply_failure_parks_only_its_debtor_account_until_unparked(rig):
+    sick, healthy = "debtor-sick", "debtor-well"
+    await rig.log.append(
+        [
+            registered(1, tenant="park", debtor=sick),
+            registered(2, tenant="park", debtor=sick, description="boom"),
+            registered(3, tenant="park", debtor=sick),
+            registered(4, tenant="park", debtor=healthy),
+            registered(5, tenant="park", debtor=healthy),
+        ]
+    )
+    await eventually(lambda: caught_up(rig))
+    await rig.log.append([registered(6, tenant="park", debtor=sick)])
+    await eventually(lambda: caught_up(rig))
+
+    counts = dict((await (await _conn_rows(rig, select(tally.c.account, tally.c.events)))))
+    assert counts == {f"park:{sick}": 1, f"park:{healthy}": 2}
+    [parked] = await rig.store.parked()
+    assert parked["account"] == f"park:{sick}"
+    assert parked["reason"] == "RuntimeError: a bug in the projector"
+    assert parked["waiting"] == 3  # the failing event and the two after it, in order
+
+    still_broken = await rig.store.unpark()
+    assert still_broken == {f"park:{sick}": "RuntimeError: a bug in the projector"}
+
+    rig.projector.broken = False  # the fix is deployed
+    assert await rig.store.unpark() == {f"park:{sick}": "released"}
+    counts = dict((await (await _conn_rows(rig, select(tally.c.account, tally.c.events)))))
+    assert counts == {f"park:{sick}": 4, f"park:{healthy}": 2}
+    assert await rig.store.parked() == []
+
+
+async def _conn_rows(rig, query):
+    async def rows():
+        async with rig.store.transaction() as conn:
+            return (await conn.execute(query)).all()
+
+    return rows()
+
+
+async def test_an_old_event_version_is_upcast_on_read(rig):
+    envelope = Envelope(
+        id=uuid.uuid4(), subject="parcel-1", time=T0, tenant="up", debtor_id="d1",
+        correlation_id=uuid.uuid4(), data=ParcelWeighedV1(grams=2500),
+    )
+    await rig.log.append([envelope])
+    await eventually(lambda: caught_up(rig))
+    assert await scalar(rig, select(parcels.c.weight_kg)) == "2.500"
+
+
+@pytest.fixture(scope="module")
+def spans() -> InMemorySpanExporter:
+    exporter = InMemorySpanExporter()
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
+
+
+async def test_the_consumer_span_continues_the_producer_trace(rig, spans):
+    spans.clear()
+    event = registered(1, tenant="trace")
+    [appended] = await rig.log.append([event])
+    await eventually(lambda: caught_up(rig))
+
+    [send] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.PRODUCER]
+    process = [s for s in spans.get_finished_spans() if s.kind == SpanKind.CONSUMER]
+    assert len(process) == 1
+    [span] = process
+    assert span.name == f"process {rig.topic}"
+    assert span.context.trace_id == send.context.trace_id
+    assert span.parent.span_id == send.context.span_id
+    assert [link.context.span_id for link in span.links] == [send.context.span_id]
+    assert span.attributes["messaging.system"] == "kafka"
+    assert span.attributes["messaging.operation.type"] == "process"
+    assert span.attributes["messaging.destination.name"] == rig.topic
+    assert span.attributes["messaging.destination.partition.id"] == str(appended.partition)
+    assert span.attributes["messaging.kafka.offset"] == appended.offset
+    assert span.attributes["messaging.message.id"] == str(event.id)
+    assert span.attributes["messaging.consumer.group.name"] == rig.runner.group_id
