@@ -82,7 +82,15 @@ class ServiceProcess:
     def start(self, *, timeout: float = 60) -> ServiceProcess:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "amiable_cli.main", "serve", self.name, "--port", str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "amiable_cli.main",
+                    "serve",
+                    self.name,
+                    "--port",
+                    str(self.port),
+                ],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

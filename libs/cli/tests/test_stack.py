@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
 from amiable_cli import stack
 from amiable_events.topics import CLAIM_EVENTS_TOPIC, PARTITIONS, dlq_topic, ensure_topics
 

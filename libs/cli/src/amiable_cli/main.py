@@ -76,7 +76,7 @@ def serve(service: ServiceArg, port: int | None = None) -> None:
 @app.command()
 def token(
     tenant: Annotated[str, typer.Option(help="the creditor the token acts for")],
-    scope: Annotated[list[str], typer.Option(help="repeat for several scopes")] = None,
+    scope: Annotated[list[str] | None, typer.Option(help="repeat for several scopes")] = None,
     ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 8 * 3600,
 ) -> None:
     """Print a dev token signed with AMIABLE_JWT_SECRET (HS256)."""
@@ -119,7 +119,9 @@ def rebuild(
 
     result = asyncio.run(run())
     rate = result.events / result.seconds if result.seconds else 0
-    typer.echo(f"rebuilt {service}: {result.events} events in {result.seconds:.2f}s ({rate:,.0f}/s)")
+    typer.echo(
+        f"rebuilt {service}: {result.events} events in {result.seconds:.2f}s ({rate:,.0f}/s)"
+    )
     typer.echo(f"digest {result.digest['digest']}")
 
 
@@ -189,7 +191,9 @@ async def _tail(settings, from_beginning: bool, follow: bool, limit: int) -> Non
             batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():
                 for record in records:
-                    headers = {name: value.decode(errors="replace") for name, value in record.headers}
+                    headers = {
+                        name: value.decode(errors="replace") for name, value in record.headers
+                    }
                     typer.secho(
                         f"{record.partition}/{record.offset}  {headers.get('ce_type', '?')}  "
                         f"key={(record.key or b'').decode(errors='replace')}",
@@ -198,7 +202,9 @@ async def _tail(settings, from_beginning: bool, follow: bool, limit: int) -> Non
                     for name, value in headers.items():
                         typer.echo(f"  {name}: {value}")
                     try:
-                        payload = orjson.dumps(orjson.loads(record.value), option=orjson.OPT_INDENT_2)
+                        payload = orjson.dumps(
+                            orjson.loads(record.value), option=orjson.OPT_INDENT_2
+                        )
                         typer.echo("  " + payload.decode().replace("\n", "\n  "))
                     except orjson.JSONDecodeError:
                         typer.echo(f"  (not JSON) {record.value!r}")

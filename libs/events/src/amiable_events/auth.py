@@ -65,7 +65,9 @@ class TokenVerifier:
             raise Problem(401, "Invalid token", str(exc)) from exc
         tenant = claims.get("tenant")
         if not isinstance(tenant, str) or not tenant or ":" in tenant:
-            raise Problem(401, "Invalid token", "claim 'tenant' must be a non-empty string without ':'")
+            raise Problem(
+                401, "Invalid token", "claim 'tenant' must be a non-empty string without ':'"
+            )
         scope = claims.get("scope", "")
         scopes = scope.split() if isinstance(scope, str) else list(scope)
         return Principal(tenant=tenant, scopes=frozenset(scopes), subject=claims.get("sub"))

@@ -68,7 +68,12 @@ APPLIED = Counter("amiable_events_applied_total", "Events applied to the project
 
 
 class Projector(Protocol):
-    """What a service gives the runner: its tables and how one event changes them."""
+    """What a service gives the runner: its tables and how one event changes them.
+
+    A projector may also define ``apply_many(conn, events)`` to apply a batch with a few
+    set-based statements; it must give the same rows as ``apply`` called event by event, which
+    the runner falls back to (with a savepoint each) when a batch fails.
+    """
 
     service: str
     metadata: MetaData
@@ -172,6 +177,7 @@ class ProjectionStore:
         dead_letter,
         group: str,
         topic: str,
+        traced: bool = True,
     ) -> BatchResult:
         """Apply one batch atomically, if the stored positions are where the reader expects.
 
@@ -207,7 +213,9 @@ class ProjectionStore:
                                 result.seeks[partition] = stored[partition]
                         if result.seeks:
                             return result
-                        letters = await self._apply(conn, decoded, result, careful, group, topic)
+                        letters = await self._apply(
+                            conn, decoded, result, careful, (group, topic) if traced else None
+                        )
                         await self._store_positions(conn, records)
                         for record, reason in letters:
                             await dead_letter(record, reason)
@@ -242,7 +250,7 @@ class ProjectionStore:
             )
         )
 
-    async def _apply(self, conn, todo, result, careful, group, topic):
+    async def _apply(self, conn, todo, result, careful, tracing: tuple[str, str] | None):
         applied_events = self.tables["applied_events"]
         parked_accounts = self.tables["parked_accounts"]
         ids = [envelope.id for _, envelope, _ in todo if envelope is not None]
@@ -267,9 +275,8 @@ class ProjectionStore:
                     )
                 ).scalars()
             )
-        new_ids = []
         letters = []
-        consumer_span = tracer()
+        ready: list[Envelope] = []
         for record, envelope, reason in todo:
             if envelope is None:
                 letters.append((record, reason))
@@ -283,29 +290,44 @@ class ProjectionStore:
                 await self._park_event(conn, record, envelope.key)
                 result.parked += 1
                 continue
-            with _process_span(consumer_span, envelope, group, topic):
-                if not careful:
-                    try:
-                        await self.projector.apply(conn, envelope)
-                    except Exception as exc:
-                        log.warning(
-                            "apply failed at %s/%s: %r", record.partition, record.offset, exc
-                        )
-                        raise _ApplyFailed from exc
-                else:
-                    try:
+            if careful:
+                try:
+                    with _process_span(envelope, tracing):
                         async with conn.begin_nested():
                             await self.projector.apply(conn, envelope)
-                    except Exception as exc:
-                        await self._park_account(conn, record, envelope, exc)
-                        parked.add(envelope.key)
-                        result.parked += 1
-                        continue
-            new_ids.append({"event_id": envelope.id})
-            result.applied += 1
+                except Exception as exc:
+                    await self._park_account(conn, record, envelope, exc)
+                    parked.add(envelope.key)
+                    result.parked += 1
+                    continue
+            ready.append(envelope)
+        if ready and not careful:
+            await self._apply_all(conn, ready, tracing)
+        new_ids = [{"event_id": envelope.id} for envelope in ready]
+        result.applied += len(ready)
         if new_ids:
             await conn.execute(insert(applied_events), new_ids)
         return letters
+
+    async def _apply_all(self, conn, envelopes: list[Envelope], tracing) -> None:
+        """The fast path: the whole batch at once, each event with its own CONSUMER span
+        (spanning the batch it was applied in). Any failure sends the batch to the careful path."""
+        spans = (
+            [_start_process_span(envelope, *tracing) for envelope in envelopes] if tracing else []
+        )
+        try:
+            apply_many = getattr(self.projector, "apply_many", None)
+            if apply_many is not None:
+                await apply_many(conn, envelopes)
+            else:
+                for envelope in envelopes:
+                    await self.projector.apply(conn, envelope)
+        except Exception as exc:
+            log.warning("batch apply failed, retrying event by event: %r", exc)
+            raise _ApplyFailed from exc
+        finally:
+            for span in spans:
+                span.end()
 
     async def _park_account(self, conn, record, envelope: Envelope, exc: Exception) -> None:
         await conn.execute(
@@ -462,16 +484,15 @@ class _ApplyFailed(Exception):
     pass
 
 
-@contextlib.contextmanager
-def _process_span(tracer_, envelope: Envelope, group: str, topic: str):
+def _start_process_span(envelope: Envelope, group: str, topic: str) -> trace.Span:
+    """A CONSUMER span parented on, and linked to, the producer's context in the headers."""
     parent = extract_context(envelope.traceparent, envelope.tracestate)
     parent_span = trace.get_current_span(parent).get_span_context()
-    links = [Link(parent_span)] if parent_span.is_valid else []
-    with tracer_.start_as_current_span(
+    return tracer().start_span(
         f"process {topic}",
         context=parent,
         kind=SpanKind.CONSUMER,
-        links=links,
+        links=[Link(parent_span)] if parent_span.is_valid else [],
         attributes={
             "messaging.system": "kafka",
             "messaging.operation.type": "process",
@@ -487,8 +508,20 @@ def _process_span(tracer_, envelope: Envelope, group: str, topic: str):
             "cloudevents.event_subject": envelope.subject,
             "amiable.tenant": envelope.tenant,
         },
-    ):
+    )
+
+
+@contextlib.contextmanager
+def _process_span(envelope: Envelope, tracing: tuple[str, str] | None):
+    if tracing is None:
         yield
+        return
+    span = _start_process_span(envelope, *tracing)
+    try:
+        with trace.use_span(span, end_on_exit=False):
+            yield
+    finally:
+        span.end()
 
 
 class _SeekToStored(ConsumerRebalanceListener):
@@ -503,7 +536,7 @@ class _SeekToStored(ConsumerRebalanceListener):
 
 
 class ProjectionRunner:
-    """Consumes the log with ``read_committed`` and applies it through a :class:`ProjectionStore`."""
+    """Consumes the log (``read_committed``) and applies it through a :class:`ProjectionStore`."""
 
     def __init__(
         self,
@@ -535,6 +568,14 @@ class ProjectionRunner:
             session_timeout_ms=10_000,
             heartbeat_interval_ms=2_000,
         )
+        # End offsets are asked on a connection of their own: the broker answers one request per
+        # connection at a time, and the main consumer's connection is busy with long-poll fetches.
+        self._offsets = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            client_id=f"amiable-{self.service}-offsets",
+            isolation_level="read_committed",
+        )
         self._task: asyncio.Task | None = None
         self._applied = asyncio.Condition()
         self.positions: dict[int, int] = {}
@@ -543,6 +584,7 @@ class ProjectionRunner:
 
     async def start(self) -> None:
         await self.store.create()
+        await self._offsets.start()
         await self._consumer.start()
         self._consumer.subscribe([self.topic], listener=_SeekToStored(self))
         await self.refresh_parked_metric()
@@ -555,6 +597,7 @@ class ProjectionRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._consumer.stop()
+        await self._offsets.stop()
 
     async def seek_to_stored(self, partitions: Iterable[TopicPartition]) -> None:
         partitions = list(partitions)
@@ -642,7 +685,7 @@ class ProjectionRunner:
     async def wait_caught_up(self, key: str, timeout: float) -> bool:
         """True once everything in ``key``'s partition, as of now, is in the projection."""
         tp = TopicPartition(self.topic, self.partition_for(key))
-        end = (await self._consumer.end_offsets([tp]))[tp]
+        end = (await self._offsets.end_offsets([tp]))[tp]
         return end == 0 or await self.wait_until_applied(tp.partition, end - 1, timeout)
 
     async def lag(self) -> int | None:
@@ -650,7 +693,7 @@ class ProjectionRunner:
         assigned = self._consumer.assignment()
         if not self.started or not assigned:
             return None
-        ends = await self._consumer.end_offsets(list(assigned))
+        ends = await self._offsets.end_offsets(list(assigned))
         return sum(max(0, end - self.positions.get(tp.partition, 0)) for tp, end in ends.items())
 
 
@@ -727,7 +770,7 @@ async def rebuild(
                     reached[tp.partition] = max(reached[tp.partition], await consumer.position(tp))
                 continue
             result = await fresh.apply_batch(
-                records, position, dead_letter=skip, group="rebuild", topic=topic
+                records, position, dead_letter=skip, group="rebuild", topic=topic, traced=False
             )
             if result.seeks:
                 raise RuntimeError(f"rebuild of {projector.service} lost its place: {result.seeks}")

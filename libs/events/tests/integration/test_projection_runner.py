@@ -121,8 +121,14 @@ async def rig(infra, unique):
 
     rig = Rig()
     rig.__dict__.update(
-        topic=topic, engine=engine, store=store, log=log, runner=runner, projector=projector,
-        service=service, bootstrap=infra.bootstrap,
+        topic=topic,
+        engine=engine,
+        store=store,
+        log=log,
+        runner=runner,
+        projector=projector,
+        service=service,
+        bootstrap=infra.bootstrap,
     )
     try:
         yield rig
@@ -163,7 +169,10 @@ async def test_every_event_is_applied_once_even_when_appended_twice(rig):
 
     await eventually(lambda: caught_up(rig))
     assert await scalar(rig, select(func.sum(tally.c.events))) == 400
-    assert await scalar(rig, select(func.count()).select_from(rig.store.tables["applied_events"])) == 400
+    assert (
+        await scalar(rig, select(func.count()).select_from(rig.store.tables["applied_events"]))
+        == 400
+    )
 
 
 async def test_rebuild_gives_the_live_digest(rig):
@@ -172,7 +181,11 @@ async def test_rebuild_gives_the_live_digest(rig):
     live = await rig.store.digest()
 
     result = await rebuild(
-        rig.projector, rig.engine, REGISTRY, bootstrap=rig.bootstrap, topic=rig.topic,
+        rig.projector,
+        rig.engine,
+        REGISTRY,
+        bootstrap=rig.bootstrap,
+        topic=rig.topic,
         live_schema=rig.store.schema,
     )
 
@@ -186,7 +199,7 @@ async def test_rebuild_gives_the_live_digest(rig):
 
 
 async def test_an_undecodable_record_goes_to_the_dlq_and_the_runner_goes_on(rig):
-    key, value, headers = encode(registered(1, tenant="dlq"))
+    key, _, headers = encode(registered(1, tenant="dlq"))
     await rig.log.send_raw(rig.topic, b"{broken json", key, headers)
     await rig.log.append([registered(2, tenant="dlq")])
 
@@ -224,7 +237,7 @@ async def test_an_apply_failure_parks_only_its_debtor_account_until_unparked(rig
     await rig.log.append([registered(6, tenant="park", debtor=sick)])
     await eventually(lambda: caught_up(rig))
 
-    counts = dict((await (await _conn_rows(rig, select(tally.c.account, tally.c.events)))))
+    counts = dict(await (await _conn_rows(rig, select(tally.c.account, tally.c.events))))
     assert counts == {f"park:{sick}": 1, f"park:{healthy}": 2}
     [parked] = await rig.store.parked()
     assert parked["account"] == f"park:{sick}"
@@ -236,7 +249,7 @@ async def test_an_apply_failure_parks_only_its_debtor_account_until_unparked(rig
 
     rig.projector.broken = False  # the fix is deployed
     assert await rig.store.unpark() == {f"park:{sick}": "released"}
-    counts = dict((await (await _conn_rows(rig, select(tally.c.account, tally.c.events)))))
+    counts = dict(await (await _conn_rows(rig, select(tally.c.account, tally.c.events))))
     assert counts == {f"park:{sick}": 4, f"park:{healthy}": 2}
     assert await rig.store.parked() == []
 
@@ -251,8 +264,13 @@ async def _conn_rows(rig, query):
 
 async def test_an_old_event_version_is_upcast_on_read(rig):
     envelope = Envelope(
-        id=uuid.uuid4(), subject="parcel-1", time=T0, tenant="up", debtor_id="d1",
-        correlation_id=uuid.uuid4(), data=ParcelWeighedV1(grams=2500),
+        id=uuid.uuid4(),
+        subject="parcel-1",
+        time=T0,
+        tenant="up",
+        debtor_id="d1",
+        correlation_id=uuid.uuid4(),
+        data=ParcelWeighedV1(grams=2500),
     )
     await rig.log.append([envelope])
     await eventually(lambda: caught_up(rig))

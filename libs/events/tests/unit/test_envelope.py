@@ -7,7 +7,6 @@ import pytest
 from amiable_events.catalog import REGISTRY
 from amiable_events.envelope import DecodeError, decode, encode
 from amiable_events.ids import caused_id
-
 from tests.factories import registered
 
 

@@ -1,4 +1,4 @@
-"""Claims HTTP API: validate -> load state -> decide -> append -> wait for the projection -> answer."""
+"""Claims HTTP API: validate -> load state -> decide -> append -> wait until readable -> answer."""
 
 from __future__ import annotations
 
@@ -14,13 +14,6 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from amiable_events.auth import Principal, require_scope
-from amiable_events.claims import Contact, Debtor
-from amiable_events.envelope import Envelope, account_key
-from amiable_events.http import Problem
-from amiable_events.ids import keyed_id
-from amiable_events.personal import ERASED
-
 from amiable_claims import reference
 from amiable_claims.domain import (
     Claim,
@@ -30,6 +23,12 @@ from amiable_claims.domain import (
     RegisterClaim,
     decide_registration,
 )
+from amiable_events.auth import Principal, require_scope
+from amiable_events.claims import Contact, Debtor
+from amiable_events.envelope import Envelope, account_key
+from amiable_events.http import Problem
+from amiable_events.ids import keyed_id
+from amiable_events.personal import ERASED
 
 ReaderDep = Annotated[Principal, Depends(require_scope("claims:read"))]
 WriterDep = Annotated[Principal, Depends(require_scope("claims:write"))]
@@ -172,9 +171,7 @@ class ClaimsHandler:
         self._sealer = sealer
         self._clock = clock
         self._timeout = timeout
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, tenant: str) -> asyncio.Lock:
         lock = self._locks.get(tenant)
@@ -196,17 +193,19 @@ class ClaimsHandler:
                             422,
                             "Idempotency-Key reused",
                             "this Idempotency-Key was used for another request",
-                            errors=[{"field": "Idempotency-Key", "reason": "used for invoice "
-                                     f"{first['invoice_number']}"}],
+                            errors=[
+                                {
+                                    "field": "Idempotency-Key",
+                                    "reason": f"used for invoice {first['invoice_number']}",
+                                }
+                            ],
                         )
                     return first, False
             existing = await self.read_model.first_with_invoice(tenant, body.invoice_number)
             command = await self._command(tenant, body, idempotency_key)
             now = self._clock.now()
             try:
-                events = decide_registration(
-                    command, _claim(existing), now=now, new_id=uuid.uuid4
-                )
+                events = decide_registration(command, _claim(existing), now=now, new_id=uuid.uuid4)
             except InvalidClaim as exc:
                 raise _invalid(exc.errors) from exc
             except InvoiceNumberTaken as exc:
@@ -383,7 +382,10 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         return datetime.fromisoformat(registered_at), uuid.UUID(claim_id)
     except (ValueError, TypeError) as exc:
         raise Problem(
-            422, "Invalid request", "bad cursor", errors=[{"field": "cursor", "reason": "malformed"}]
+            422,
+            "Invalid request",
+            "bad cursor",
+            errors=[{"field": "cursor", "reason": "malformed"}],
         ) from exc
 
 

@@ -14,11 +14,10 @@ from functools import singledispatch
 from typing import Literal
 from uuid import UUID
 
+from amiable_claims import reference
 from amiable_events.claims import ClaimRegistered, Debtor
 from amiable_events.envelope import Envelope
 from amiable_events.ids import NewId, keyed_id
-
-from amiable_claims import reference
 
 ClaimStatus = Literal["registered"]
 
@@ -101,11 +100,11 @@ def registration_errors(command: RegisterClaim) -> list[FieldError]:
     if command.due_on < command.issued_on:
         errors.append(FieldError("due_on", "must be on or after issued_on"))
     registration_id = command.debtor.registration_id
-    if command.debtor.country == "FR" and registration_id is not None:
-        if not siren_is_valid(registration_id):
-            errors.append(
-                FieldError("debtor.registration_id", "a French SIREN is 9 digits, Luhn-valid")
-            )
+    french = command.debtor.country == "FR" and registration_id is not None
+    if french and not siren_is_valid(registration_id):
+        errors.append(
+            FieldError("debtor.registration_id", "a French SIREN is 9 digits, Luhn-valid")
+        )
     return errors
 
 

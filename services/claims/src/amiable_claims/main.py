@@ -6,6 +6,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from amiable_claims.api import ClaimsHandler, router
+from amiable_claims.projection import ClaimsProjector, ClaimsReadModel
+from amiable_claims.settings import ClaimsSettings
 from amiable_events.admin import admin_router
 from amiable_events.auth import TokenVerifier
 from amiable_events.catalog import REGISTRY
@@ -16,10 +19,6 @@ from amiable_events.personal import PostgresKeyStore, Sealer
 from amiable_events.producer import EventLog
 from amiable_events.projection import ProjectionRunner, ProjectionStore
 from amiable_events.tracing import configure_tracing
-
-from amiable_claims.api import ClaimsHandler, router
-from amiable_claims.projection import ClaimsProjector, ClaimsReadModel
-from amiable_claims.settings import ClaimsSettings
 
 SERVICE = "claims"
 
@@ -38,7 +37,9 @@ def create_app(settings: ClaimsSettings | None = None) -> FastAPI:
         keys_engine = create_engine(settings.database_url, settings.keys_database, pool_size=5)
         keys = PostgresKeyStore(keys_engine)
         await keys.create_schema()
-        log = EventLog(settings.kafka_bootstrap, topic=settings.topic, client_id=f"amiable-{SERVICE}")
+        log = EventLog(
+            settings.kafka_bootstrap, topic=settings.topic, client_id=f"amiable-{SERVICE}"
+        )
         await log.start()
         store = projection_store(settings, engine)
         runner = ProjectionRunner(
@@ -89,4 +90,6 @@ def create_app(settings: ClaimsSettings | None = None) -> FastAPI:
 
 def _runner(request):
     return request.app.state.runner
+
+
 Settings = ClaimsSettings

@@ -20,11 +20,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from amiable_claims.domain import Claim, evolve
 from amiable_events.claims import ClaimRegistered
 from amiable_events.envelope import Envelope
 from amiable_events.projection import add_runner_tables
-
-from amiable_claims.domain import Claim, evolve
 
 metadata = MetaData()
 
@@ -94,34 +93,43 @@ class ClaimsProjector:
     metadata = metadata
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
-        event = envelope.data
-        if isinstance(event, ClaimRegistered):
-            await self._registered(conn, event, envelope)
+        await self.apply_many(conn, [envelope])
 
-    async def _registered(self, conn, event: ClaimRegistered, envelope: Envelope) -> None:
-        claim = evolve(None, envelope)
-        inserted = await conn.scalar(
-            insert(claims)
-            .values(_row(claim, event, envelope))
-            .on_conflict_do_nothing()
-            .returning(claims.c.claim_id)
+    async def apply_many(self, conn: AsyncConnection, envelopes: list[Envelope]) -> None:
+        """Registrations in two statements a batch: claims, then the debtor-account counts."""
+        rows, debtors = [], {}
+        for envelope in envelopes:
+            event = envelope.data
+            if isinstance(event, ClaimRegistered):
+                rows.append(_row(evolve(None, envelope), event, envelope))
+                debtors[event.claim_id] = (envelope.tenant, envelope.debtor_id, event.debtor)
+        if not rows:
+            return
+        inserted = await conn.execute(
+            insert(claims).on_conflict_do_nothing().returning(claims.c.claim_id),
+            rows,
         )
-        if inserted is None:
-            return  # the same claim id registered twice: the first registration stands
-        statement = insert(debtor_accounts).values(
-            tenant=envelope.tenant,
-            debtor_id=envelope.debtor_id,
-            legal_name=event.debtor.legal_name,
-            country=event.debtor.country,
-            claims_registered=1,
-        )
+        counts: dict[tuple[str, str], dict] = {}
+        for claim_id in inserted.scalars():
+            tenant, debtor_id, debtor = debtors[claim_id]
+            account = counts.setdefault(
+                (tenant, debtor_id),
+                {"tenant": tenant, "debtor_id": debtor_id, "claims_registered": 0},
+            )
+            # the last registration in log order names the debtor
+            account.update(legal_name=debtor.legal_name, country=debtor.country)
+            account["claims_registered"] += 1
+        if not counts:
+            return  # every claim id was registered before: the first registration stands
+        statement = insert(debtor_accounts).values(list(counts.values()))
         await conn.execute(
             statement.on_conflict_do_update(
                 index_elements=[debtor_accounts.c.tenant, debtor_accounts.c.debtor_id],
                 set_={
                     "legal_name": statement.excluded.legal_name,
                     "country": statement.excluded.country,
-                    "claims_registered": debtor_accounts.c.claims_registered + 1,
+                    "claims_registered": debtor_accounts.c.claims_registered
+                    + statement.excluded.claims_registered,
                 },
             )
         )

@@ -37,8 +37,12 @@ def claim_body(invoice: str = "INV-1", **changes) -> dict:
                     "role": "accounts payable",
                 }
             ],
-            "postal_address": {"lines": ["12 rue de la Paix"], "postal_code": "75002",
-                               "city": "Paris", "country": "FR"},
+            "postal_address": {
+                "lines": ["12 rue de la Paix"],
+                "postal_code": "75002",
+                "city": "Paris",
+                "country": "FR",
+            },
         },
     }
     body.update(changes)
@@ -114,7 +118,10 @@ async def test_bad_fields_are_422_each_with_its_reason(api, tenant):
     assert answer.headers["content-type"] == "application/problem+json"
     fields = {error["field"]: error["reason"] for error in answer.json()["errors"]}
     assert set(fields) == {
-        "amount", "currency", "debtor.country", "debtor.contacts.0.email",
+        "amount",
+        "currency",
+        "debtor.country",
+        "debtor.contacts.0.email",
         "debtor.contacts.0.phone",
     }
     assert "decimal string" in fields["amount"]
@@ -142,7 +149,9 @@ async def test_a_country_with_several_zones_needs_a_timezone(api, tenant):
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["field"] == "debtor.timezone"
     body["debtor"]["timezone"] = "America/Chicago"
-    assert (await api.post("/v1/claims", json=body, headers=auth(tenant, *WRITE))).status_code == 201
+    assert (
+        await api.post("/v1/claims", json=body, headers=auth(tenant, *WRITE))
+    ).status_code == 201
 
 
 async def test_a_retried_post_with_the_same_idempotency_key_gets_the_first_answer(api, tenant):
@@ -164,7 +173,9 @@ async def test_listing_filters_and_pages_with_a_cursor(api, tenant):
     for n in range(5):
         body = claim_body(f"INV-{n}")
         body["debtor"]["id"] = "A" if n % 2 == 0 else "B"
-        assert (await api.post("/v1/claims", json=body, headers=auth(tenant, *WRITE))).status_code == 201
+        assert (
+            await api.post("/v1/claims", json=body, headers=auth(tenant, *WRITE))
+        ).status_code == 201
     headers = auth(tenant, "claims:read")
 
     seen, cursor = [], None
@@ -181,7 +192,9 @@ async def test_listing_filters_and_pages_with_a_cursor(api, tenant):
     assert [c["invoice_number"] for c in only_a["items"]] == ["INV-0", "INV-2", "INV-4"]
     bad = await api.get("/v1/claims", params={"status": "paid"}, headers=headers)
     assert bad.status_code == 422
-    assert (await api.get("/v1/claims", params={"cursor": "zz"}, headers=headers)).status_code == 422
+    assert (
+        await api.get("/v1/claims", params={"cursor": "zz"}, headers=headers)
+    ).status_code == 422
 
 
 async def test_no_email_in_clear_in_the_raw_kafka_record(api, tenant, infra):

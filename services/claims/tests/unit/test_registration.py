@@ -24,15 +24,24 @@ from amiable_events.ids import keyed_id, seeded_ids
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 DEBTOR = Debtor(
-    id="C-42", legal_name="Durand SAS", registration_id="732829320", country="FR",
-    language="fr-FR", timezone="Europe/Paris",
+    id="C-42",
+    legal_name="Durand SAS",
+    registration_id="732829320",
+    country="FR",
+    language="fr-FR",
+    timezone="Europe/Paris",
 )
 
 
 def command(**changes) -> RegisterClaim:
     values = dict(
-        tenant="acme", invoice_number="INV-1", amount=Decimal("1250.00"), currency="EUR",
-        issued_on=date(2026, 10, 1), due_on=date(2026, 10, 31), debtor=DEBTOR,
+        tenant="acme",
+        invoice_number="INV-1",
+        amount=Decimal("1250.00"),
+        currency="EUR",
+        issued_on=date(2026, 10, 1),
+        due_on=date(2026, 10, 31),
+        debtor=DEBTOR,
     )
     values.update(changes)
     return RegisterClaim(**values)
@@ -52,9 +61,7 @@ def test_a_valid_claim_is_registered():
 
 def test_an_idempotency_key_fixes_the_claim_id():
     [first] = decide(command(idempotency_key="k-1"))
-    [again] = decide_registration(
-        command(idempotency_key="k-1"), None, now=NOW, new_id=uuid.uuid4
-    )
+    [again] = decide_registration(command(idempotency_key="k-1"), None, now=NOW, new_id=uuid.uuid4)
     assert first.claim_id == again.claim_id == keyed_id("acme", "claim", "k-1")
 
 
@@ -109,8 +116,13 @@ def test_a_registration_id_outside_france_is_not_checked_as_a_siren():
 
 def _envelope(event: ClaimRegistered) -> Envelope:
     return Envelope(
-        id=uuid.uuid4(), subject=str(event.claim_id), time=NOW, tenant="acme",
-        debtor_id=event.debtor.id, correlation_id=uuid.uuid4(), data=event,
+        id=uuid.uuid4(),
+        subject=str(event.claim_id),
+        time=NOW,
+        tenant="acme",
+        debtor_id=event.debtor.id,
+        correlation_id=uuid.uuid4(),
+        data=event,
     )
 
 
