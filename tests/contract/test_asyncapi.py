@@ -20,8 +20,8 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 
 from amiable_events.catalog import REGISTRY
-from amiable_events.schemas import ASYNCAPI_FILE, SCHEMAS_DIR, SERVICES
-from amiable_events.topics import CLAIM_EVENTS_TOPIC, PARTITIONS, dlq_topic
+from amiable_events.schemas import ASYNCAPI_FILE, SCHEMAS_DIR
+from amiable_events.topics import CLAIM_EVENTS_TOPIC, PARTITIONS, SERVICES, dlq_topic
 from tests.support import ROOT
 
 pytestmark = pytest.mark.contract

@@ -192,9 +192,3 @@ def test_write_refuses_an_incompatible_schema(tmp_path):
     with pytest.raises(schemas.IncompatibleChange, match=r"purchase_order: removed"):
         schemas.write(tmp_path, changed)
     assert any("incompatible" in message for message in schemas.check(tmp_path, changed))
-
-
-def test_dlq_services_are_the_stack_services():
-    from amiable_cli import stack
-
-    assert schemas.SERVICES == stack.SERVICES

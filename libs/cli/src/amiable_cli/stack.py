@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from amiable_events.topics import CLAIM_EVENTS_TOPIC, dlq_topic, ensure_topics
+from amiable_events.topics import CLAIM_EVENTS_TOPIC, SERVICES, dlq_topic, ensure_topics
 
 __all__ = [
     "DATABASES",
@@ -70,7 +70,6 @@ DATABASES = (
     "amiable_disputes",
     "amiable_keys",
 )
-SERVICES = ("claims", "risk", "dunning", "communications", "disputes")
 
 DB_USER = "amiable"
 DB_PASSWORD = "amiable"

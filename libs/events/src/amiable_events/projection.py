@@ -565,7 +565,7 @@ class ProjectionRunner:
             max_poll_records=max_records,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
-            session_timeout_ms=10_000,
+            session_timeout_ms=6_000,
             heartbeat_interval_ms=2_000,
         )
         # End offsets are asked on a connection of their own: the broker answers one request per

@@ -1,6 +1,9 @@
 """From ``ce_type`` to payload model, with upcasters applied on read.
 
 Old versions stay in the log untouched; a reader always gets the newest model of an event.
+Readers are tolerant: a field they do not know yet (an optional field a newer producer added,
+a compatible change) is ignored, so a rolling deploy never sends good events to the DLQ.
+Writers stay strict (``extra="forbid"``) so no field is ever emitted without a schema.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ class Registry:
             model = self._models.get(ce_type)
             if model is None:
                 raise UnknownEventType(ce_type)
-            return model.model_validate_json(payload)
+            return model.model_validate_json(payload, extra="ignore")
         import orjson
 
         data = orjson.loads(payload)
@@ -70,4 +73,4 @@ class Registry:
             upcaster = self._upcasters[ce_type]
             data = upcaster.upcast(data)
             ce_type = upcaster.to_type
-        return self._models[ce_type].model_validate(data)
+        return self._models[ce_type].model_validate(data, extra="ignore")

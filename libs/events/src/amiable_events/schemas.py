@@ -34,6 +34,7 @@ from amiable_events.topics import (
     DLQ_PARTITIONS,
     PARTITIONS,
     REPLICATION_FACTOR,
+    SERVICES,
     dlq_topic,
 )
 
@@ -43,7 +44,6 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 KAFKA_BINDING_VERSION = "0.5.0"
 LOCAL_BOOTSTRAP = "localhost:19092"
 #: Every service that consumes the log, hence has a dead-letter topic.
-SERVICES = ("claims", "risk", "dunning", "communications", "disputes")
 ACCOUNT_KEY_PATTERN = r"^[^:]+:.+$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"

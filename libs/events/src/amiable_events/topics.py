@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 CLAIM_EVENTS_TOPIC = "claim-events.v1"
+#: The five services; each consumes the whole log and has its own dead-letter topic.
+SERVICES = ("claims", "risk", "dunning", "communications", "disputes")
 PARTITIONS = 12
 REPLICATION_FACTOR = 1
 DLQ_PARTITIONS = 1

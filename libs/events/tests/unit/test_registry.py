@@ -50,7 +50,12 @@ def test_unknown_type_is_refused():
         REGISTRY.load("amiable.test.nothing.v1", b"{}")
 
 
-def test_events_are_frozen_and_strict():
+def test_readers_ignore_a_field_a_newer_producer_added():
+    event = REGISTRY.load(ParcelWeighedV2.type, b'{"weight_kg": "1", "scale": "x", "unit": "kg"}')
+    assert event == ParcelWeighedV2(weight_kg="1", scale="x")
+
+
+def test_events_are_frozen_and_strict_when_written():
     with pytest.raises(ValueError, match="Extra inputs"):
         ParcelWeighedV2.model_validate({"weight_kg": "1", "scale": "x", "colour": "red"})
     event = ParcelWeighedV2(weight_kg="1", scale="x")
