@@ -26,8 +26,7 @@ run: .venv/.synced
 	$(RUN) amiable run
 
 test: .venv/.synced lint
-	$(PYTEST) -m "not e2e" libs services tests
-	$(PYTEST) -m e2e tests/e2e
+	$(PYTEST)
 
 unit: .venv/.synced
 	$(PYTEST) -m "not integration and not contract and not e2e"
