@@ -239,3 +239,6 @@ async def test_health_readiness_and_docs(api):
         op["operationId"] for path in spec["paths"].values() for op in path.values()
     }
     assert (await api.get("/docs")).status_code == 200
+    metrics = (await api.get("/metrics")).text
+    assert 'amiable_parked_accounts{service="claims"} 0.0' in metrics
+    assert 'amiable_events_applied_total{service="claims"}' in metrics
