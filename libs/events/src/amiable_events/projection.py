@@ -689,12 +689,17 @@ class ProjectionRunner:
         return end == 0 or await self.wait_until_applied(tp.partition, end - 1, timeout)
 
     async def lag(self) -> int | None:
-        """Records between the stored positions and the end of the assigned partitions."""
-        assigned = self._consumer.assignment()
-        if not self.started or not assigned:
+        """Records of the whole log not yet in the projection (None before the runner started).
+
+        Measured on the shared database, not on this replica's assignment: every replica of a
+        service answers from the same tables, so each one is as ready as the projection is.
+        """
+        if not self.started:
             return None
-        ends = await self._offsets.end_offsets(list(assigned))
-        return sum(max(0, end - self.positions.get(tp.partition, 0)) for tp, end in ends.items())
+        partitions = await topic_partitions(self._offsets, self.topic)
+        ends = await self._offsets.end_offsets(partitions)
+        stored = await self.store.positions()
+        return sum(max(0, end - stored.get(tp.partition, 0)) for tp, end in ends.items())
 
 
 async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
