@@ -109,6 +109,15 @@ class ServiceProcess:
         self.stop()
         raise RuntimeError(f"{self.name} did not start:\n{self.log_text()}")
 
+    def wait_ready(self, *, timeout: float = 120) -> ServiceProcess:
+        """Until /readyz says the projection has caught up with the log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200:
+                return self
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} not ready:\n{self.log_text()}")
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 

@@ -20,6 +20,7 @@ from amiable_events.envelope import Envelope, encode
 from amiable_events.ids import caused_id, seeded_ids
 from amiable_events.personal import seal_with
 from amiable_events.schemas import ASYNCAPI_FILE, SCHEMAS_DIR
+from tests.claims_givens import POLICY, envelope, every_claims_event
 from tests.factories import T0, registered
 
 pytestmark = pytest.mark.contract
@@ -68,7 +69,7 @@ def _fully_described_claim() -> Envelope:
             postal_address=seal('{"lines": ["12 rue de la Paix"], "city": "Paris"}'),
         ),
     )
-    [event] = decide_registration(command, None, now=T0, new_id=seeded_ids(1))
+    [event, _] = decide_registration(command, None, now=T0, new_id=seeded_ids(1), policy=POLICY)
     cause = registered(99, tenant="acme", debtor="durand")
     return replace(
         cause.caused(event, id=caused_id(cause.id, "claims", "register"), time=T0),
@@ -84,6 +85,7 @@ PRODUCED = [
     registered(6, tenant="globex", debtor="d:with:colons"),
     replace(registered(7), time=datetime(2026, 3, 2, 10, 30, 0, 1, tzinfo=UTC)),
     _fully_described_claim(),
+    *(envelope(event) for event in every_claims_event()),
 ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,4 +55,214 @@ class ClaimRegistered(Event):
     )
 
 
-EVENTS: tuple[type[Event], ...] = (ClaimRegistered,)
+RejectionReason = Literal[
+    "missing_debtor_contact", "amount_or_dates_inconsistent", "time_barred", "duplicate"
+]
+
+
+class ClaimQualified(Event):
+    """The claim is valid, complete and not time-barred: it may be chased."""
+
+    type: ClassVar[str] = "amiable.claims.claim-qualified.v1"
+    source: ClassVar[str] = "claims"
+
+    claim_id: UUID
+    qualified_at: datetime
+    prescription_date: date = Field(description="The date after which the claim is time-barred")
+
+
+class ClaimRejected(Event):
+    """The claim must not be chased until it is corrected and requalified."""
+
+    type: ClassVar[str] = "amiable.claims.claim-rejected.v1"
+    source: ClassVar[str] = "claims"
+
+    claim_id: UUID
+    rejected_at: datetime
+    reasons: tuple[RejectionReason, ...]
+    duplicate_of: UUID | None = None
+
+
+class ClaimAmended(Event):
+    """Contact and reference fields corrected by the creditor. Absent fields are unchanged."""
+
+    type: ClassVar[str] = "amiable.claims.claim-amended.v1"
+    source: ClassVar[str] = "claims"
+
+    claim_id: UUID
+    amended_at: datetime
+    contract_reference: str | None = None
+    purchase_order: str | None = None
+    description: str | None = None
+    contacts: tuple[Contact, ...] | None = None
+    postal_address: Sealed | None = None
+
+
+class PaymentReceived(Event):
+    """Money received for the claim. Allocation to fees, interest and principal is derived on
+    read, so a back-dated payment changes every later figure."""
+
+    type: ClassVar[str] = "amiable.claims.payment-received.v1"
+    source: ClassVar[str] = "claims"
+
+    claim_id: UUID
+    payment_id: UUID
+    amount: Amount
+    currency: CurrencyCode
+    received_on: date
+    reference: str | None = None
+    method: Literal["transfer", "card", "direct_debit", "cheque", "cash", "other"] = "transfer"
+    recorded_at: datetime
+
+
+class ClaimSettled(Event):
+    """Everything due (principal, late interest, fixed fee) is paid."""
+
+    type: ClassVar[str] = "amiable.claims.claim-settled.v1"
+    source: ClassVar[str] = "claims"
+
+    claim_id: UUID
+    settled_on: date
+    overpaid: Amount = Field(description="Credit balance left by an overpayment, 0 if none")
+
+
+class Installment(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    due_on: date
+    amount: Amount
+
+
+class PaymentPlanAgreed(Event):
+    """An échéancier: instalments summing to the balance due when it was agreed."""
+
+    type: ClassVar[str] = "amiable.claims.payment-plan-agreed.v1"
+    source: ClassVar[str] = "claims"
+
+    claim_id: UUID
+    plan_id: UUID
+    agreed_on: date
+    installments: tuple[Installment, ...]
+    grace_days: int = Field(ge=0)
+    agreed_at: datetime
+
+
+class InstallmentMissed(Event):
+    type: ClassVar[str] = "amiable.claims.installment-missed.v1"
+    source: ClassVar[str] = "claims"
+
+    claim_id: UUID
+    plan_id: UUID
+    installment: int = Field(ge=0, description="Index of the instalment in the plan")
+    due_on: date
+
+
+class PaymentPlanDefaulted(Event):
+    """A second instalment was missed: the plan is void and chasing resumes."""
+
+    type: ClassVar[str] = "amiable.claims.payment-plan-defaulted.v1"
+    source: ClassVar[str] = "claims"
+
+    claim_id: UUID
+    plan_id: UUID
+    installment: int = Field(ge=0, description="The instalment whose miss defaulted the plan")
+    due_on: date
+
+
+class PromiseToPayRecorded(Event):
+    type: ClassVar[str] = "amiable.claims.promise-to-pay-recorded.v1"
+    source: ClassVar[str] = "claims"
+
+    claim_id: UUID
+    promise_id: UUID
+    amount: Amount
+    promised_on: date
+    source_channel: Literal["call", "email", "portal"]
+    grace_days: int = Field(ge=0)
+    recorded_at: datetime
+
+
+class PromiseBroken(Event):
+    type: ClassVar[str] = "amiable.claims.promise-broken.v1"
+    source: ClassVar[str] = "claims"
+
+    claim_id: UUID
+    promise_id: UUID
+    promised_on: date
+    amount: Amount
+
+
+class ClaimWrittenOff(Event):
+    type: ClassVar[str] = "amiable.claims.claim-written-off.v1"
+    source: ClassVar[str] = "claims"
+
+    claim_id: UUID
+    reason: str
+    written_off_at: datetime
+
+
+class ClaimCancelled(Event):
+    """The invoice was cancelled by a full credit note."""
+
+    type: ClassVar[str] = "amiable.claims.claim-cancelled.v1"
+    source: ClassVar[str] = "claims"
+
+    claim_id: UUID
+    reason: str
+    credit_note_reference: str | None = None
+    cancelled_at: datetime
+
+
+class ClaimAdjusted(Event):
+    """A partial credit note reduces the principal."""
+
+    type: ClassVar[str] = "amiable.claims.claim-adjusted.v1"
+    source: ClassVar[str] = "claims"
+
+    claim_id: UUID
+    amount: Amount = Field(description="Reduction of the principal")
+    credit_note_reference: str
+    reason: str | None = None
+    adjusted_on: date
+    adjusted_at: datetime
+
+
+class DebtAcknowledged(Event):
+    """The debtor acknowledged the debt in writing: interrupts the limitation period."""
+
+    type: ClassVar[str] = "amiable.claims.debt-acknowledged.v1"
+    source: ClassVar[str] = "claims"
+
+    claim_id: UUID
+    acknowledged_on: date
+    reference: str | None = None
+    recorded_at: datetime
+
+
+class LimitationApproaching(Event):
+    type: ClassVar[str] = "amiable.claims.limitation-approaching.v1"
+    source: ClassVar[str] = "claims"
+
+    claim_id: UUID
+    prescription_date: date
+    days_left: int
+
+
+EVENTS: tuple[type[Event], ...] = (
+    ClaimRegistered,
+    ClaimQualified,
+    ClaimRejected,
+    ClaimAmended,
+    PaymentReceived,
+    ClaimSettled,
+    PaymentPlanAgreed,
+    InstallmentMissed,
+    PaymentPlanDefaulted,
+    PromiseToPayRecorded,
+    PromiseBroken,
+    ClaimWrittenOff,
+    ClaimCancelled,
+    ClaimAdjusted,
+    DebtAcknowledged,
+    LimitationApproaching,
+)

@@ -45,6 +45,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -155,11 +156,45 @@ class ProjectionStore:
             await conn.execution_options(schema_translate_map={None: self.schema})
             yield conn
 
+    def fingerprint(self) -> str:
+        """A hash of the tables' DDL: it changes whenever the projection's shape changes."""
+        from sqlalchemy.schema import CreateIndex, CreateTable
+
+        dialect = postgresql.dialect()
+        ddl = []
+        for table in self.projector.metadata.sorted_tables:
+            ddl.append(str(CreateTable(table).compile(dialect=dialect)))
+            ddl += sorted(str(CreateIndex(i).compile(dialect=dialect)) for i in table.indexes)
+        return hashlib.sha256("\n".join(ddl).encode()).hexdigest()
+
     async def create(self, *, fresh: bool = False) -> None:
+        """Create the schema; a schema of another shape is dropped, so the runner replays the
+        log into the new one (a projection's migration is a rebuild)."""
+        fingerprint = self.fingerprint()
         async with self.engine.begin() as conn:
+            if not fresh:
+                comment = await conn.scalar(
+                    text(
+                        "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace "
+                        "WHERE nspname = :schema"
+                    ),
+                    {"schema": self.schema},
+                )
+                exists = await conn.scalar(
+                    text("SELECT count(*) FROM pg_namespace WHERE nspname = :schema"),
+                    {"schema": self.schema},
+                )
+                if exists and comment != fingerprint:
+                    log.warning(
+                        "projection %s changed shape: replaying the log into a new %s",
+                        self.projector.service,
+                        self.schema,
+                    )
+                    fresh = True
             if fresh:
                 await conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
             await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+            await conn.execute(text(f"COMMENT ON SCHEMA \"{self.schema}\" IS '{fingerprint}'"))
             await conn.execution_options(schema_translate_map={None: self.schema})
             await conn.run_sync(self.projector.metadata.create_all)
 

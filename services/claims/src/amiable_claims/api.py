@@ -1,372 +1,165 @@
-"""Claims HTTP API: validate -> load state -> decide -> append -> wait until readable -> answer."""
+"""Claims HTTP API. A route builds a command and hands it to the handler; no SQL, no rule."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import csv
+import io
 import uuid
-import weakref
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import ValidationError
 
-from amiable_claims import reference
-from amiable_claims.domain import (
-    Claim,
-    FieldError,
-    InvalidClaim,
-    InvoiceNumberTaken,
-    RegisterClaim,
-    decide_registration,
+from amiable_claims import domain, reference
+from amiable_claims.domain import Claim
+from amiable_claims.handlers import ClaimsHandler, Registrations, sealed_address, sealed_contacts
+from amiable_claims.models import (
+    AcknowledgementIn,
+    AdjustmentIn,
+    AmendIn,
+    AmountDueOut,
+    CancelIn,
+    ClaimIn,
+    ClaimOut,
+    ClaimPage,
+    ContactOut,
+    CreditOut,
+    DebtorOut,
+    DueLineOut,
+    ImportResult,
+    InstallmentOut,
+    PaymentIn,
+    PaymentOut,
+    PaymentPlanIn,
+    PlanOut,
+    PromiseIn,
+    PromiseOut,
+    Timeline,
+    TimelineEntry,
+    WriteOffIn,
 )
 from amiable_events.auth import Principal, require_scope
-from amiable_events.claims import Contact, Debtor
-from amiable_events.envelope import Envelope, account_key
+from amiable_events.claims import Installment
+from amiable_events.envelope import account_key
 from amiable_events.http import Problem
 from amiable_events.ids import keyed_id
 from amiable_events.personal import ERASED
 
 ReaderDep = Annotated[Principal, Depends(require_scope("claims:read"))]
 WriterDep = Annotated[Principal, Depends(require_scope("claims:write"))]
+CorrelationDep = Annotated[uuid.UUID | None, Header(alias="X-Correlation-Id")]
 
-E164 = r"^\+[1-9]\d{1,14}$"
-
-
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+MAX_IMPORT_ROWS = 50_000
 
 
-class ContactIn(_Input):
-    name: str | None = Field(None, min_length=1, max_length=200, examples=["Claire Martin"])
-    email: EmailStr | None = Field(None, examples=["claire.martin@debtor.example"])
-    phone: str | None = Field(None, pattern=E164, examples=["+33612345678"])
-    role: str | None = Field(None, max_length=100, examples=["accounts payable"])
+def _handler(request: Request) -> ClaimsHandler:
+    return request.app.state.claims
 
 
-class PostalAddressIn(_Input):
-    lines: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        min_length=1, max_length=4, examples=[["12 rue de la Paix"]]
-    )
-    postal_code: str | None = Field(None, max_length=20, examples=["75002"])
-    city: str = Field(min_length=1, max_length=100, examples=["Paris"])
-    region: str | None = Field(None, max_length=100)
-    country: str = Field(pattern=r"^[A-Z]{2}$", examples=["FR"])
+HandlerDep = Annotated[ClaimsHandler, Depends(_handler)]
 
 
-class DebtorIn(_Input):
-    id: str = Field(min_length=1, max_length=100, description="Your own id for this customer")
-    legal_name: str = Field(min_length=1, max_length=300, examples=["Durand Industries SAS"])
-    registration_id: str | None = Field(
-        None, max_length=50, description="Company registration number; for FR the 9-digit SIREN"
-    )
-    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2", examples=["FR"])
-    language: str | None = Field(
-        None, description="BCP 47 tag; defaults from the country", examples=["fr-FR"]
-    )
-    timezone: str | None = Field(
-        None, description="IANA time zone; defaults from the country when it has only one"
-    )
-    contacts: list[ContactIn] = Field(default_factory=list, max_length=20)
-    postal_address: PostalAddressIn | None = None
-
-    @field_validator("country")
-    @classmethod
-    def _known_country(cls, value: str) -> str:
-        if value not in reference.countries():
-            raise ValueError(f"{value} is not an ISO 3166-1 alpha-2 country code")
-        return value
-
-
-class ClaimIn(_Input):
-    invoice_number: str = Field(min_length=1, max_length=64, examples=["INV-2026-0042"])
-    amount: str = Field(
-        description="Decimal string in the currency's major unit, > 0", examples=["12500.00"]
-    )
-    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217", examples=["EUR"])
-    issued_on: date = Field(examples=["2026-10-01"])
-    due_on: date = Field(examples=["2026-10-31"])
-    contract_reference: str | None = Field(None, max_length=100)
-    purchase_order: str | None = Field(None, max_length=100)
-    description: str | None = Field(None, max_length=2000)
-    debtor: DebtorIn
-
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _amount_is_decimal_string(cls, value: Any) -> str:
-        if not isinstance(value, str):
-            raise ValueError("must be a decimal string such as '1250.00', not a JSON number")
-        try:
-            parsed = Decimal(value)
-        except InvalidOperation:
-            raise ValueError("must be a decimal string such as '1250.00'") from None
-        if not parsed.is_finite() or not value.replace(".", "", 1).isdigit():
-            raise ValueError("must be a decimal string such as '1250.00'")
-        return value
-
-    @field_validator("currency")
-    @classmethod
-    def _known_currency(cls, value: str) -> str:
-        if value not in reference.currencies():
-            raise ValueError(f"{value} is not an ISO 4217 currency code")
-        return value
-
-
-class ContactOut(BaseModel):
-    name: str | None
-    email: str | None
-    phone: str | None
-    role: str | None
-
-
-class DebtorOut(BaseModel):
-    id: str
-    legal_name: str
-    registration_id: str | None
-    country: str
-    language: str
-    timezone: str
-    contacts: list[ContactOut]
-    postal_address: dict[str, Any] | str | None = Field(
-        description=f"The address, or '{ERASED}' after the debtor's personal data was erased"
-    )
-
-
-class ClaimOut(BaseModel):
-    id: uuid.UUID
-    invoice_number: str
-    amount: str
-    currency: str
-    outstanding: str
-    issued_on: date
-    due_on: date
-    status: Literal["registered"]
-    contract_reference: str | None
-    purchase_order: str | None
-    description: str | None
-    registered_at: datetime
-    debtor: DebtorOut
-
-
-class ClaimPage(BaseModel):
-    items: list[ClaimOut]
-    next_cursor: str | None = Field(description="Pass as ?cursor= to get the next page")
-
-
-def _money(value: Decimal, currency: str) -> str:
+def money(value: Decimal, currency: str) -> str:
     return str(value.quantize(Decimal(1).scaleb(-reference.minor_digits(currency))))
 
 
-class ClaimsHandler:
-    """Runs claim commands. One lock per tenant serialises the invoice-number check with the
-    append, so one replica never registers the same invoice twice."""
-
-    def __init__(self, *, log, runner, read_model, sealer, clock, timeout: float) -> None:
-        self._log = log
-        self._runner = runner
-        self.read_model = read_model
-        self._sealer = sealer
-        self._clock = clock
-        self._timeout = timeout
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    def _lock(self, tenant: str) -> asyncio.Lock:
-        lock = self._locks.get(tenant)
-        if lock is None:
-            lock = self._locks[tenant] = asyncio.Lock()
-        return lock
-
-    async def register(
-        self, tenant: str, body: ClaimIn, idempotency_key: str | None, correlation_id: uuid.UUID
-    ) -> tuple[dict, bool]:
-        """The claim row and whether it was created now (False: an idempotent replay)."""
-        async with self._lock(tenant):
-            await self._catch_up(tenant, body.debtor.id)
-            if idempotency_key:
-                first = await self.read_model.with_idempotency_key(tenant, idempotency_key)
-                if first is not None:
-                    if first["invoice_number"] != body.invoice_number:
-                        raise Problem(
-                            422,
-                            "Idempotency-Key reused",
-                            "this Idempotency-Key was used for another request",
-                            errors=[
-                                {
-                                    "field": "Idempotency-Key",
-                                    "reason": f"used for invoice {first['invoice_number']}",
-                                }
-                            ],
-                        )
-                    return first, False
-            existing = await self.read_model.first_with_invoice(tenant, body.invoice_number)
-            command = await self._command(tenant, body, idempotency_key)
-            now = self._clock.now()
-            try:
-                events = decide_registration(command, _claim(existing), now=now, new_id=uuid.uuid4)
-            except InvalidClaim as exc:
-                raise _invalid(exc.errors) from exc
-            except InvoiceNumberTaken as exc:
-                raise Problem(
-                    409,
-                    "Invoice already registered",
-                    str(exc),
-                    existing_claim_id=str(exc.claim_id),
-                ) from exc
-            event = events[0]
-            event_id = (
-                keyed_id(tenant, "claim-registered", idempotency_key)
-                if idempotency_key
-                else uuid.uuid4()
+async def present(handler: ClaimsHandler, row: dict, state: Claim | None = None) -> ClaimOut:
+    """The API view of a claim, personal data opened with the debtor's key. ``state`` replaces
+    the current one (a claim as it was at some time)."""
+    claim = state or Claim.model_validate(row["state"])
+    debtor = row["debtor"]
+    opened = await handler.sealer.opener_for(account_key(row["tenant"], row["debtor_id"]))
+    address = opened(debtor.get("postal_address"))
+    if address not in (None, ERASED):
+        address = orjson.loads(address)
+    currency = claim.currency
+    paid_flags = domain.installments_paid(claim)
+    plan = claim.plan
+    return ClaimOut(
+        id=claim.claim_id,
+        invoice_number=claim.invoice_number,
+        amount=money(claim.amount, currency),
+        currency=currency,
+        outstanding=money(
+            max(
+                Decimal(0),
+                claim.amount - sum((c.amount for c in claim.credits), Decimal(0)) - claim.paid,
+            ),
+            currency,
+        ),
+        paid=money(claim.paid, currency),
+        issued_on=claim.issued_on,
+        due_on=claim.due_on,
+        status=claim.status,
+        rejection_reasons=list(claim.rejection_reasons),
+        closed_on=claim.closed_on,
+        prescription_date=domain.prescription_date(claim, handler.policy),
+        payments=[
+            PaymentOut(
+                payment_id=p.payment_id, amount=money(p.amount, currency), received_on=p.received_on
             )
-            envelope = Envelope(
-                id=event_id,
-                subject=str(event.claim_id),
-                time=now,
-                tenant=tenant,
-                debtor_id=body.debtor.id,
-                correlation_id=correlation_id,
-                data=event,
+            for p in claim.payments
+        ],
+        credits=[
+            CreditOut(
+                amount=money(c.amount, currency),
+                on=c.on,
+                credit_note_reference=c.credit_note_reference,
             )
-            [appended] = await self._log.append([envelope])
-            if not await self._runner.wait_until_applied(
-                appended.partition, appended.offset, self._timeout
-            ):
-                raise Problem(
-                    503,
-                    "Registered, not yet readable",
-                    "the claim is in the log but the read model lags; GET it shortly",
-                    claim_id=str(event.claim_id),
+            for c in claim.credits
+        ],
+        plan=None
+        if plan is None
+        else PlanOut(
+            plan_id=plan.plan_id,
+            agreed_on=plan.agreed_on,
+            grace_days=plan.grace_days,
+            defaulted_on=plan.defaulted_on,
+            installments=[
+                InstallmentOut(
+                    due_on=i.due_on,
+                    amount=money(i.amount, currency),
+                    paid=paid_flags[index],
+                    missed=index in plan.missed,
                 )
-            return await self.read_model.claim(tenant, event.claim_id), True
-
-    async def _catch_up(self, tenant: str, debtor_id: str) -> None:
-        """Read your writes: the debtor's partition is applied up to its end before deciding."""
-        if not await self._runner.wait_caught_up(account_key(tenant, debtor_id), self._timeout):
-            raise Problem(503, "Read model lagging", "the claims projection is catching up")
-
-    async def _command(self, tenant: str, body: ClaimIn, idempotency_key: str | None):
-        errors = []
-        debtor = body.debtor
-        language = debtor.language or reference.default_language(debtor.country)
-        canonical = reference.canonical_language(language)
-        if canonical is None:
-            errors.append(FieldError("debtor.language", f"{language} is not a known BCP 47 tag"))
-        timezone = debtor.timezone or reference.default_timezone(debtor.country)
-        if timezone is None:
-            errors.append(
-                FieldError("debtor.timezone", f"required: {debtor.country} spans several zones")
+                for index, i in enumerate(plan.installments)
+            ],
+        ),
+        promises=[
+            PromiseOut(
+                promise_id=p.promise_id,
+                amount=money(p.amount, currency),
+                promised_on=p.promised_on,
+                state=p.state,
             )
-        elif not reference.is_timezone(timezone):
-            errors.append(FieldError("debtor.timezone", f"{timezone} is not an IANA time zone"))
-        if errors:
-            raise _invalid(errors)
-        seal = await self._sealer.sealer_for(account_key(tenant, debtor.id))
-
-        def sealed(value: str | None) -> str | None:
-            return None if value is None else seal(value)
-
-        address = debtor.postal_address
-        return RegisterClaim(
-            tenant=tenant,
-            invoice_number=body.invoice_number,
-            amount=Decimal(body.amount),
-            currency=body.currency,
-            issued_on=body.issued_on,
-            due_on=body.due_on,
-            contract_reference=body.contract_reference,
-            purchase_order=body.purchase_order,
-            description=body.description,
-            idempotency_key=idempotency_key,
-            debtor=Debtor(
-                id=debtor.id,
-                legal_name=debtor.legal_name,
-                registration_id=debtor.registration_id,
-                country=debtor.country,
-                language=canonical,
-                timezone=timezone,
-                contacts=tuple(
-                    Contact(
-                        name=sealed(contact.name),
-                        email=sealed(contact.email),
-                        phone=sealed(contact.phone),
-                        role=contact.role,
-                    )
-                    for contact in debtor.contacts
-                ),
-                postal_address=sealed(
-                    orjson.dumps(address.model_dump(mode="json")).decode() if address else None
-                ),
-            ),
-        )
-
-    async def present(self, row: dict) -> ClaimOut:
-        """The API view of a claim row, personal data opened with the debtor's key."""
-        debtor = row["debtor"]
-        opened = await self._sealer.opener_for(account_key(row["tenant"], row["debtor_id"]))
-        address = opened(debtor.get("postal_address"))
-        if address not in (None, ERASED):
-            address = orjson.loads(address)
-        return ClaimOut(
-            id=row["claim_id"],
-            invoice_number=row["invoice_number"],
-            amount=_money(row["amount"], row["currency"]),
-            currency=row["currency"],
-            outstanding=_money(row["outstanding"], row["currency"]),
-            issued_on=row["issued_on"],
-            due_on=row["due_on"],
-            status=row["status"],
-            contract_reference=row["contract_reference"],
-            purchase_order=row["purchase_order"],
-            description=row["description"],
-            registered_at=row["registered_at"],
-            debtor=DebtorOut(
-                id=debtor["id"],
-                legal_name=debtor["legal_name"],
-                registration_id=debtor.get("registration_id"),
-                country=debtor["country"],
-                language=debtor["language"],
-                timezone=debtor["timezone"],
-                contacts=[
-                    ContactOut(
-                        name=opened(contact.get("name")),
-                        email=opened(contact.get("email")),
-                        phone=opened(contact.get("phone")),
-                        role=contact.get("role"),
-                    )
-                    for contact in debtor.get("contacts", [])
-                ],
-                postal_address=address,
-            ),
-        )
-
-
-def _claim(row: dict | None) -> Claim | None:
-    if row is None:
-        return None
-    return Claim(
-        claim_id=row["claim_id"],
-        tenant=row["tenant"],
-        debtor_id=row["debtor_id"],
-        invoice_number=row["invoice_number"],
-        amount=row["amount"],
-        currency=row["currency"],
-        issued_on=row["issued_on"],
-        due_on=row["due_on"],
-        status=row["status"],
-        outstanding=row["outstanding"],
-        registered_at=row["registered_at"],
-    )
-
-
-def _invalid(errors: list[FieldError]) -> Problem:
-    return Problem(
-        422,
-        "Invalid request",
-        f"{len(errors)} field(s) are invalid",
-        errors=[{"field": e.field, "reason": e.reason} for e in errors],
+            for p in claim.promises
+        ],
+        contract_reference=row["contract_reference"],
+        purchase_order=row["purchase_order"],
+        description=row["description"],
+        registered_at=claim.registered_at,
+        debtor=DebtorOut(
+            id=debtor["id"],
+            legal_name=debtor["legal_name"],
+            registration_id=debtor.get("registration_id"),
+            country=debtor["country"],
+            language=debtor["language"],
+            timezone=debtor["timezone"],
+            contacts=[
+                ContactOut(
+                    name=opened(contact.get("name")),
+                    email=opened(contact.get("email")),
+                    phone=opened(contact.get("phone")),
+                    role=contact.get("role"),
+                )
+                for contact in debtor.get("contacts", [])
+            ],
+            postal_address=address,
+        ),
     )
 
 
@@ -389,13 +182,13 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         ) from exc
 
 
-def _handler(request: Request) -> ClaimsHandler:
-    return request.app.state.claims
-
-
-HandlerDep = Annotated[ClaimsHandler, Depends(_handler)]
-
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
+
+COMMAND_ERRORS = {
+    404: {"description": "No such claim for this tenant"},
+    409: {"description": "The claim's state forbids it (e.g. settled, written off, cancelled)"},
+    422: {"description": "Invalid fields, each with the reason"},
+}
 
 
 @router.post(
@@ -417,26 +210,202 @@ async def register_claim(
     handler: HandlerDep,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-    x_correlation_id: Annotated[uuid.UUID | None, Header()] = None,
+    correlation_id: CorrelationDep = None,
 ) -> ClaimOut:
-    """Register an unpaid invoice. Answered once the claim is durably in the event log and
-    readable. A retried request with the same `Idempotency-Key` gets the first answer."""
-    row, created = await handler.register(
-        principal.tenant, body, idempotency_key, x_correlation_id or uuid.uuid4()
+    """Register an unpaid invoice; it is qualified (`qualified` or `rejected` with reasons) in
+    the same step. Answered once durably in the event log and readable. A retried request with
+    the same `Idempotency-Key` gets the first answer."""
+    row, created = await Registrations(handler).register(
+        principal.tenant, body, idempotency_key, correlation_id or uuid.uuid4()
     )
     response.headers["Location"] = f"{router.prefix}/{row['claim_id']}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
-    return await handler.present(row)
+    return await present(handler, row)
+
+
+IMPORT_EXAMPLE_CSV = (
+    "invoice_number,amount,currency,issued_on,due_on,debtor_id,debtor_legal_name,debtor_country,"
+    "contact_name,contact_email\n"
+    "INV-1,1200.00,EUR,2026-10-01,2026-10-31,C-42,Durand SAS,FR,Claire Martin,c@durand.example\n"
+)
+
+CSV_COLUMNS = [
+    "invoice_number",
+    "amount",
+    "currency",
+    "issued_on",
+    "due_on",
+    "contract_reference",
+    "purchase_order",
+    "description",
+    "debtor_id",
+    "debtor_legal_name",
+    "debtor_registration_id",
+    "debtor_country",
+    "debtor_language",
+    "debtor_timezone",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "contact_role",
+    "address_line1",
+    "address_line2",
+    "address_postal_code",
+    "address_city",
+    "address_country",
+]
+
+
+def _csv_body(record: dict[str, str]) -> dict:
+    """One CSV row (flat, documented header) as the JSON body of POST /v1/claims."""
+    value = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in record.items()}
+    unknown = sorted(k for k in value if k not in CSV_COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown column(s): {', '.join(unknown)}")
+    contact = {
+        k.removeprefix("contact_"): value[k]
+        for k in ("contact_name", "contact_email", "contact_phone", "contact_role")
+        if value.get(k)
+    }
+    address = None
+    if value.get("address_line1") or value.get("address_city"):
+        address = {
+            "lines": [
+                line for line in (value.get("address_line1"), value.get("address_line2")) if line
+            ],
+            "postal_code": value.get("address_postal_code"),
+            "city": value.get("address_city"),
+            "country": value.get("address_country") or value.get("debtor_country"),
+        }
+    debtor = {
+        "id": value.get("debtor_id"),
+        "legal_name": value.get("debtor_legal_name"),
+        "registration_id": value.get("debtor_registration_id"),
+        "country": value.get("debtor_country"),
+        "language": value.get("debtor_language"),
+        "timezone": value.get("debtor_timezone"),
+        "contacts": [contact] if contact else [],
+        "postal_address": address,
+    }
+    body = {
+        k: value.get(k)
+        for k in (
+            "invoice_number",
+            "amount",
+            "currency",
+            "issued_on",
+            "due_on",
+            "contract_reference",
+            "purchase_order",
+            "description",
+        )
+    }
+    return {**{k: v for k, v in body.items() if v is not None}, "debtor": debtor}
+
+
+def _parse_rows(content_type: str, raw: bytes) -> list:
+    """Each row as a ClaimIn, or as its list of field errors."""
+    text = raw.decode("utf-8-sig", errors="replace")
+    if content_type.startswith("text/csv"):
+        reader = csv.DictReader(io.StringIO(text))
+        records: list = list(reader)
+        make = _csv_body
+    elif content_type.startswith(("application/x-ndjson", "application/jsonl")):
+        records = [line for line in text.splitlines() if line.strip()]
+        make = orjson.loads
+    else:
+        raise Problem(415, "Unsupported media type", "send text/csv or application/x-ndjson")
+    if len(records) > MAX_IMPORT_ROWS:
+        raise Problem(
+            413, "Too many rows", f"at most {MAX_IMPORT_ROWS} rows a request, got {len(records)}"
+        )
+    rows = []
+    for record in records:
+        try:
+            rows.append(ClaimIn.model_validate(make(record)))
+        except ValidationError as exc:
+            rows.append(
+                [
+                    {
+                        "field": ".".join(str(p) for p in e["loc"]),
+                        "reason": e["msg"].removeprefix("Value error, "),
+                    }
+                    for e in exc.errors()
+                ]
+            )
+        except (ValueError, TypeError) as exc:
+            rows.append([{"field": "row", "reason": str(exc)}])
+    return rows
+
+
+@router.post(
+    ":import",
+    operation_id="importClaims",
+    response_model=ImportResult,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": IMPORT_EXAMPLE_CSV,
+                },
+                "application/x-ndjson": {
+                    "schema": {"type": "string"},
+                    "example": '{"invoice_number": "INV-1", "amount": "1200.00", ...}\n',
+                },
+            },
+        }
+    },
+    responses={
+        413: {"description": "More than 50,000 rows"},
+        415: {"description": "Not CSV/NDJSON"},
+    },
+)
+async def import_claims(
+    request: Request, principal: WriterDep, handler: HandlerDep
+) -> ImportResult:
+    """Register up to 50,000 claims from CSV (the header names the columns, see below) or NDJSON
+    (one `POST /v1/claims` body per line). Each row gets its result: `created` (with the claim
+    id), `duplicate` (the invoice number is already registered, with that claim's id) or
+    `invalid` (each field with its reason). One bad row never blocks the others.
+
+    CSV columns: invoice_number, amount, currency, issued_on, due_on, contract_reference,
+    purchase_order, description, debtor_id, debtor_legal_name, debtor_registration_id,
+    debtor_country, debtor_language, debtor_timezone, contact_name, contact_email,
+    contact_phone, contact_role, address_line1, address_line2, address_postal_code,
+    address_city, address_country."""
+    rows = _parse_rows(request.headers.get("content-type", ""), await request.body())
+    results = await Registrations(handler).import_rows(principal.tenant, rows)
+    counts = {status: 0 for status in ("created", "duplicate", "invalid")}
+    for result in results:
+        counts[result["status"]] += 1
+    return ImportResult(**counts, rows=results)
 
 
 @router.get("/{claim_id}", operation_id="getClaim", response_model=ClaimOut)
-async def get_claim(claim_id: uuid.UUID, principal: ReaderDep, handler: HandlerDep) -> ClaimOut:
-    """One claim of the caller's tenant (404 for any other tenant's claim)."""
+async def get_claim(
+    claim_id: uuid.UUID,
+    principal: ReaderDep,
+    handler: HandlerDep,
+    as_of: Annotated[
+        datetime | None, Query(description="The claim as it was at this time (ISO 8601)")
+    ] = None,
+) -> ClaimOut:
+    """One claim of the caller's tenant (404 for any other tenant's claim); with `as_of`, the
+    fold of its events up to that time."""
     row = await handler.read_model.claim(principal.tenant, claim_id)
     if row is None:
         raise Problem(404, "Claim not found", f"no claim {claim_id} for this tenant")
-    return await handler.present(row)
+    if as_of is None:
+        return await present(handler, row)
+    until = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+    history = await handler.read_model.history(principal.tenant, claim_id, until)
+    state = domain.fold(history)
+    if state is None:
+        raise Problem(404, "Claim not found", f"claim {claim_id} was not registered yet at {as_of}")
+    return await present(handler, row, state)
 
 
 @router.get("", operation_id="listClaims", response_model=ClaimPage)
@@ -444,7 +413,8 @@ async def list_claims(
     principal: ReaderDep,
     handler: HandlerDep,
     debtor_id: str | None = None,
-    status: Literal["registered"] | None = None,
+    status: Literal["registered", "qualified", "rejected", "settled", "written_off", "cancelled"]
+    | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ClaimPage:
@@ -456,7 +426,363 @@ async def list_claims(
         after=_decode_cursor(cursor) if cursor else None,
         limit=limit + 1,
     )
-    items = [await handler.present(row) for row in rows[:limit]]
+    items = [await present(handler, row) for row in rows[:limit]]
     return ClaimPage(
         items=items, next_cursor=_encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    )
+
+
+async def _run(handler, principal, claim_id, decide, correlation_id, event_id=None) -> ClaimOut:
+    row = await handler.execute(
+        principal.tenant, claim_id, decide, correlation_id=correlation_id, event_id=event_id
+    )
+    return await present(handler, row)
+
+
+@router.patch(
+    "/{claim_id}", operation_id="amendClaim", response_model=ClaimOut, responses=COMMAND_ERRORS
+)
+async def amend_claim(
+    claim_id: uuid.UUID,
+    body: AmendIn,
+    principal: WriterDep,
+    handler: HandlerDep,
+    correlation_id: CorrelationDep = None,
+) -> ClaimOut:
+    """Correct contact and reference fields (`ClaimAmended`); then `requalify`."""
+    row = await handler.read_model.claim(principal.tenant, claim_id)
+    if row is None:
+        raise Problem(404, "Claim not found", f"no claim {claim_id} for this tenant")
+    seal = await handler.sealer.sealer_for(account_key(principal.tenant, row["debtor_id"]))
+    command = domain.AmendClaim(
+        contract_reference=body.contract_reference,
+        purchase_order=body.purchase_order,
+        description=body.description,
+        contacts=None if body.contacts is None else sealed_contacts(seal, body.contacts),
+        postal_address=sealed_address(seal, body.postal_address),
+    )
+    return await _run(
+        handler,
+        principal,
+        claim_id,
+        lambda claim, now: domain.decide_amendment(claim, command, now=now),
+        correlation_id,
+    )
+
+
+@router.post(
+    "/{claim_id}/requalify",
+    operation_id="requalifyClaim",
+    response_model=ClaimOut,
+    responses=COMMAND_ERRORS,
+)
+async def requalify_claim(
+    claim_id: uuid.UUID,
+    principal: WriterDep,
+    handler: HandlerDep,
+    correlation_id: CorrelationDep = None,
+) -> ClaimOut:
+    """Check the claim again after a correction: `ClaimQualified` or `ClaimRejected`."""
+    row = await handler.read_model.claim(principal.tenant, claim_id)
+    if row is None:
+        raise Problem(404, "Claim not found", f"no claim {claim_id} for this tenant")
+    look_alike = await handler.read_model.look_alike(
+        principal.tenant,
+        row["debtor_id"],
+        row["amount"],
+        row["currency"],
+        row["issued_on"],
+        row["due_on"],
+    )
+    duplicate_of = (
+        look_alike["claim_id"] if look_alike and look_alike["claim_id"] != claim_id else None
+    )
+    return await _run(
+        handler,
+        principal,
+        claim_id,
+        lambda claim, now: domain.decide_qualification(
+            claim, now=now, policy=handler.policy, duplicate_of=duplicate_of
+        ),
+        correlation_id,
+    )
+
+
+@router.post(
+    "/{claim_id}/payments",
+    operation_id="recordPayment",
+    status_code=201,
+    response_model=ClaimOut,
+    responses=COMMAND_ERRORS,
+)
+async def record_payment(
+    claim_id: uuid.UUID,
+    body: PaymentIn,
+    principal: WriterDep,
+    handler: HandlerDep,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    correlation_id: CorrelationDep = None,
+) -> ClaimOut:
+    """Record money received (may be back-dated). A payment that covers everything due
+    settles the claim (`ClaimSettled`); on a closed claim, or beyond what is due, it is
+    recorded as an overpayment, never refused. With an `Idempotency-Key`, a retry records
+    nothing twice."""
+    payment_id = keyed_id(principal.tenant, "payment", idempotency_key) if idempotency_key else None
+    row = await handler.read_model.claim(principal.tenant, claim_id)
+    if row is not None and payment_id is not None:
+        claim = Claim.model_validate(row["state"])
+        if any(p.payment_id == payment_id for p in claim.payments):
+            return await present(handler, row)
+    command = domain.RecordPayment(
+        amount=Decimal(body.amount),
+        currency=body.currency or (row["currency"] if row else ""),
+        received_on=body.received_on,
+        reference=body.reference,
+        method=body.method,
+        payment_id=payment_id,
+    )
+    return await _run(
+        handler,
+        principal,
+        claim_id,
+        lambda claim, now: domain.decide_payment(
+            claim, command, now=now, new_id=uuid.uuid4, policy=handler.policy
+        ),
+        correlation_id,
+        event_id=keyed_id(principal.tenant, "payment-received", idempotency_key)
+        if idempotency_key
+        else None,
+    )
+
+
+@router.post(
+    "/{claim_id}/payment-plan",
+    operation_id="agreePaymentPlan",
+    status_code=201,
+    response_model=ClaimOut,
+    responses=COMMAND_ERRORS,
+)
+async def agree_payment_plan(
+    claim_id: uuid.UUID,
+    body: PaymentPlanIn,
+    principal: WriterDep,
+    handler: HandlerDep,
+    correlation_id: CorrelationDep = None,
+) -> ClaimOut:
+    """An échéancier: instalments whose amounts add up to the balance due today (422
+    otherwise). A missed instalment (due date + grace days) is `InstallmentMissed`, a second
+    one `PaymentPlanDefaulted`; late interest stops while the plan is respected (setting)."""
+    command = domain.AgreePaymentPlan(
+        installments=tuple(
+            Installment(due_on=i.due_on, amount=Decimal(i.amount)) for i in body.installments
+        ),
+        grace_days=body.grace_days,
+    )
+    return await _run(
+        handler,
+        principal,
+        claim_id,
+        lambda claim, now: domain.decide_payment_plan(
+            claim, command, now=now, new_id=uuid.uuid4, policy=handler.policy
+        ),
+        correlation_id,
+    )
+
+
+@router.post(
+    "/{claim_id}/promises",
+    operation_id="recordPromise",
+    status_code=201,
+    response_model=ClaimOut,
+    responses=COMMAND_ERRORS,
+)
+async def record_promise(
+    claim_id: uuid.UUID,
+    body: PromiseIn,
+    principal: WriterDep,
+    handler: HandlerDep,
+    correlation_id: CorrelationDep = None,
+) -> ClaimOut:
+    """A promise to pay `amount` by `promised_on`; `PromiseBroken` when the date plus grace
+    passes without the amount."""
+    command = domain.RecordPromise(
+        amount=Decimal(body.amount),
+        promised_on=body.promised_on,
+        source=body.source,
+        grace_days=body.grace_days,
+    )
+    return await _run(
+        handler,
+        principal,
+        claim_id,
+        lambda claim, now: domain.decide_promise(
+            claim, command, now=now, new_id=uuid.uuid4, policy=handler.policy
+        ),
+        correlation_id,
+    )
+
+
+@router.post(
+    "/{claim_id}/write-off",
+    operation_id="writeOffClaim",
+    response_model=ClaimOut,
+    responses=COMMAND_ERRORS,
+)
+async def write_off_claim(
+    claim_id: uuid.UUID,
+    body: WriteOffIn,
+    principal: WriterDep,
+    handler: HandlerDep,
+    correlation_id: CorrelationDep = None,
+) -> ClaimOut:
+    """Stop recovery and write the balance off (`ClaimWrittenOff`)."""
+    return await _run(
+        handler,
+        principal,
+        claim_id,
+        lambda claim, now: domain.decide_write_off(claim, body.reason, now=now),
+        correlation_id,
+    )
+
+
+@router.post(
+    "/{claim_id}/cancel",
+    operation_id="cancelClaim",
+    response_model=ClaimOut,
+    responses=COMMAND_ERRORS,
+)
+async def cancel_claim(
+    claim_id: uuid.UUID,
+    body: CancelIn,
+    principal: WriterDep,
+    handler: HandlerDep,
+    correlation_id: CorrelationDep = None,
+) -> ClaimOut:
+    """The invoice is cancelled by a full credit note (`ClaimCancelled`)."""
+    return await _run(
+        handler,
+        principal,
+        claim_id,
+        lambda claim, now: domain.decide_cancel(
+            claim, body.reason, body.credit_note_reference, now=now
+        ),
+        correlation_id,
+    )
+
+
+@router.post(
+    "/{claim_id}/adjustments",
+    operation_id="adjustClaim",
+    status_code=201,
+    response_model=ClaimOut,
+    responses=COMMAND_ERRORS,
+)
+async def adjust_claim(
+    claim_id: uuid.UUID,
+    body: AdjustmentIn,
+    principal: WriterDep,
+    handler: HandlerDep,
+    correlation_id: CorrelationDep = None,
+) -> ClaimOut:
+    """A partial credit note reduces the principal (`ClaimAdjusted`)."""
+    return await _run(
+        handler,
+        principal,
+        claim_id,
+        lambda claim, now: domain.decide_adjustment(
+            claim,
+            Decimal(body.amount),
+            body.credit_note_reference,
+            body.reason,
+            now=now,
+            policy=handler.policy,
+        ),
+        correlation_id,
+    )
+
+
+@router.post(
+    "/{claim_id}/acknowledgements",
+    operation_id="recordAcknowledgement",
+    status_code=201,
+    response_model=ClaimOut,
+    responses=COMMAND_ERRORS,
+)
+async def record_acknowledgement(
+    claim_id: uuid.UUID,
+    body: AcknowledgementIn,
+    principal: WriterDep,
+    handler: HandlerDep,
+    correlation_id: CorrelationDep = None,
+) -> ClaimOut:
+    """The debtor acknowledged the debt in writing: the limitation period starts again
+    (`DebtAcknowledged`)."""
+    return await _run(
+        handler,
+        principal,
+        claim_id,
+        lambda claim, now: domain.decide_acknowledgement(
+            claim, body.acknowledged_on, body.reference, now=now
+        ),
+        correlation_id,
+    )
+
+
+@router.get("/{claim_id}/amount-due", operation_id="getAmountDue", response_model=AmountDueOut)
+async def get_amount_due(
+    claim_id: uuid.UUID,
+    principal: ReaderDep,
+    handler: HandlerDep,
+    as_of: Annotated[date | None, Query(description="Defaults to today")] = None,
+) -> AmountDueOut:
+    """Principal outstanding, statutory late interest and the fixed recovery fee, itemised,
+    computed by replaying the claim's payments and credit notes by value date."""
+    row = await handler.read_model.claim(principal.tenant, claim_id)
+    if row is None:
+        raise Problem(404, "Claim not found", f"no claim {claim_id} for this tenant")
+    claim = Claim.model_validate(row["state"])
+    day = as_of or handler.clock.now().date()
+    due = domain.amount_due(claim, day, handler.policy)
+    c = claim.currency
+    return AmountDueOut(
+        claim_id=claim.claim_id,
+        as_of=day,
+        currency=c,
+        principal_outstanding=money(due.principal_outstanding, c),
+        interest=money(due.interest, c),
+        fixed_fee=money(due.fixed_fee, c),
+        total=money(due.total, c),
+        overpaid=money(due.overpaid, c),
+        interest_accrued=money(due.interest_accrued, c),
+        paid=money(due.paid, c),
+        rule=due.rule,
+        lines=[
+            DueLineOut(kind=line.kind, amount=money(line.amount, c), note=line.note)
+            for line in due.lines
+        ],
+    )
+
+
+@router.get("/{claim_id}/timeline", operation_id="getClaimTimeline", response_model=Timeline)
+async def get_timeline(claim_id: uuid.UUID, principal: ReaderDep, handler: HandlerDep) -> Timeline:
+    """Every event about the claim, from every service, in log order: the audit trail."""
+    events = await handler.read_model.timeline(principal.tenant, claim_id)
+    if not events:
+        raise Problem(404, "Claim not found", f"no claim {claim_id} for this tenant")
+    return Timeline(
+        claim_id=claim_id,
+        events=[
+            TimelineEntry(
+                event_id=e["event_id"],
+                type=e["type"],
+                time=e["time"],
+                source=e["source"],
+                summary=e["summary"],
+                partition=e["partition"],
+                offset=e["offset"],
+                correlation_id=e["correlation_id"],
+                causation_id=e["causation_id"],
+            )
+            for e in events
+        ],
     )

@@ -1,25 +1,58 @@
-"""The claims decider: pure rules of claim registration. No I/O here, ever.
+"""The claims decider: the pure rules of a claim's life. No I/O here, ever.
 
-``decide`` turns a command and the state it needs into events; ``evolve`` folds events into a
-claim. ``evolve`` is total: any order of events yields a valid claim, because Kafka cannot stop
-two writers from appending concurrently.
+``decide_*`` turn a command and the claim's state into events; ``evolve`` folds events into a
+claim. ``evolve`` is total: any order of events yields a valid claim (a payment after closure is
+an overpayment, not an exception), because Kafka cannot stop two writers from appending.
+Amounts owed are never stored: they are derived from the claim's events by
+:func:`amount_due`, so a back-dated payment changes every later figure.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import singledispatch
 from typing import Literal
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict
+
 from amiable_claims import reference
-from amiable_events.claims import ClaimRegistered, Debtor
+from amiable_claims.late_fees import AmountDue, LateFeeRules, Movement, Suspension
+from amiable_claims.late_fees import amount_due as statutory_amount_due
+from amiable_events.claims import (
+    ClaimAdjusted,
+    ClaimAmended,
+    ClaimCancelled,
+    ClaimQualified,
+    ClaimRegistered,
+    ClaimRejected,
+    ClaimSettled,
+    ClaimWrittenOff,
+    Contact,
+    DebtAcknowledged,
+    Debtor,
+    Installment,
+    InstallmentMissed,
+    LimitationApproaching,
+    PaymentPlanAgreed,
+    PaymentPlanDefaulted,
+    PaymentReceived,
+    PromiseBroken,
+    PromiseToPayRecorded,
+    RejectionReason,
+)
 from amiable_events.envelope import Envelope
 from amiable_events.ids import NewId, keyed_id
 
-ClaimStatus = Literal["registered"]
+ClaimStatus = Literal["registered", "qualified", "rejected", "settled", "written_off", "cancelled"]
+CLOSED: frozenset[str] = frozenset({"settled", "written_off", "cancelled"})
+Allocation = Literal["fees_interest_first", "principal_first"]
+
+
+# ---------------------------------------------------------------- errors a command can meet
 
 
 @dataclass(frozen=True)
@@ -41,6 +74,208 @@ class InvoiceNumberTaken(ValueError):
         self.claim_id = claim_id
 
 
+class Conflict(ValueError):
+    """The claim's state forbids the command (closed, a plan already running...)."""
+
+
+def _invalid(field_name: str, reason: str) -> InvalidClaim:
+    return InvalidClaim([FieldError(field_name, reason)])
+
+
+# ---------------------------------------------------------------- policy: rules as data
+
+
+@dataclass(frozen=True)
+class LimitationRule:
+    years: int
+    interrupted_by: frozenset[str]  # "acknowledgement", "payment", "payment_plan"
+    warn_days_before: int = 90
+
+
+DEFAULT_LIMITATION = {
+    # Code de commerce L110-4: 5 years; a debtor's acknowledgement or a part payment interrupts
+    # it (Code civil 2240), a formal notice does not (Cass. com. 18 May 2022). Agreeing a payment
+    # plan is an acknowledgement.
+    "FR": LimitationRule(5, frozenset({"acknowledgement", "payment", "payment_plan"})),
+    "*": LimitationRule(5, frozenset({"acknowledgement", "payment", "payment_plan"})),
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    late_fees: LateFeeRules
+    allocation: Allocation = "fees_interest_first"
+    suspend_interest_on_respected_plan: bool = True
+    installment_grace_days: int = 5
+    promise_grace_days: int = 3
+    limitation: dict[str, LimitationRule] = field(default_factory=lambda: dict(DEFAULT_LIMITATION))
+
+    def limitation_for(self, country: str) -> LimitationRule:
+        return self.limitation.get(country) or self.limitation["*"]
+
+
+# ---------------------------------------------------------------- state
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PaymentFact(_State):
+    payment_id: UUID
+    amount: Decimal
+    received_on: date
+
+
+class CreditFact(_State):
+    on: date
+    amount: Decimal
+    credit_note_reference: str
+
+
+class PlanState(_State):
+    plan_id: UUID
+    agreed_on: date
+    installments: tuple[Installment, ...]
+    grace_days: int
+    missed: tuple[int, ...] = ()
+    defaulted_on: date | None = None
+
+
+class PromiseState(_State):
+    promise_id: UUID
+    amount: Decimal
+    promised_on: date
+    grace_days: int
+    recorded_on: date
+    state: Literal["open", "kept", "broken"] = "open"
+
+
+class Claim(_State):
+    claim_id: UUID
+    tenant: str
+    debtor_id: str
+    invoice_number: str
+    amount: Decimal
+    currency: str
+    issued_on: date
+    due_on: date
+    country: str
+    reachable_contacts: int
+    status: ClaimStatus
+    registered_at: datetime
+    rejection_reasons: tuple[str, ...] = ()
+    duplicate_of: UUID | None = None
+    closed_on: date | None = None
+    close_reason: str | None = None
+    payments: tuple[PaymentFact, ...] = ()
+    credits: tuple[CreditFact, ...] = ()
+    plan: PlanState | None = None
+    promises: tuple[PromiseState, ...] = ()
+    acknowledgements: tuple[date, ...] = ()
+    limitation_warned_for: date | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.status in CLOSED
+
+    @property
+    def paid(self) -> Decimal:
+        return sum((p.amount for p in self.payments), Decimal(0))
+
+    @property
+    def plan_running(self) -> bool:
+        return self.plan is not None and self.plan.defaulted_on is None and not self.closed
+
+
+# ---------------------------------------------------------------- derived figures
+
+
+def movements(claim: Claim) -> list[Movement]:
+    return [Movement(p.received_on, "payment", p.amount) for p in claim.payments] + [
+        Movement(c.on, "credit", c.amount) for c in claim.credits
+    ]
+
+
+def suspensions(claim: Claim, policy: Policy) -> list[Suspension]:
+    """Interest does not run while a payment plan is respected (a setting)."""
+    if not policy.suspend_interest_on_respected_plan or claim.plan is None:
+        return []
+    end = claim.plan.defaulted_on - timedelta(days=1) if claim.plan.defaulted_on else None
+    return [Suspension(claim.plan.agreed_on, end)]
+
+
+def amount_due(claim: Claim, as_of: date, policy: Policy) -> AmountDue:
+    return statutory_amount_due(
+        principal=claim.amount,
+        currency=claim.currency,
+        due_on=claim.due_on,
+        country=claim.country,
+        movements=movements(claim),
+        as_of=as_of,
+        rules=policy.late_fees,
+        allocation=policy.allocation,
+        suspensions=suspensions(claim, policy),
+    )
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def prescription_date(claim: Claim, policy: Policy) -> date:
+    """Due date (or the last interrupting event) plus the country's limitation period."""
+    rule = policy.limitation_for(claim.country)
+    starts = [claim.due_on]
+    if "acknowledgement" in rule.interrupted_by:
+        starts += claim.acknowledgements
+    if "payment" in rule.interrupted_by:
+        starts += [p.received_on for p in claim.payments]
+    if "payment_plan" in rule.interrupted_by and claim.plan is not None:
+        starts.append(claim.plan.agreed_on)
+    return _add_years(max(starts), rule.years)
+
+
+def limitation_warning_on(claim: Claim, policy: Policy) -> date:
+    rule = policy.limitation_for(claim.country)
+    return prescription_date(claim, policy) - timedelta(days=rule.warn_days_before)
+
+
+def installments_paid(claim: Claim) -> list[bool]:
+    """Each instalment is paid once the payments received since the plan's agreement cover it
+    and every earlier one (payments fill instalments in order)."""
+    if claim.plan is None:
+        return []
+    received = sum(
+        (p.amount for p in claim.payments if p.received_on >= claim.plan.agreed_on), Decimal(0)
+    )
+    paid, cumulative = [], Decimal(0)
+    for installment in claim.plan.installments:
+        cumulative += installment.amount
+        paid.append(received >= cumulative)
+    return paid
+
+
+def promise_kept(claim: Claim, promise: PromiseState) -> bool:
+    received = sum(
+        (
+            p.amount
+            for p in claim.payments
+            if promise.recorded_on
+            <= p.received_on
+            <= promise.promised_on + timedelta(days=promise.grace_days)
+        ),
+        Decimal(0),
+    )
+    return received >= promise.amount
+
+
+# ---------------------------------------------------------------- commands
+
+
 @dataclass(frozen=True)
 class RegisterClaim:
     tenant: str
@@ -57,18 +292,36 @@ class RegisterClaim:
 
 
 @dataclass(frozen=True)
-class Claim:
-    claim_id: UUID
-    tenant: str
-    debtor_id: str
-    invoice_number: str
+class RecordPayment:
     amount: Decimal
     currency: str
-    issued_on: date
-    due_on: date
-    status: ClaimStatus
-    outstanding: Decimal
-    registered_at: datetime
+    received_on: date
+    reference: str | None = None
+    method: str = "transfer"
+    payment_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class AgreePaymentPlan:
+    installments: tuple[Installment, ...]
+    grace_days: int | None = None
+
+
+@dataclass(frozen=True)
+class RecordPromise:
+    amount: Decimal
+    promised_on: date
+    source: Literal["call", "email", "portal"]
+    grace_days: int | None = None
+
+
+@dataclass(frozen=True)
+class AmendClaim:
+    contract_reference: str | None = None
+    purchase_order: str | None = None
+    description: str | None = None
+    contacts: tuple[Contact, ...] | None = None
+    postal_address: str | None = None
 
 
 def siren_is_valid(value: str) -> bool:
@@ -85,18 +338,24 @@ def siren_is_valid(value: str) -> bool:
     return total % 10 == 0
 
 
+def _precision_error(field_name: str, amount: Decimal, currency: str) -> FieldError | None:
+    if currency not in reference.currencies():
+        return None
+    digits = reference.minor_digits(currency)
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > digits:
+        return FieldError(field_name, f"{currency} has at most {digits} decimal digits")
+    return None
+
+
 def registration_errors(command: RegisterClaim) -> list[FieldError]:
     """Rules across fields that the request shape alone cannot check."""
     errors = []
     if command.amount <= 0:
         errors.append(FieldError("amount", "must be greater than 0"))
-    if command.currency in reference.currencies():
-        digits = reference.minor_digits(command.currency)
-        exponent = command.amount.as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > digits:
-            errors.append(
-                FieldError("amount", f"{command.currency} has at most {digits} decimal digits")
-            )
+    precision = _precision_error("amount", command.amount, command.currency)
+    if precision:
+        errors.append(precision)
     if command.due_on < command.issued_on:
         errors.append(FieldError("due_on", "must be on or after issued_on"))
     registration_id = command.debtor.registration_id
@@ -108,13 +367,25 @@ def registration_errors(command: RegisterClaim) -> list[FieldError]:
     return errors
 
 
-def decide_registration(
-    command: RegisterClaim, existing: Claim | None, *, now: datetime, new_id: NewId
-) -> list[ClaimRegistered]:
-    """Register a claim unless the tenant already has its invoice number.
+def _reachable(contacts: Sequence[Contact], postal_address: str | None) -> int:
+    return sum(1 for c in contacts if c.email or c.phone) + (1 if postal_address else 0)
 
-    ``existing`` is the tenant's claim with the same invoice number, if any. With an
-    idempotency key the claim id is derived from it, so a retried request names the same claim.
+
+def decide_registration(
+    command: RegisterClaim,
+    existing: Claim | None,
+    *,
+    now: datetime,
+    new_id: NewId,
+    policy: Policy,
+    duplicate_of: UUID | None = None,
+) -> list:
+    """Register a claim unless the tenant already has its invoice number, then qualify it.
+
+    ``existing`` is the tenant's claim with the same invoice number, if any; ``duplicate_of``
+    another open claim of the same debtor that looks like the same invoice (same amount,
+    currency and dates). With an idempotency key the claim id derives from it, so a retried
+    request names the same claim.
     """
     errors = registration_errors(command)
     if errors:
@@ -126,55 +397,576 @@ def decide_registration(
         if command.idempotency_key
         else new_id()
     )
+    registered = ClaimRegistered(
+        claim_id=claim_id,
+        invoice_number=command.invoice_number,
+        amount=command.amount,
+        currency=command.currency,
+        issued_on=command.issued_on,
+        due_on=command.due_on,
+        contract_reference=command.contract_reference,
+        purchase_order=command.purchase_order,
+        description=command.description,
+        debtor=command.debtor,
+        registered_at=now,
+        idempotency_key=command.idempotency_key,
+    )
+    claim = _registered(registered, None, command.tenant, command.debtor.id)
     return [
-        ClaimRegistered(
-            claim_id=claim_id,
-            invoice_number=command.invoice_number,
-            amount=command.amount,
-            currency=command.currency,
-            issued_on=command.issued_on,
-            due_on=command.due_on,
-            contract_reference=command.contract_reference,
-            purchase_order=command.purchase_order,
-            description=command.description,
-            debtor=command.debtor,
-            registered_at=now,
-            idempotency_key=command.idempotency_key,
+        registered,
+        *decide_qualification(claim, now=now, policy=policy, duplicate_of=duplicate_of),
+    ]
+
+
+def decide_qualification(
+    claim: Claim, *, now: datetime, policy: Policy, duplicate_of: UUID | None = None
+) -> list:
+    """Qualify: valid, complete and not time-barred; otherwise reject with every reason."""
+    if claim.closed:
+        raise Conflict(f"claim is {claim.status}")
+    reasons: list[RejectionReason] = []
+    if claim.reachable_contacts == 0:
+        reasons.append("missing_debtor_contact")
+    if claim.amount <= 0 or claim.due_on < claim.issued_on or claim.issued_on > now.date():
+        reasons.append("amount_or_dates_inconsistent")
+    prescription = prescription_date(claim, policy)
+    if now.date() > prescription:
+        reasons.append("time_barred")
+    if duplicate_of is not None:
+        reasons.append("duplicate")
+    if reasons:
+        return [
+            ClaimRejected(
+                claim_id=claim.claim_id,
+                rejected_at=now,
+                reasons=tuple(reasons),
+                duplicate_of=duplicate_of,
+            )
+        ]
+    return [
+        ClaimQualified(claim_id=claim.claim_id, qualified_at=now, prescription_date=prescription)
+    ]
+
+
+def _open(claim: Claim) -> None:
+    if claim.closed:
+        raise Conflict(f"claim is {claim.status.replace('_', ' ')}")
+
+
+def decide_payment(
+    claim: Claim, command: RecordPayment, *, now: datetime, new_id: NewId, policy: Policy
+) -> list:
+    """Record money received. Accepted on a closed claim too: it is then an overpayment."""
+    if command.currency != claim.currency:
+        raise _invalid("currency", f"the claim is in {claim.currency}")
+    if command.amount <= 0:
+        raise _invalid("amount", "must be greater than 0")
+    precision = _precision_error("amount", command.amount, command.currency)
+    if precision:
+        raise InvalidClaim([precision])
+    if command.received_on > now.date():
+        raise _invalid("received_on", "cannot be in the future")
+    payment = PaymentReceived(
+        claim_id=claim.claim_id,
+        payment_id=command.payment_id or new_id(),
+        amount=command.amount,
+        currency=command.currency,
+        received_on=command.received_on,
+        reference=command.reference,
+        method=command.method,
+        recorded_at=now,
+    )
+    return [payment, *_settlement(_fold_one(claim, payment), now, policy)]
+
+
+def _settlement(claim: Claim, now: datetime, policy: Policy) -> list:
+    if claim.closed:
+        return []
+    due = amount_due(claim, now.date(), policy)
+    if due.total > 0:
+        return []
+    last = max([p.received_on for p in claim.payments] + [c.on for c in claim.credits])
+    return [ClaimSettled(claim_id=claim.claim_id, settled_on=last, overpaid=due.overpaid)]
+
+
+def decide_payment_plan(
+    claim: Claim, command: AgreePaymentPlan, *, now: datetime, new_id: NewId, policy: Policy
+) -> list[PaymentPlanAgreed]:
+    """An échéancier whose instalments add up to the balance due today."""
+    _open(claim)
+    if claim.plan_running:
+        raise Conflict("a payment plan is already running")
+    if not command.installments:
+        raise _invalid("installments", "at least one instalment")
+    errors = []
+    today = now.date()
+    previous = None
+    for index, installment in enumerate(command.installments):
+        if installment.amount <= 0:
+            errors.append(FieldError(f"installments.{index}.amount", "must be greater than 0"))
+        precision = _precision_error(
+            f"installments.{index}.amount", installment.amount, claim.currency
+        )
+        if precision:
+            errors.append(precision)
+        if installment.due_on < today:
+            errors.append(FieldError(f"installments.{index}.due_on", "cannot be in the past"))
+        if previous and installment.due_on <= previous:
+            errors.append(
+                FieldError(f"installments.{index}.due_on", "must come after the previous one")
+            )
+        previous = installment.due_on
+    balance = amount_due(claim, today, policy).total
+    total = sum((i.amount for i in command.installments), Decimal(0))
+    if total != balance:
+        errors.append(
+            FieldError("installments", f"amounts add up to {total}, the balance due is {balance}")
+        )
+    if errors:
+        raise InvalidClaim(errors)
+    grace = policy.installment_grace_days if command.grace_days is None else command.grace_days
+    return [
+        PaymentPlanAgreed(
+            claim_id=claim.claim_id,
+            plan_id=new_id(),
+            agreed_on=today,
+            installments=command.installments,
+            grace_days=grace,
+            agreed_at=now,
         )
     ]
+
+
+def decide_promise(
+    claim: Claim, command: RecordPromise, *, now: datetime, new_id: NewId, policy: Policy
+) -> list[PromiseToPayRecorded]:
+    _open(claim)
+    if command.amount <= 0:
+        raise _invalid("amount", "must be greater than 0")
+    precision = _precision_error("amount", command.amount, claim.currency)
+    if precision:
+        raise InvalidClaim([precision])
+    if command.promised_on < now.date():
+        raise _invalid("promised_on", "cannot be in the past")
+    grace = policy.promise_grace_days if command.grace_days is None else command.grace_days
+    return [
+        PromiseToPayRecorded(
+            claim_id=claim.claim_id,
+            promise_id=new_id(),
+            amount=command.amount,
+            promised_on=command.promised_on,
+            source_channel=command.source,
+            grace_days=grace,
+            recorded_at=now,
+        )
+    ]
+
+
+def decide_write_off(claim: Claim, reason: str, *, now: datetime) -> list[ClaimWrittenOff]:
+    _open(claim)
+    return [ClaimWrittenOff(claim_id=claim.claim_id, reason=reason, written_off_at=now)]
+
+
+def decide_cancel(
+    claim: Claim, reason: str, credit_note_reference: str | None, *, now: datetime
+) -> list[ClaimCancelled]:
+    _open(claim)
+    return [
+        ClaimCancelled(
+            claim_id=claim.claim_id,
+            reason=reason,
+            credit_note_reference=credit_note_reference,
+            cancelled_at=now,
+        )
+    ]
+
+
+def decide_adjustment(
+    claim: Claim,
+    amount: Decimal,
+    credit_note_reference: str,
+    reason: str | None,
+    *,
+    now: datetime,
+    policy: Policy,
+) -> list:
+    """A partial credit note: it reduces the principal; one that clears the claim settles it."""
+    _open(claim)
+    principal_left = claim.amount - sum((c.amount for c in claim.credits), Decimal(0))
+    if amount <= 0:
+        raise _invalid("amount", "must be greater than 0")
+    precision = _precision_error("amount", amount, claim.currency)
+    if precision:
+        raise InvalidClaim([precision])
+    if amount >= principal_left:
+        raise _invalid(
+            "amount",
+            f"a credit note of the whole remaining principal ({principal_left}) cancels the "
+            "claim: use /cancel",
+        )
+    adjusted = ClaimAdjusted(
+        claim_id=claim.claim_id,
+        amount=amount,
+        credit_note_reference=credit_note_reference,
+        reason=reason,
+        adjusted_on=now.date(),
+        adjusted_at=now,
+    )
+    return [adjusted, *_settlement(_fold_one(claim, adjusted), now, policy)]
+
+
+def decide_acknowledgement(
+    claim: Claim, acknowledged_on: date, reference_text: str | None, *, now: datetime
+) -> list[DebtAcknowledged]:
+    _open(claim)
+    if acknowledged_on > now.date():
+        raise _invalid("acknowledged_on", "cannot be in the future")
+    return [
+        DebtAcknowledged(
+            claim_id=claim.claim_id,
+            acknowledged_on=acknowledged_on,
+            reference=reference_text,
+            recorded_at=now,
+        )
+    ]
+
+
+def decide_amendment(claim: Claim, command: AmendClaim, *, now: datetime) -> list[ClaimAmended]:
+    _open(claim)
+    changes = {k: v for k, v in vars(command).items() if v is not None}
+    if not changes:
+        raise _invalid("body", "nothing to amend")
+    return [ClaimAmended(claim_id=claim.claim_id, amended_at=now, **changes)]
+
+
+# ---------------------------------------------------------------- timers (pure)
+
+
+@dataclass(frozen=True)
+class TimerSpec:
+    timer_id: str
+    kind: Literal["installment", "promise", "limitation"]
+    due_at: datetime
+    payload: dict
+
+
+def _start_of(day: date) -> datetime:
+    """Timers fall due at 00:00 UTC of the day after a grace period ends."""
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def desired_timers(claim: Claim, policy: Policy) -> list[TimerSpec]:
+    """The timers a claim in this state must have pending; the projection keeps exactly these."""
+    if claim.closed:
+        return []
+    specs = []
+    plan = claim.plan
+    if claim.plan_running:
+        paid = installments_paid(claim)
+        for index, installment in enumerate(plan.installments):
+            if paid[index] or index in plan.missed:
+                continue
+            specs.append(
+                TimerSpec(
+                    f"installment:{plan.plan_id}:{index}",
+                    "installment",
+                    _start_of(installment.due_on + timedelta(days=plan.grace_days + 1)),
+                    {
+                        "claim_id": str(claim.claim_id),
+                        "plan_id": str(plan.plan_id),
+                        "installment": index,
+                        "due_on": installment.due_on.isoformat(),
+                        "defaults_plan": bool(plan.missed),
+                    },
+                )
+            )
+    for promise in claim.promises:
+        if promise.state != "open" or promise_kept(claim, promise):
+            continue
+        specs.append(
+            TimerSpec(
+                f"promise:{promise.promise_id}",
+                "promise",
+                _start_of(promise.promised_on + timedelta(days=promise.grace_days + 1)),
+                {
+                    "claim_id": str(claim.claim_id),
+                    "promise_id": str(promise.promise_id),
+                    "promised_on": promise.promised_on.isoformat(),
+                    "amount": str(promise.amount),
+                },
+            )
+        )
+    if claim.status != "rejected":
+        prescription = prescription_date(claim, policy)
+        if claim.limitation_warned_for != prescription:
+            specs.append(
+                TimerSpec(
+                    f"limitation:{claim.claim_id}:{prescription.isoformat()}",
+                    "limitation",
+                    _start_of(limitation_warning_on(claim, policy)),
+                    {
+                        "claim_id": str(claim.claim_id),
+                        "prescription_date": prescription.isoformat(),
+                    },
+                )
+            )
+    return specs
+
+
+def timer_event(kind: str, payload: dict, due_at: datetime):
+    """The event a due timer emits. The projection cancels a timer as soon as it no longer
+    applies (instalment paid, promise kept, claim closed), so a timer still pending is due."""
+    claim_id = UUID(payload["claim_id"])
+    if kind == "installment":
+        event_type = PaymentPlanDefaulted if payload["defaults_plan"] else InstallmentMissed
+        return event_type(
+            claim_id=claim_id,
+            plan_id=UUID(payload["plan_id"]),
+            installment=payload["installment"],
+            due_on=date.fromisoformat(payload["due_on"]),
+        )
+    if kind == "promise":
+        return PromiseBroken(
+            claim_id=claim_id,
+            promise_id=UUID(payload["promise_id"]),
+            promised_on=date.fromisoformat(payload["promised_on"]),
+            amount=Decimal(payload["amount"]),
+        )
+    if kind == "limitation":
+        prescription = date.fromisoformat(payload["prescription_date"])
+        return LimitationApproaching(
+            claim_id=claim_id,
+            prescription_date=prescription,
+            days_left=(prescription - due_at.date()).days,
+        )
+    raise ValueError(f"unknown timer kind {kind}")
+
+
+#: Events that only a timer emits: applying one marks its timer fired.
+TIMER_EVENTS = (InstallmentMissed, PaymentPlanDefaulted, PromiseBroken, LimitationApproaching)
+
+
+# ---------------------------------------------------------------- evolve
 
 
 def evolve(state: Claim | None, envelope: Envelope) -> Claim | None:
     return _evolve(envelope.data, state, envelope)
 
 
-@singledispatch
-def _evolve(event: object, state: Claim | None, envelope: Envelope) -> Claim | None:
-    """Events this context does not fold leave the claim as it is."""
+def fold(envelopes: Sequence[Envelope]) -> Claim | None:
+    state = None
+    for envelope in envelopes:
+        state = evolve(state, envelope)
     return state
 
 
-@_evolve.register
-def _(event: ClaimRegistered, state: Claim | None, envelope: Envelope) -> Claim | None:
+def _fold_one(claim: Claim, event) -> Claim:
+    """Fold a just-decided event (no envelope yet) to see its consequences."""
+    return _evolve(event, claim, None)
+
+
+@singledispatch
+def _evolve(event: object, state: Claim | None, envelope: Envelope | None) -> Claim | None:
+    """Events this context does not fold (other services') leave the claim as it is."""
+    return state
+
+
+def _registered(event: ClaimRegistered, state: Claim | None, tenant: str, debtor_id: str):
     if state is not None:
         return state  # a second registration of the same claim id changes nothing
     return Claim(
         claim_id=event.claim_id,
-        tenant=envelope.tenant,
-        debtor_id=envelope.debtor_id,
+        tenant=tenant,
+        debtor_id=debtor_id,
         invoice_number=event.invoice_number,
         amount=event.amount,
         currency=event.currency,
         issued_on=event.issued_on,
         due_on=event.due_on,
+        country=event.debtor.country,
+        reachable_contacts=_reachable(event.debtor.contacts, event.debtor.postal_address),
         status="registered",
-        outstanding=event.amount,
         registered_at=event.registered_at,
     )
 
 
-def fold(envelopes: list[Envelope]) -> Claim | None:
-    state = None
-    for envelope in envelopes:
-        state = evolve(state, envelope)
-    return state
+@_evolve.register
+def _(event: ClaimRegistered, state, envelope):
+    return _registered(event, state, envelope.tenant, envelope.debtor_id)
+
+
+@_evolve.register
+def _(event: ClaimQualified, state, envelope):
+    if state is None or state.closed:
+        return state
+    return state.model_copy(
+        update={"status": "qualified", "rejection_reasons": (), "duplicate_of": None}
+    )
+
+
+@_evolve.register
+def _(event: ClaimRejected, state, envelope):
+    if state is None or state.closed:
+        return state
+    return state.model_copy(
+        update={
+            "status": "rejected",
+            "rejection_reasons": tuple(event.reasons),
+            "duplicate_of": event.duplicate_of,
+        }
+    )
+
+
+@_evolve.register
+def _(event: ClaimAmended, state, envelope):
+    if state is None or (event.contacts is None and event.postal_address is None):
+        return state
+    contacts = event.contacts if event.contacts is not None else ()
+    # an amendment names the contacts and address as they are now
+    reachable = (
+        _reachable(contacts, event.postal_address)
+        if event.contacts is not None
+        else (state.reachable_contacts + (1 if event.postal_address else 0))
+    )
+    return state.model_copy(update={"reachable_contacts": reachable})
+
+
+@_evolve.register
+def _(event: PaymentReceived, state, envelope):
+    if state is None:
+        return state
+    payment = PaymentFact(
+        payment_id=event.payment_id, amount=event.amount, received_on=event.received_on
+    )
+    if any(p.payment_id == event.payment_id for p in state.payments):
+        return state
+    claim = state.model_copy(update={"payments": (*state.payments, payment)})
+    promises = tuple(
+        p.model_copy(update={"state": "kept"})
+        if p.state == "open" and promise_kept(claim, p)
+        else p
+        for p in claim.promises
+    )
+    return claim.model_copy(update={"promises": promises})
+
+
+@_evolve.register
+def _(event: ClaimSettled, state, envelope):
+    if state is None or state.closed:
+        return state
+    return state.model_copy(
+        update={"status": "settled", "closed_on": event.settled_on, "close_reason": "paid"}
+    )
+
+
+@_evolve.register
+def _(event: PaymentPlanAgreed, state, envelope):
+    if state is None:
+        return state
+    plan = PlanState(
+        plan_id=event.plan_id,
+        agreed_on=event.agreed_on,
+        installments=event.installments,
+        grace_days=event.grace_days,
+    )
+    return state.model_copy(update={"plan": plan})
+
+
+def _missed(state: Claim | None, plan_id: UUID, index: int, defaulted_on: date | None):
+    if state is None or state.plan is None or state.plan.plan_id != plan_id:
+        return state
+    missed = tuple(sorted({*state.plan.missed, index}))
+    update = {"missed": missed}
+    if defaulted_on is not None and state.plan.defaulted_on is None:
+        update["defaulted_on"] = defaulted_on
+    return state.model_copy(update={"plan": state.plan.model_copy(update=update)})
+
+
+@_evolve.register
+def _(event: InstallmentMissed, state, envelope):
+    return _missed(state, event.plan_id, event.installment, None)
+
+
+@_evolve.register
+def _(event: PaymentPlanDefaulted, state, envelope):
+    if state is None or state.plan is None:
+        return state
+    grace = timedelta(days=state.plan.grace_days + 1)
+    return _missed(state, event.plan_id, event.installment, event.due_on + grace)
+
+
+@_evolve.register
+def _(event: PromiseToPayRecorded, state, envelope):
+    if state is None or any(p.promise_id == event.promise_id for p in state.promises):
+        return state
+    promise = PromiseState(
+        promise_id=event.promise_id,
+        amount=event.amount,
+        promised_on=event.promised_on,
+        grace_days=event.grace_days,
+        recorded_on=event.recorded_at.date(),
+    )
+    return state.model_copy(update={"promises": (*state.promises, promise)})
+
+
+@_evolve.register
+def _(event: PromiseBroken, state, envelope):
+    if state is None:
+        return state
+    promises = tuple(
+        p.model_copy(update={"state": "broken"}) if p.promise_id == event.promise_id else p
+        for p in state.promises
+    )
+    return state.model_copy(update={"promises": promises})
+
+
+@_evolve.register
+def _(event: ClaimWrittenOff, state, envelope):
+    if state is None or state.closed:
+        return state
+    return state.model_copy(
+        update={
+            "status": "written_off",
+            "closed_on": event.written_off_at.date(),
+            "close_reason": event.reason,
+        }
+    )
+
+
+@_evolve.register
+def _(event: ClaimCancelled, state, envelope):
+    if state is None or state.closed:
+        return state
+    return state.model_copy(
+        update={
+            "status": "cancelled",
+            "closed_on": event.cancelled_at.date(),
+            "close_reason": event.reason,
+        }
+    )
+
+
+@_evolve.register
+def _(event: ClaimAdjusted, state, envelope):
+    if state is None:
+        return state
+    credit = CreditFact(
+        on=event.adjusted_on, amount=event.amount, credit_note_reference=event.credit_note_reference
+    )
+    return state.model_copy(update={"credits": (*state.credits, credit)})
+
+
+@_evolve.register
+def _(event: DebtAcknowledged, state, envelope):
+    if state is None or event.acknowledged_on in state.acknowledgements:
+        return state
+    return state.model_copy(
+        update={"acknowledgements": (*state.acknowledgements, event.acknowledged_on)}
+    )
+
+
+@_evolve.register
+def _(event: LimitationApproaching, state, envelope):
+    if state is None:
+        return state
+    return state.model_copy(update={"limitation_warned_for": event.prescription_date})

@@ -26,7 +26,7 @@ async def claims_service(infra, tmp_path_factory):
         "OTEL_SDK_DISABLED": "true",
     }
     log_path = tmp_path_factory.mktemp("claims") / "claims.log"
-    service = ServiceProcess("claims", free_port(), env, log_path).start()
+    service = ServiceProcess("claims", free_port(), env, log_path).start().wait_ready()
     try:
         yield service
     finally:

@@ -66,7 +66,8 @@ async def test_a_registered_claim_is_returned_by_get(api, tenant):
     assert created.status_code == 201, created.text
     claim = created.json()
     assert created.headers["location"] == f"/v1/claims/{claim['id']}"
-    assert claim["status"] == "registered"
+    assert claim["status"] == "qualified"
+    assert claim["rejection_reasons"] == []
     assert claim["amount"] == claim["outstanding"] == "12500.00"
     assert claim["debtor"]["language"] == "fr-FR"
     assert claim["debtor"]["timezone"] == "Europe/Paris"
@@ -218,7 +219,9 @@ async def test_no_email_in_clear_in_the_raw_kafka_record(api, tenant, infra):
             assert batch, "the claim's record was not found near the end of the log"
             for records in batch.values():
                 for candidate in records:
-                    if dict(candidate.headers).get("ce_subject") == claim_id:
+                    headers = dict(candidate.headers)
+                    registered = headers["ce_type"] == b"amiable.claims.claim-registered.v1"
+                    if registered and headers.get("ce_subject") == claim_id:
                         record = candidate
     finally:
         await consumer.stop()

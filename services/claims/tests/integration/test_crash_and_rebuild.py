@@ -123,7 +123,7 @@ async def test_amiable_rebuild_gives_the_live_state_digest(
                 timeout=120,
             )
             assert result.returncode == 0, result.stderr
-            assert "rebuilt claims: 30 events" in result.stdout
+            assert "rebuilt claims: 60 events" in result.stdout  # registered + qualified
             assert f"digest {live['digest']}" in result.stdout
 
             after = (await api.get("/admin/state-digest", headers=headers)).json()

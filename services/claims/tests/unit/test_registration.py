@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -18,41 +18,28 @@ from amiable_claims.domain import (
     fold,
     siren_is_valid,
 )
-from amiable_events.claims import ClaimRegistered, Debtor
+from amiable_events.claims import ClaimQualified, ClaimRegistered, ClaimRejected
 from amiable_events.envelope import Envelope
 from amiable_events.ids import keyed_id, seeded_ids
+from tests.claims_givens import NOW, POLICY, register_command
 
-NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
-DEBTOR = Debtor(
-    id="C-42",
-    legal_name="Durand SAS",
-    registration_id="732829320",
-    country="FR",
-    language="fr-FR",
-    timezone="Europe/Paris",
-)
+FR_DEBTOR = register_command().debtor
+
+
+def decide(cmd: RegisterClaim, existing=None, **kwargs):
+    return decide_registration(
+        cmd, existing, now=NOW, new_id=seeded_ids(7), policy=POLICY, **kwargs
+    )
 
 
 def command(**changes) -> RegisterClaim:
-    values = dict(
-        tenant="acme",
-        invoice_number="INV-1",
-        amount=Decimal("1250.00"),
-        currency="EUR",
-        issued_on=date(2026, 10, 1),
-        due_on=date(2026, 10, 31),
-        debtor=DEBTOR,
-    )
-    values.update(changes)
-    return RegisterClaim(**values)
+    return register_command(**changes)
 
 
-def decide(cmd: RegisterClaim, existing=None):
-    return decide_registration(cmd, existing, now=NOW, new_id=seeded_ids(7))
-
-
-def test_a_valid_claim_is_registered():
-    [event] = decide(command())
+def test_a_valid_claim_is_registered_and_qualified():
+    [event, qualified] = decide(command())
+    assert isinstance(qualified, ClaimQualified)
+    assert qualified.prescription_date == date(2031, 10, 31)
     assert isinstance(event, ClaimRegistered)
     assert event.amount == Decimal("1250.00")
     assert event.registered_at == NOW
@@ -60,13 +47,15 @@ def test_a_valid_claim_is_registered():
 
 
 def test_an_idempotency_key_fixes_the_claim_id():
-    [first] = decide(command(idempotency_key="k-1"))
-    [again] = decide_registration(command(idempotency_key="k-1"), None, now=NOW, new_id=uuid.uuid4)
+    [first, _] = decide(command(idempotency_key="k-1"))
+    [again, _] = decide_registration(
+        command(idempotency_key="k-1"), None, now=NOW, new_id=uuid.uuid4, policy=POLICY
+    )
     assert first.claim_id == again.claim_id == keyed_id("acme", "claim", "k-1")
 
 
 def test_an_invoice_number_is_registered_once_per_tenant():
-    [event] = decide(command())
+    [event, _] = decide(command())
     claim = fold([_envelope(event)])
     with pytest.raises(InvoiceNumberTaken) as taken:
         decide(command(), existing=claim)
@@ -85,7 +74,11 @@ def test_an_invoice_number_is_registered_once_per_tenant():
         ),
         ({"due_on": date(2026, 9, 30)}, FieldError("due_on", "must be on or after issued_on")),
         (
-            {"debtor": DEBTOR.model_copy(update={"registration_id": "732829321"})},
+            {
+                "debtor": register_command().debtor.model_copy(
+                    update={"registration_id": "732829321"}
+                )
+            },
             FieldError("debtor.registration_id", "a French SIREN is 9 digits, Luhn-valid"),
         ),
     ],
@@ -97,7 +90,7 @@ def test_inconsistent_claims_are_refused_with_the_field(changes, error):
 
 
 def test_three_decimals_are_fine_for_a_three_digit_currency():
-    [event] = decide(command(amount=Decimal("10.125"), currency="BHD"))
+    [event, _] = decide(command(amount=Decimal("10.125"), currency="BHD"))
     assert event.amount == Decimal("10.125")
 
 
@@ -110,7 +103,9 @@ def test_siren_luhn():
 
 
 def test_a_registration_id_outside_france_is_not_checked_as_a_siren():
-    debtor = DEBTOR.model_copy(update={"country": "DE", "registration_id": "HRB 12345"})
+    debtor = register_command().debtor.model_copy(
+        update={"country": "DE", "registration_id": "HRB 12345"}
+    )
     assert decide(command(debtor=debtor))
 
 
@@ -127,15 +122,15 @@ def _envelope(event: ClaimRegistered) -> Envelope:
 
 
 def test_evolve_folds_a_registration_into_a_claim():
-    [event] = decide(command())
+    [event, _] = decide(command())
     claim = fold([_envelope(event)])
     assert claim.status == "registered"
-    assert claim.outstanding == claim.amount == Decimal("1250.00")
+    assert claim.amount == Decimal("1250.00") and claim.paid == 0
     assert claim.debtor_id == "C-42"
 
 
 def test_evolve_is_total_a_second_registration_of_a_claim_changes_nothing():
-    [event] = decide(command())
+    [event, _] = decide(command())
     later = event.model_copy(update={"amount": Decimal("99")})
     claim = fold([_envelope(event), _envelope(later)])
     assert claim.amount == Decimal("1250.00")
@@ -162,3 +157,27 @@ def test_reference_data_knows_codes():
     assert {"EUR", "USD", "JPY"} <= reference.currencies()
     assert reference.canonical_language("fr_fr") == "fr-FR"
     assert reference.canonical_language("xx-QQ") is None
+
+
+def test_a_claim_without_any_way_to_reach_the_debtor_is_rejected():
+    debtor = register_command().debtor.model_copy(update={"contacts": ()})
+    [_, rejected] = decide(command(debtor=debtor))
+    assert isinstance(rejected, ClaimRejected)
+    assert rejected.reasons == ("missing_debtor_contact",)
+
+
+def test_a_time_barred_claim_is_rejected():
+    [_, rejected] = decide(command(issued_on=date(2021, 9, 1), due_on=date(2021, 10, 1)))
+    assert rejected.reasons == ("time_barred",)
+
+
+def test_a_look_alike_of_an_open_claim_is_rejected_as_duplicate():
+    other = uuid.uuid4()
+    [_, rejected] = decide(command(), duplicate_of=other)
+    assert rejected.reasons == ("duplicate",)
+    assert rejected.duplicate_of == other
+
+
+def test_an_invoice_issued_in_the_future_is_inconsistent():
+    [_, rejected] = decide(command(issued_on=date(2026, 12, 1), due_on=date(2026, 12, 31)))
+    assert rejected.reasons == ("amount_or_dates_inconsistent",)

@@ -1,0 +1,301 @@
+"""Request and response bodies of the claims API: shapes, formats and their examples."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from amiable_claims import reference
+from amiable_events.personal import ERASED
+
+E164 = r"^\+[1-9]\d{1,14}$"
+
+
+def decimal_string(value: Any) -> str:
+    """Money travels as a decimal string: a JSON number would lose cents as a float."""
+    if not isinstance(value, str):
+        raise ValueError("must be a decimal string such as '1250.00', not a JSON number")
+    try:
+        parsed = Decimal(value)
+    except InvalidOperation:
+        raise ValueError("must be a decimal string such as '1250.00'") from None
+    if not parsed.is_finite() or not value.replace(".", "", 1).isdigit():
+        raise ValueError("must be a decimal string such as '1250.00'")
+    return value
+
+
+Money = Annotated[
+    str,
+    Field(description="Decimal string in the currency's major unit", examples=["1250.00"]),
+]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ContactIn(_Input):
+    name: str | None = Field(None, min_length=1, max_length=200, examples=["Claire Martin"])
+    email: EmailStr | None = Field(None, examples=["claire.martin@debtor.example"])
+    phone: str | None = Field(None, pattern=E164, examples=["+33612345678"])
+    role: str | None = Field(None, max_length=100, examples=["accounts payable"])
+
+
+class PostalAddressIn(_Input):
+    lines: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=4, examples=[["12 rue de la Paix"]]
+    )
+    postal_code: str | None = Field(None, max_length=20, examples=["75002"])
+    city: str = Field(min_length=1, max_length=100, examples=["Paris"])
+    region: str | None = Field(None, max_length=100)
+    country: str = Field(pattern=r"^[A-Z]{2}$", examples=["FR"])
+
+
+class DebtorIn(_Input):
+    id: str = Field(min_length=1, max_length=100, description="Your own id for this customer")
+    legal_name: str = Field(min_length=1, max_length=300, examples=["Durand Industries SAS"])
+    registration_id: str | None = Field(
+        None, max_length=50, description="Company registration number; for FR the 9-digit SIREN"
+    )
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2", examples=["FR"])
+    language: str | None = Field(
+        None, description="BCP 47 tag; defaults from the country", examples=["fr-FR"]
+    )
+    timezone: str | None = Field(
+        None, description="IANA time zone; defaults from the country when it has only one"
+    )
+    contacts: list[ContactIn] = Field(default_factory=list, max_length=20)
+    postal_address: PostalAddressIn | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        if value not in reference.countries():
+            raise ValueError(f"{value} is not an ISO 3166-1 alpha-2 country code")
+        return value
+
+
+class ClaimIn(_Input):
+    invoice_number: str = Field(min_length=1, max_length=64, examples=["INV-2026-0042"])
+    amount: str = Field(
+        description="Decimal string in the currency's major unit, > 0", examples=["12500.00"]
+    )
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217", examples=["EUR"])
+    issued_on: date = Field(examples=["2026-10-01"])
+    due_on: date = Field(examples=["2026-10-31"])
+    contract_reference: str | None = Field(None, max_length=100)
+    purchase_order: str | None = Field(None, max_length=100)
+    description: str | None = Field(None, max_length=2000)
+    debtor: DebtorIn
+
+    _amount = field_validator("amount", mode="before")(lambda cls, value: decimal_string(value))
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        if value not in reference.currencies():
+            raise ValueError(f"{value} is not an ISO 4217 currency code")
+        return value
+
+
+class ContactOut(BaseModel):
+    name: str | None
+    email: str | None
+    phone: str | None
+    role: str | None
+
+
+class DebtorOut(BaseModel):
+    id: str
+    legal_name: str
+    registration_id: str | None
+    country: str
+    language: str
+    timezone: str
+    contacts: list[ContactOut]
+    postal_address: dict[str, Any] | str | None = Field(
+        description=f"The address, or '{ERASED}' after the debtor's personal data was erased"
+    )
+
+
+class PaymentOut(BaseModel):
+    payment_id: uuid.UUID
+    amount: str
+    received_on: date
+
+
+class CreditOut(BaseModel):
+    amount: str
+    on: date
+    credit_note_reference: str
+
+
+class InstallmentOut(BaseModel):
+    due_on: date
+    amount: str
+    paid: bool
+    missed: bool
+
+
+class PlanOut(BaseModel):
+    plan_id: uuid.UUID
+    agreed_on: date
+    grace_days: int
+    installments: list[InstallmentOut]
+    defaulted_on: date | None
+
+
+class PromiseOut(BaseModel):
+    promise_id: uuid.UUID
+    amount: str
+    promised_on: date
+    state: Literal["open", "kept", "broken"]
+
+
+class ClaimOut(BaseModel):
+    id: uuid.UUID
+    invoice_number: str
+    amount: str
+    currency: str
+    outstanding: str
+    issued_on: date
+    due_on: date
+    status: Literal["registered", "qualified", "rejected", "settled", "written_off", "cancelled"]
+    rejection_reasons: list[str]
+    paid: str
+    closed_on: date | None
+    prescription_date: date = Field(description="The claim is time-barred after this date")
+    payments: list[PaymentOut]
+    credits: list[CreditOut]
+    plan: PlanOut | None
+    promises: list[PromiseOut]
+    contract_reference: str | None
+    purchase_order: str | None
+    description: str | None
+    registered_at: datetime
+    debtor: DebtorOut
+
+
+class ClaimPage(BaseModel):
+    items: list[ClaimOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= to get the next page")
+
+
+class PaymentIn(_Input):
+    amount: Money
+    currency: str | None = Field(None, description="Defaults to the claim's; another is a 422")
+    received_on: date = Field(description="Value date; may be in the past (back-dated)")
+    reference: str | None = Field(None, max_length=100, examples=["VIR-2026-10-0093"])
+    method: Literal["transfer", "card", "direct_debit", "cheque", "cash", "other"] = "transfer"
+
+    _amount = field_validator("amount", mode="before")(lambda cls, value: decimal_string(value))
+
+
+class InstallmentIn(_Input):
+    due_on: date
+    amount: Money
+
+    _amount = field_validator("amount", mode="before")(lambda cls, value: decimal_string(value))
+
+
+class PaymentPlanIn(_Input):
+    installments: list[InstallmentIn] = Field(min_length=1, max_length=60)
+    grace_days: int | None = Field(None, ge=0, le=60, description="Defaults to the setting")
+
+
+class PromiseIn(_Input):
+    amount: Money
+    promised_on: date
+    source: Literal["call", "email", "portal"]
+    grace_days: int | None = Field(None, ge=0, le=60)
+
+    _amount = field_validator("amount", mode="before")(lambda cls, value: decimal_string(value))
+
+
+class WriteOffIn(_Input):
+    reason: str = Field(min_length=1, max_length=500, examples=["debtor insolvent"])
+
+
+class CancelIn(_Input):
+    reason: str = Field(min_length=1, max_length=500, examples=["invoice issued in error"])
+    credit_note_reference: str | None = Field(None, max_length=100, examples=["AV-2026-0012"])
+
+
+class AdjustmentIn(_Input):
+    amount: Money
+    credit_note_reference: str = Field(min_length=1, max_length=100)
+    reason: str | None = Field(None, max_length=500)
+
+    _amount = field_validator("amount", mode="before")(lambda cls, value: decimal_string(value))
+
+
+class AcknowledgementIn(_Input):
+    acknowledged_on: date = Field(description="Date of the debtor's written acknowledgement")
+    reference: str | None = Field(None, max_length=200, examples=["email of 2026-11-02"])
+
+
+class AmendIn(_Input):
+    """Only the fields sent are changed; `contacts` replaces the whole list."""
+
+    contract_reference: str | None = Field(None, max_length=100)
+    purchase_order: str | None = Field(None, max_length=100)
+    description: str | None = Field(None, max_length=2000)
+    contacts: list[ContactIn] | None = Field(None, max_length=20)
+    postal_address: PostalAddressIn | None = None
+
+
+class DueLineOut(BaseModel):
+    kind: Literal["principal", "interest", "fixed_fee"]
+    amount: str
+    note: str
+
+
+class AmountDueOut(BaseModel):
+    claim_id: uuid.UUID
+    as_of: date
+    currency: str
+    principal_outstanding: str
+    interest: str
+    fixed_fee: str
+    total: str
+    overpaid: str
+    interest_accrued: str
+    paid: str
+    rule: str
+    lines: list[DueLineOut]
+
+
+class TimelineEntry(BaseModel):
+    event_id: uuid.UUID
+    type: str
+    time: datetime
+    source: str
+    summary: str
+    partition: int
+    offset: int
+    correlation_id: uuid.UUID
+    causation_id: uuid.UUID | None
+
+
+class Timeline(BaseModel):
+    claim_id: uuid.UUID
+    events: list[TimelineEntry]
+
+
+class ImportRow(BaseModel):
+    row: int = Field(description="1-based row number in the file (header excluded)")
+    status: Literal["created", "duplicate", "invalid"]
+    claim_id: uuid.UUID | None = None
+    invoice_number: str | None = None
+    errors: list[dict[str, str]] = []
+
+
+class ImportResult(BaseModel):
+    created: int
+    duplicate: int
+    invalid: int
+    rows: list[ImportRow]

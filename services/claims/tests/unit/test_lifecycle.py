@@ -1,0 +1,275 @@
+"""Given a claim's events, when a command or a timer, then events: the claim's whole life."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from amiable_claims import domain
+from amiable_claims.domain import (
+    AgreePaymentPlan,
+    Conflict,
+    InvalidClaim,
+    RecordPayment,
+    RecordPromise,
+    amount_due,
+    desired_timers,
+    prescription_date,
+    timer_event,
+)
+from amiable_events.claims import (
+    ClaimSettled,
+    DebtAcknowledged,
+    Installment,
+    InstallmentMissed,
+    LimitationApproaching,
+    PaymentPlanAgreed,
+    PaymentPlanDefaulted,
+    PaymentReceived,
+    PromiseBroken,
+    PromiseToPayRecorded,
+)
+from amiable_events.ids import seeded_ids
+from tests.claims_givens import POLICY, envelope, given, registered_claim
+
+D = Decimal
+LATER = datetime(2026, 12, 15, 9, 0, tzinfo=UTC)
+PAYMENT_IDS = seeded_ids(3)  # one deterministic stream: every payment gets its own id
+
+
+def pay(claim, amount: str, on: date, now: datetime = LATER, currency: str = "EUR"):
+    return domain.decide_payment(
+        claim,
+        RecordPayment(amount=D(amount), currency=currency, received_on=on),
+        now=now,
+        new_id=PAYMENT_IDS,
+        policy=POLICY,
+    )
+
+
+def then(claim, events):
+    for event in events:
+        claim = domain._evolve(event, claim, envelope(event))
+    return claim
+
+
+def test_a_partial_payment_reduces_the_balance_without_settling():
+    claim, _ = registered_claim()
+    events = pay(claim, "500.00", date(2026, 12, 1))
+    assert [type(e) for e in events] == [PaymentReceived]
+    claim = then(claim, events)
+    assert claim.paid == D("500.00")
+    assert claim.status == "qualified"
+
+
+def test_paying_everything_due_settles_the_claim():
+    claim, _ = registered_claim()
+    due = amount_due(claim, LATER.date(), POLICY).total
+    assert due > D("1250.00")  # late interest since 2026-10-31 and the EUR 40 fee
+    events = pay(claim, str(due), LATER.date())
+    assert [type(e) for e in events] == [PaymentReceived, ClaimSettled]
+    assert events[1].overpaid == 0
+    assert then(claim, events).status == "settled"
+
+
+def test_an_overpayment_is_recorded_as_a_credit_balance_never_an_error():
+    claim, _ = registered_claim()
+    due = amount_due(claim, LATER.date(), POLICY).total
+    events = pay(claim, str(due + D("100.00")), LATER.date())
+    assert events[1].overpaid == D("100.00")
+    settled = then(claim, events)
+    again = pay(settled, "20.00", LATER.date())
+    assert [type(e) for e in again] == [PaymentReceived]  # on a settled claim: overpayment
+    assert amount_due(then(settled, again), LATER.date(), POLICY).overpaid == D("120.00")
+
+
+def test_a_payment_in_another_currency_is_refused():
+    claim, _ = registered_claim()
+    with pytest.raises(InvalidClaim) as invalid:
+        pay(claim, "10.00", LATER.date(), currency="USD")
+    assert invalid.value.errors[0].field == "currency"
+
+
+def test_a_back_dated_payment_changes_every_later_figure():
+    claim, _ = registered_claim()
+    before = amount_due(claim, date(2026, 12, 31), POLICY)
+    claim = then(claim, pay(claim, "1000.00", date(2026, 11, 5)))
+    after = amount_due(claim, date(2026, 12, 31), POLICY)
+    assert after.interest_accrued < before.interest_accrued
+    assert after.principal_outstanding < before.principal_outstanding
+
+
+def test_a_plan_must_add_up_to_the_balance():
+    claim, _ = registered_claim()
+    plan = AgreePaymentPlan(
+        installments=(Installment(due_on=date(2027, 1, 15), amount=D("100.00")),)
+    )
+    with pytest.raises(InvalidClaim) as invalid:
+        domain.decide_payment_plan(claim, plan, now=LATER, new_id=seeded_ids(4), policy=POLICY)
+    assert invalid.value.errors[0].field == "installments"
+    assert "balance due is" in invalid.value.errors[0].reason
+
+
+def agreed_plan(claim):
+    balance = amount_due(claim, LATER.date(), POLICY).total
+    first = (balance / 2).quantize(D("0.01"))
+    plan = AgreePaymentPlan(
+        installments=(
+            Installment(due_on=date(2027, 1, 15), amount=first),
+            Installment(due_on=date(2027, 2, 15), amount=balance - first),
+        )
+    )
+    events = domain.decide_payment_plan(claim, plan, now=LATER, new_id=seeded_ids(4), policy=POLICY)
+    return then(claim, events), events[0]
+
+
+def test_missed_instalments_then_default_through_timers():
+    claim, _ = registered_claim()
+    claim, agreed = agreed_plan(claim)
+    assert isinstance(agreed, PaymentPlanAgreed)
+    timers = {t.kind: t for t in desired_timers(claim, POLICY) if t.kind == "installment"}
+    first = desired_timers(claim, POLICY)[0]
+    assert first.due_at == datetime(2027, 1, 21, tzinfo=UTC)  # due + 5 grace days + 1
+    missed = timer_event(first.kind, first.payload, first.due_at)
+    assert isinstance(missed, InstallmentMissed)
+    claim = then(claim, [missed])
+    [second] = [t for t in desired_timers(claim, POLICY) if t.kind == "installment"]
+    assert second.payload["defaults_plan"] is True
+    defaulted = timer_event(second.kind, second.payload, second.due_at)
+    assert isinstance(defaulted, PaymentPlanDefaulted)
+    claim = then(claim, [defaulted])
+    assert claim.plan.defaulted_on == date(2027, 2, 21)
+    assert not claim.plan_running
+    assert [t.kind for t in desired_timers(claim, POLICY)] == ["limitation"]
+    assert timers
+
+
+def test_a_paid_instalment_has_no_timer_and_the_last_payment_settles():
+    claim, _ = registered_claim()
+    claim, agreed = agreed_plan(claim)
+    [one, two] = agreed.installments
+    claim = then(
+        claim, pay(claim, str(one.amount), date(2027, 1, 10), now=datetime(2027, 1, 10, tzinfo=UTC))
+    )
+    assert [t.payload.get("installment") for t in desired_timers(claim, POLICY)][:1] == [1]
+    events = pay(claim, str(two.amount), date(2027, 2, 10), now=datetime(2027, 2, 10, tzinfo=UTC))
+    assert [type(e) for e in events] == [PaymentReceived, ClaimSettled]  # interest suspended
+
+
+def test_a_second_plan_while_one_runs_is_a_conflict():
+    claim, _ = registered_claim()
+    claim, _ = agreed_plan(claim)
+    with pytest.raises(Conflict):
+        agreed_plan(claim)
+
+
+def test_a_promise_is_kept_by_a_payment_or_broken_by_its_timer():
+    claim, _ = registered_claim()
+    [promise] = domain.decide_promise(
+        claim,
+        RecordPromise(amount=D("300.00"), promised_on=date(2026, 12, 20), source="call"),
+        now=LATER,
+        new_id=seeded_ids(5),
+        policy=POLICY,
+    )
+    assert isinstance(promise, PromiseToPayRecorded)
+    promised = then(claim, [promise])
+    [timer] = [t for t in desired_timers(promised, POLICY) if t.kind == "promise"]
+    assert timer.due_at == datetime(2026, 12, 24, tzinfo=UTC)  # 3 grace days
+    broken = timer_event(timer.kind, timer.payload, timer.due_at)
+    assert isinstance(broken, PromiseBroken)
+    assert then(promised, [broken]).promises[0].state == "broken"
+
+    kept = then(
+        promised,
+        pay(promised, "300.00", date(2026, 12, 18), now=datetime(2026, 12, 18, tzinfo=UTC)),
+    )
+    assert kept.promises[0].state == "kept"
+    assert [t.kind for t in desired_timers(kept, POLICY)] == ["limitation"]
+
+
+def test_closed_claims_refuse_commands_with_a_conflict():
+    claim, _ = registered_claim()
+    written_off = then(claim, domain.decide_write_off(claim, "insolvent", now=LATER))
+    assert written_off.status == "written_off"
+    for command in (
+        lambda c: domain.decide_write_off(c, "again", now=LATER),
+        lambda c: domain.decide_cancel(c, "error", None, now=LATER),
+        lambda c: domain.decide_promise(
+            c,
+            RecordPromise(D("1.00"), date(2027, 1, 1), "email"),
+            now=LATER,
+            new_id=uuid.uuid4,
+            policy=POLICY,
+        ),
+    ):
+        with pytest.raises(Conflict, match="written off"):
+            command(written_off)
+    assert desired_timers(written_off, POLICY) == []
+
+
+def test_a_partial_credit_note_reduces_the_principal():
+    claim, _ = registered_claim()
+    events = domain.decide_adjustment(claim, D("250.00"), "AV-1", None, now=LATER, policy=POLICY)
+    claim = then(claim, events)
+    assert amount_due(claim, LATER.date(), POLICY).principal_outstanding == D("1000.00")
+    with pytest.raises(InvalidClaim, match="use /cancel"):
+        domain.decide_adjustment(claim, D("1000.00"), "AV-2", None, now=LATER, policy=POLICY)
+
+
+def test_an_acknowledgement_or_a_part_payment_restarts_the_limitation_period():
+    claim, _ = registered_claim()
+    assert prescription_date(claim, POLICY) == date(2031, 10, 31)
+    claim = then(
+        claim,
+        [
+            DebtAcknowledged(
+                claim_id=claim.claim_id, acknowledged_on=date(2027, 3, 1), recorded_at=LATER
+            )
+        ],
+    )
+    assert prescription_date(claim, POLICY) == date(2032, 3, 1)
+    claim = then(
+        claim, pay(claim, "10.00", date(2028, 6, 30), now=datetime(2028, 7, 1, tzinfo=UTC))
+    )
+    assert prescription_date(claim, POLICY) == date(2033, 6, 30)
+    [timer] = [t for t in desired_timers(claim, POLICY) if t.kind == "limitation"]
+    assert timer.due_at.date() == date(2033, 6, 30) - timedelta(days=90)
+    warning = timer_event(timer.kind, timer.payload, timer.due_at)
+    assert isinstance(warning, LimitationApproaching)
+    assert warning.days_left == 90
+    assert not [t for t in desired_timers(then(claim, [warning]), POLICY) if t.kind == "limitation"]
+
+
+def test_evolve_is_total_any_order_of_events_gives_a_claim():
+    claim, registration = registered_claim()
+    claim, agreed = agreed_plan(claim)
+    history = [
+        *registration,
+        agreed,
+        *pay(claim, "100.00", date(2026, 12, 1)),
+        *domain.decide_write_off(claim, "insolvent", now=LATER),
+        DebtAcknowledged(
+            claim_id=claim.claim_id, acknowledged_on=date(2026, 12, 2), recorded_at=LATER
+        ),
+        ClaimSettled(claim_id=claim.claim_id, settled_on=date(2026, 12, 3), overpaid=D(0)),
+    ]
+    rng = random.Random(42)
+    for _ in range(200):
+        shuffled = history[:]
+        rng.shuffle(shuffled)
+        state = given(*shuffled)
+        if state is not None:
+            assert state.status in (
+                "registered",
+                "qualified",
+                "rejected",
+                "settled",
+                "written_off",
+                "cancelled",
+            )
+            amount_due(state, date(2027, 1, 1), POLICY)
