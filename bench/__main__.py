@@ -19,7 +19,9 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 
+from amiable_claims.main import policy
 from amiable_claims.projection import ClaimsProjector
+from amiable_claims.settings import ClaimsSettings
 from amiable_events.catalog import REGISTRY
 from amiable_events.db import create_engine
 from amiable_events.producer import EventLog
@@ -163,7 +165,7 @@ async def main(events: int, requests: int, concurrency: int) -> None:
         schema = f"bench_{uuid.uuid4().hex[:8]}"
         schemas += [schema, f"{schema}_rebuild"]
         result = await rebuild(
-            ClaimsProjector(),
+            ClaimsProjector(policy(ClaimsSettings())),
             engine,
             REGISTRY,
             bootstrap=bootstrap,

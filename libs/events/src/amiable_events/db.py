@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -18,4 +19,11 @@ def create_engine(server_url: str, database: str, *, pool_size: int = 10) -> Asy
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        json_serializer=_json_text,
+        json_deserializer=orjson.loads,
     )
+
+
+def _json_text(value) -> str:
+    """JSONB parameters through orjson: projections write a lot of JSON."""
+    return orjson.dumps(value).decode()

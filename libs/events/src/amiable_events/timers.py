@@ -72,6 +72,7 @@ TIMER_EVENTS = Counter(
     "Events appended by the timer loop (re-appends after a crash included)",
     ["service"],
 )
+TIMER_TICKS = Counter("amiable_timer_ticks_total", "Passes of the timer loop", ["service"])
 
 
 def add_timer_table(metadata: MetaData, name: str = "timers") -> Table:
@@ -370,6 +371,7 @@ class TimerLoop:
                 await self._close(invalidate=True)
                 raise
             self.ticks += 1
+            TIMER_TICKS.labels(self.service).inc()
             self.appended += appended
             return appended
 

@@ -666,6 +666,11 @@ def desired_timers(claim: Claim, policy: Policy) -> list[TimerSpec]:
         for index, installment in enumerate(plan.installments):
             if paid[index] or index in plan.missed:
                 continue
+            # Misses that will have happened before this one falls due: the instalments
+            # already missed, and the earlier ones still unpaid (their timers fire first,
+            # possibly in the same pass). The first miss is InstallmentMissed, the second
+            # defaults the plan, later ones have nothing left to do.
+            earlier_unpaid = sum(1 for j in range(index) if not paid[j] and j not in plan.missed)
             specs.append(
                 TimerSpec(
                     f"installment:{plan.plan_id}:{index}",
@@ -676,7 +681,7 @@ def desired_timers(claim: Claim, policy: Policy) -> list[TimerSpec]:
                         "plan_id": str(plan.plan_id),
                         "installment": index,
                         "due_on": installment.due_on.isoformat(),
-                        "defaults_plan": bool(plan.missed),
+                        "misses_before": len(plan.missed) + earlier_unpaid,
                     },
                 )
             )
@@ -714,11 +719,14 @@ def desired_timers(claim: Claim, policy: Policy) -> list[TimerSpec]:
 
 
 def timer_event(kind: str, payload: dict, due_at: datetime):
-    """The event a due timer emits. The projection cancels a timer as soon as it no longer
-    applies (instalment paid, promise kept, claim closed), so a timer still pending is due."""
+    """The event a due timer emits, or None when there is nothing left to do. The projection
+    cancels a timer as soon as it no longer applies (instalment paid, promise kept, claim
+    closed), so a timer still pending is due."""
     claim_id = UUID(payload["claim_id"])
     if kind == "installment":
-        event_type = PaymentPlanDefaulted if payload["defaults_plan"] else InstallmentMissed
+        if payload["misses_before"] >= 2:
+            return None  # the plan defaulted at an earlier instalment
+        event_type = PaymentPlanDefaulted if payload["misses_before"] else InstallmentMissed
         return event_type(
             claim_id=claim_id,
             plan_id=UUID(payload["plan_id"]),

@@ -12,4 +12,5 @@ def fire(timer: TimerRow) -> Envelope | None:
     """The event a due claims timer emits. The projection cancels a timer that no longer
     applies (instalment paid, promise kept, claim closed) in the same transaction as the event
     that made it moot, and the loop fires only once that event's partition is applied."""
-    return timer.envelope(timer_event(timer.kind, timer.payload, timer.due_at))
+    event = timer_event(timer.kind, timer.payload, timer.due_at)
+    return None if event is None else timer.envelope(event)

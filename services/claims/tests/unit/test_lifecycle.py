@@ -138,7 +138,7 @@ def test_missed_instalments_then_default_through_timers():
     assert isinstance(missed, InstallmentMissed)
     claim = then(claim, [missed])
     [second] = [t for t in desired_timers(claim, POLICY) if t.kind == "installment"]
-    assert second.payload["defaults_plan"] is True
+    assert second.payload["misses_before"] == 1
     defaulted = timer_event(second.kind, second.payload, second.due_at)
     assert isinstance(defaulted, PaymentPlanDefaulted)
     claim = then(claim, [defaulted])
@@ -146,6 +146,32 @@ def test_missed_instalments_then_default_through_timers():
     assert not claim.plan_running
     assert [t.kind for t in desired_timers(claim, POLICY)] == ["limitation"]
     assert timers
+
+
+def test_instalments_falling_due_together_miss_then_default_then_stop():
+    claim, _ = registered_claim()
+    balance = amount_due(claim, LATER.date(), POLICY).total
+    third = (balance / 3).quantize(D("0.01"))
+    plan = AgreePaymentPlan(
+        installments=tuple(
+            Installment(due_on=date(2027, month, 1), amount=amount)
+            for month, amount in ((1, third), (2, third), (3, balance - 2 * third))
+        )
+    )
+    claim = then(
+        claim,
+        domain.decide_payment_plan(claim, plan, now=LATER, new_id=seeded_ids(9), policy=POLICY),
+    )
+    fired = [
+        timer_event(t.kind, t.payload, t.due_at)
+        for t in desired_timers(claim, POLICY)
+        if t.kind == "installment"
+    ]
+    assert [type(e).__name__ for e in fired] == [
+        "InstallmentMissed",
+        "PaymentPlanDefaulted",
+        "NoneType",
+    ]
 
 
 def test_a_paid_instalment_has_no_timer_and_the_last_payment_settles():
