@@ -26,6 +26,7 @@ from amiable_events.catalog import REGISTRY
 from amiable_events.db import create_engine
 from amiable_events.producer import EventLog
 from amiable_events.projection import rebuild, topic_partitions
+from tests.claims_givens import portfolio_csv
 from tests.factories import registered
 from tests.support import TEST_JWT_SECRET, ServiceProcess, auth, create_topic, free_port
 
@@ -68,7 +69,9 @@ async def raw_read(bootstrap: str, topic: str, count: int) -> float:
         await consumer.stop()
 
 
-async def intake(bootstrap: str, database_url: str, topic: str, requests: int, concurrency: int):
+async def intake(
+    bootstrap: str, database_url: str, topic: str, requests: int, concurrency: int, import_rows: int
+):
     schema = f"bench_api_{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
@@ -101,7 +104,19 @@ async def intake(bootstrap: str, database_url: str, topic: str, requests: int, c
             started = time.perf_counter()
             await asyncio.gather(*(worker(i) for i in range(concurrency)))
             elapsed = time.perf_counter() - started
-        return elapsed, sorted(latencies), statuses, schema
+
+            body, expected = portfolio_csv(import_rows)
+            import_started = time.perf_counter()
+            answer = await api.post(
+                "/v1/claims:import",
+                content=body.encode(),
+                headers={**auth("bench-import", "claims:write"), "Content-Type": "text/csv"},
+                timeout=900,
+            )
+            import_seconds = time.perf_counter() - import_started
+            counts = {k: answer.json()[k] for k in expected}
+            assert counts == expected, (counts, expected)
+        return elapsed, sorted(latencies), statuses, schema, (import_seconds, counts)
     finally:
         service.stop()
 
@@ -143,7 +158,7 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-async def main(events: int, requests: int, concurrency: int) -> None:
+async def main(events: int, requests: int, concurrency: int, import_rows: int) -> None:
     from amiable_cli import stack
 
     config = stack.StackConfig.from_env()
@@ -178,14 +193,18 @@ async def main(events: int, requests: int, concurrency: int) -> None:
             f" = {rate:,.0f} events/s"
         )
         print(f"ratio             raw read is {result.seconds / read:.1f}x faster than rebuild")
-        elapsed, latencies, statuses, api_schema = await intake(
-            bootstrap, database_url, topic, requests, concurrency
+        elapsed, latencies, statuses, api_schema, (import_seconds, counts) = await intake(
+            bootstrap, database_url, topic, requests, concurrency, import_rows
         )
         schemas.append(api_schema)
         print(
             f"POST /v1/claims   {requests:,} requests, concurrency {concurrency}: "
             f"{requests / elapsed:,.0f} req/s, p50 {1000 * statistics.median(latencies):.1f} ms, "
             f"p99 {1000 * percentile(latencies, 0.99):.1f} ms, statuses {statuses}"
+        )
+        print(
+            f"POST :import     {import_rows:,} CSV rows in {import_seconds:.1f}s = "
+            f"{import_rows / import_seconds:,.0f} rows/s ({counts})"
         )
     finally:
         async with engine.begin() as conn:
@@ -207,5 +226,6 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--import-rows", type=int, default=50_000)
     args = parser.parse_args()
-    asyncio.run(main(args.events, args.requests, args.concurrency))
+    asyncio.run(main(args.events, args.requests, args.concurrency, args.import_rows))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Body, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from amiable_events.auth import Principal, require_scope
 
@@ -13,7 +13,9 @@ AdminDep = Annotated[Principal, Depends(require_scope("admin"))]
 
 
 class UnparkRequest(BaseModel):
-    accounts: list[str] | None = None
+    model_config = ConfigDict(json_schema_extra={"examples": [{"accounts": ["acme:C-42"]}]})
+
+    accounts: list[str] | None = Field(None, description="Debtor accounts; all when absent")
 
 
 def admin_router(runner_of) -> APIRouter:
@@ -30,7 +32,11 @@ def admin_router(runner_of) -> APIRouter:
         return {"accounts": await runner_of(request).store.parked()}
 
     @router.post("/unpark", operation_id="unpark")
-    async def unpark(request: Request, _: AdminDep, body: UnparkRequest | None = None):
+    async def unpark(
+        request: Request,
+        _: AdminDep,
+        body: Annotated[UnparkRequest | None, Body(examples=[{"accounts": ["acme:C-42"]}])] = None,
+    ):
         """Replay parked accounts' events with the code now deployed."""
         runner = runner_of(request)
         outcome = await runner.store.unpark(body.accounts if body else None)

@@ -272,11 +272,15 @@ class Registrations:
         handler = self.handler
         results: list[dict] = []
         last: dict[int, int] = {}
+        taken: dict[str, uuid.UUID] = {}  # invoice numbers known: registered before or in the file
         async with handler.lock(tenant):
             for start in range(0, len(rows), batch):
                 chunk = rows[start : start + batch]
                 numbers = [body.invoice_number for body in chunk if not isinstance(body, list)]
-                taken = await handler.read_model.invoices_taken(tenant, numbers)
+                for number, claim_id in (
+                    await handler.read_model.invoices_taken(tenant, numbers)
+                ).items():
+                    taken.setdefault(number, claim_id)
                 envelopes = []
                 now = handler.clock.now()
                 for offset, body in enumerate(chunk, start=start + 1):

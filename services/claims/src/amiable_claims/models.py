@@ -80,6 +80,43 @@ class DebtorIn(_Input):
 
 
 class ClaimIn(_Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "invoice_number": "INV-2026-0042",
+                    "amount": "12500.00",
+                    "currency": "EUR",
+                    "issued_on": "2026-10-01",
+                    "due_on": "2026-10-31",
+                    "purchase_order": "PO-778",
+                    "debtor": {
+                        "id": "C-42",
+                        "legal_name": "Durand Industries SAS",
+                        "registration_id": "732829320",
+                        "country": "FR",
+                        "contacts": [
+                            {
+                                "name": "Claire Martin",
+                                "email": "claire.martin@durand.example",
+                                "phone": "+33612345678",
+                                "role": "accounts payable",
+                            }
+                        ],
+                        "postal_address": {
+                            "lines": ["12 rue de la Paix"],
+                            "postal_code": "75002",
+                            "city": "Paris",
+                            "country": "FR",
+                        },
+                    },
+                }
+            ]
+        },
+    )
+
     invoice_number: str = Field(min_length=1, max_length=64, examples=["INV-2026-0042"])
     amount: str = Field(
         description="Decimal string in the currency's major unit, > 0", examples=["12500.00"]
@@ -186,6 +223,21 @@ class ClaimPage(BaseModel):
 
 
 class PaymentIn(_Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount": "2500.00",
+                    "received_on": "2026-11-20",
+                    "reference": "VIR-2026-11-0093",
+                    "method": "transfer",
+                }
+            ]
+        },
+    )
+
     amount: Money
     currency: str | None = Field(None, description="Defaults to the claim's; another is a 422")
     received_on: date = Field(description="Value date; may be in the past (back-dated)")
@@ -203,11 +255,35 @@ class InstallmentIn(_Input):
 
 
 class PaymentPlanIn(_Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "installments": [
+                        {"due_on": "2026-12-15", "amount": "6300.00"},
+                        {"due_on": "2027-01-15", "amount": "6298.42"},
+                    ],
+                    "grace_days": 5,
+                }
+            ]
+        },
+    )
+
     installments: list[InstallmentIn] = Field(min_length=1, max_length=60)
     grace_days: int | None = Field(None, ge=0, le=60, description="Defaults to the setting")
 
 
 class PromiseIn(_Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [{"amount": "3000.00", "promised_on": "2026-12-05", "source": "call"}]
+        },
+    )
+
     amount: Money
     promised_on: date
     source: Literal["call", "email", "portal"]
@@ -217,15 +293,47 @@ class PromiseIn(_Input):
 
 
 class WriteOffIn(_Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [{"reason": "debtor in liquidation, claim filed with the liquidator"}]
+        },
+    )
+
     reason: str = Field(min_length=1, max_length=500, examples=["debtor insolvent"])
 
 
 class CancelIn(_Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {"reason": "invoice issued in error", "credit_note_reference": "AV-2026-0012"}
+            ]
+        },
+    )
+
     reason: str = Field(min_length=1, max_length=500, examples=["invoice issued in error"])
     credit_note_reference: str | None = Field(None, max_length=100, examples=["AV-2026-0012"])
 
 
 class AdjustmentIn(_Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount": "400.00",
+                    "credit_note_reference": "AV-2026-0013",
+                    "reason": "damaged goods",
+                }
+            ]
+        },
+    )
+
     amount: Money
     credit_note_reference: str = Field(min_length=1, max_length=100)
     reason: str | None = Field(None, max_length=500)
@@ -234,12 +342,41 @@ class AdjustmentIn(_Input):
 
 
 class AcknowledgementIn(_Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {"acknowledged_on": "2026-11-18", "reference": "debtor's email of 18 November"}
+            ]
+        },
+    )
+
     acknowledged_on: date = Field(description="Date of the debtor's written acknowledgement")
     reference: str | None = Field(None, max_length=200, examples=["email of 2026-11-02"])
 
 
 class AmendIn(_Input):
     """Only the fields sent are changed; `contacts` replaces the whole list."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "purchase_order": "PO-779",
+                    "contacts": [
+                        {
+                            "name": "Inès Marchand",
+                            "email": "ines.marchand@durand.example",
+                            "role": "CFO",
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     contract_reference: str | None = Field(None, max_length=100)
     purchase_order: str | None = Field(None, max_length=100)

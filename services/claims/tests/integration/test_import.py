@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import subprocess
 import sys
 import time
@@ -13,61 +11,10 @@ import time
 import httpx
 import pytest
 
+from tests.claims_givens import portfolio_csv
 from tests.support import ROOT, auth
 
 pytestmark = pytest.mark.integration
-
-HEADER = [
-    "invoice_number",
-    "amount",
-    "currency",
-    "issued_on",
-    "due_on",
-    "debtor_id",
-    "debtor_legal_name",
-    "debtor_country",
-    "contact_name",
-    "contact_email",
-    "contact_phone",
-]
-
-
-def portfolio_csv(
-    rows: int, *, bad_every: int = 100, duplicate_every: int = 250
-) -> tuple[str, dict]:
-    """Rows with, every ``bad_every`` rows, an invalid one (alternately a bad amount and a bad
-    email), and every ``duplicate_every`` rows a repeat of an earlier invoice number."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HEADER)
-    expected = {"created": 0, "duplicate": 0, "invalid": 0}
-    for n in range(1, rows + 1):
-        row = [
-            f"IMP-{n:06d}",
-            f"{100 + n % 900}.{n % 100:02d}",
-            "EUR",
-            "2026-09-01",
-            "2026-10-01",
-            f"D-{n % 2000}",
-            f"Client {n % 2000} SARL",
-            "FR",
-            "Service comptable",
-            f"compta{n % 2000}@client.example",
-            "+33123456789",
-        ]
-        if n % bad_every == 0:
-            expected["invalid"] += 1
-            if (n // bad_every) % 2:
-                row[1] = "12,50"
-            else:
-                row[9] = "not-an-email"
-        elif n % duplicate_every == 1 and n > 1:
-            expected["duplicate"] += 1
-            row[0] = "IMP-000002"
-        else:
-            expected["created"] += 1
-        writer.writerow(row)
-    return out.getvalue(), expected
 
 
 async def test_fifty_thousand_rows_with_one_percent_bad(fresh_topic, service_process, unique):
