@@ -78,3 +78,7 @@ async def test_register_read_back_and_tail_the_log(fresh_topic, service_process,
     assert "traceparent" not in tail  # tracing is off in this process: no context to pass
     assert "j.weber@mueller.example" not in tail
     assert "pii:v1:" in tail
+
+    assert (await amiable("unpark", "claims", env=service.env)).strip() == "nothing parked"
+    rebuilt = await amiable("rebuild", "claims", env=service.env)
+    assert "rebuilt claims: 2 events" in rebuilt  # registered + qualified

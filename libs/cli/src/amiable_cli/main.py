@@ -30,6 +30,22 @@ def _service(name: str):
     return importlib.import_module(SERVICES[name])
 
 
+def _on_store(module, work):
+    """Run ``work(settings, engine, store)`` against a service's projection, then clean up."""
+
+    async def run():
+        from amiable_events.db import create_engine
+
+        settings = module.Settings()
+        engine = create_engine(settings.database_url, settings.database)
+        try:
+            return await work(settings, engine, module.projection_store(settings, engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
 @stack_app.command("up")
 def stack_up() -> None:
     """Start Kafka and PostgreSQL (idempotent) and create the topics and databases."""
@@ -95,30 +111,21 @@ def rebuild(
     swap: Annotated[bool, typer.Option(help="swap the rebuilt tables in")] = True,
 ) -> None:
     """Replay the log from offset 0 into fresh tables and swap them in for the live ones."""
-    module = _service(service)
+    from amiable_events.catalog import REGISTRY
+    from amiable_events.projection import rebuild as rebuild_projection
 
-    async def run():
-        from amiable_events.catalog import REGISTRY
-        from amiable_events.db import create_engine
-        from amiable_events.projection import rebuild as rebuild_projection
+    async def work(settings, engine, store):
+        return await rebuild_projection(
+            store.projector,
+            engine,
+            REGISTRY,
+            bootstrap=settings.kafka_bootstrap,
+            topic=settings.topic,
+            live_schema=settings.projection_schema,
+            swap=swap,
+        )
 
-        settings = module.Settings()
-        engine = create_engine(settings.database_url, settings.database)
-        try:
-            store = module.projection_store(settings, engine)
-            return await rebuild_projection(
-                store.projector,
-                engine,
-                REGISTRY,
-                bootstrap=settings.kafka_bootstrap,
-                topic=settings.topic,
-                live_schema=settings.projection_schema,
-                swap=swap,
-            )
-        finally:
-            await engine.dispose()
-
-    result = asyncio.run(run())
+    result = _on_store(_service(service), work)
     rate = result.events / result.seconds if result.seconds else 0
     typer.echo(
         f"rebuilt {service}: {result.events} events in {result.seconds:.2f}s ({rate:,.0f}/s)"
@@ -132,19 +139,11 @@ def unpark(
     account: Annotated[list[str] | None, typer.Option(help="only these debtor accounts")] = None,
 ) -> None:
     """Replay parked debtor accounts' events with the code now deployed."""
-    module = _service(service)
 
-    async def run():
-        from amiable_events.db import create_engine
+    async def work(settings, engine, store):
+        return await store.unpark(account)
 
-        settings = module.Settings()
-        engine = create_engine(settings.database_url, settings.database)
-        try:
-            return await module.projection_store(settings, engine).unpark(account)
-        finally:
-            await engine.dispose()
-
-    outcome = asyncio.run(run())
+    outcome = _on_store(_service(service), work)
     for name, result in outcome.items():
         typer.echo(f"{name}: {result}")
     if not outcome:

@@ -18,7 +18,9 @@ def create_engine(server_url: str, database: str, *, pool_size: int = 10) -> Asy
         database_url(server_url, database),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip on every checkout; connections are recycled
+        # hourly instead, and a query on a dropped connection fails once and is retried.
+        pool_recycle=3600,
         json_serializer=_json_text,
         json_deserializer=orjson.loads,
     )

@@ -156,6 +156,15 @@ class ProjectionStore:
             await conn.execution_options(schema_translate_map={None: self.schema})
             yield conn
 
+    @contextlib.asynccontextmanager
+    async def reading(self):
+        """A connection for one read-only query: autocommit, so no BEGIN/COMMIT round trips."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(
+                schema_translate_map={None: self.schema}, isolation_level="AUTOCOMMIT"
+            )
+            yield conn
+
     def fingerprint(self) -> str:
         """A hash of the tables' DDL: it changes whenever the projection's shape changes."""
         from sqlalchemy.schema import CreateIndex, CreateTable
@@ -200,7 +209,7 @@ class ProjectionStore:
 
     async def positions(self) -> dict[int, int]:
         offsets = self.tables["stored_offsets"]
-        async with self.transaction() as conn:
+        async with self.reading() as conn:
             rows = await conn.execute(select(offsets.c.partition, offsets.c.next_offset))
             return {partition: next_offset for partition, next_offset in rows}
 

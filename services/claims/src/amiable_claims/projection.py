@@ -22,7 +22,6 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
-    func,
     select,
     tuple_,
 )
@@ -333,12 +332,12 @@ class ClaimsReadModel:
         self._registry = registry
 
     async def _one(self, query) -> dict | None:
-        async with self._store.transaction() as conn:
+        async with self._store.reading() as conn:
             found = (await conn.execute(query)).mappings().first()
             return dict(found) if found else None
 
     async def _all(self, query) -> list[dict]:
-        async with self._store.transaction() as conn:
+        async with self._store.reading() as conn:
             return [dict(row) for row in (await conn.execute(query)).mappings()]
 
     async def claim(self, tenant: str, claim_id) -> dict | None:
@@ -464,9 +463,3 @@ class ClaimsReadModel:
             )
             for row in rows
         ]
-
-    async def count(self, tenant: str) -> int:
-        async with self._store.transaction() as conn:
-            return await conn.scalar(
-                select(func.count()).select_from(claims).where(claims.c.tenant == tenant)
-            )
