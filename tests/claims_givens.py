@@ -8,14 +8,15 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from amiable_claims.domain import Claim, Policy, RegisterClaim, decide_registration, fold
-from amiable_claims.late_fees import LateFeeRules
+from amiable_claims.domain import Claim, RegisterClaim, decide_registration, fold
+from amiable_claims.main import policy
+from amiable_claims.settings import ClaimsSettings
 from amiable_events.claims import Contact, Debtor
 from amiable_events.envelope import Envelope
 from amiable_events.ids import seeded_ids
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
-POLICY = Policy(late_fees=LateFeeRules.load())
+POLICY = policy(ClaimsSettings(env="dev"))
 DEBTOR = Debtor(
     id="C-42",
     legal_name="Durand SAS",

@@ -92,13 +92,17 @@ class LimitationRule:
     warn_days_before: int = 90
 
 
-DEFAULT_LIMITATION = {
-    # Code de commerce L110-4: 5 years; a debtor's acknowledgement or a part payment interrupts
-    # it (Code civil 2240), a formal notice does not (Cass. com. 18 May 2022). Agreeing a payment
-    # plan is an acknowledgement.
-    "FR": LimitationRule(5, frozenset({"acknowledgement", "payment", "payment_plan"})),
-    "*": LimitationRule(5, frozenset({"acknowledgement", "payment", "payment_plan"})),
-}
+def limitation_rules(document: dict) -> dict[str, LimitationRule]:
+    """The limitation rules per country from their data file (``data/limitation_rules.json``);
+    the key ``*`` holds the default."""
+    return {
+        country: LimitationRule(
+            years=rule["years"],
+            interrupted_by=frozenset(rule["interrupted_by"]),
+            warn_days_before=rule.get("warn_days_before", 90),
+        )
+        for country, rule in document["rules"].items()
+    }
 
 
 @dataclass(frozen=True)
@@ -108,10 +112,13 @@ class Policy:
     suspend_interest_on_respected_plan: bool = True
     installment_grace_days: int = 5
     promise_grace_days: int = 3
-    limitation: dict[str, LimitationRule] = field(default_factory=lambda: dict(DEFAULT_LIMITATION))
+    limitation: dict[str, LimitationRule] = field(default_factory=dict)
 
     def limitation_for(self, country: str) -> LimitationRule:
-        return self.limitation.get(country) or self.limitation["*"]
+        rule = self.limitation.get(country) or self.limitation.get("*")
+        if rule is None:
+            raise LookupError(f"no limitation rule for {country} and no default '*'")
+        return rule
 
 
 # ---------------------------------------------------------------- state

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import asynccontextmanager
+from importlib.resources import files
 
 from fastapi import FastAPI
 
 from amiable_claims import portfolio
 from amiable_claims.api import router
-from amiable_claims.domain import Policy
+from amiable_claims.domain import Policy, limitation_rules
 from amiable_claims.handlers import ClaimsHandler
 from amiable_claims.late_fees import LateFeeRules
 from amiable_claims.projection import ClaimsProjector, ClaimsReadModel, timers
@@ -30,8 +32,12 @@ SERVICE = "claims"
 
 
 def policy(settings: ClaimsSettings) -> Policy:
+    limitation = json.loads(
+        files("amiable_claims").joinpath("data/limitation_rules.json").read_text()
+    )
     return Policy(
         late_fees=LateFeeRules.load(),
+        limitation=limitation_rules(limitation),
         allocation=settings.payment_allocation,
         suspend_interest_on_respected_plan=settings.suspend_interest_on_respected_plan,
         installment_grace_days=settings.installment_grace_days,
