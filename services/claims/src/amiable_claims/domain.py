@@ -380,7 +380,7 @@ def _reachable(contacts: Sequence[Contact], postal_address: str | None) -> int:
 
 def decide_registration(
     command: RegisterClaim,
-    existing: Claim | None,
+    taken_by: UUID | None,
     *,
     now: datetime,
     new_id: NewId,
@@ -389,7 +389,7 @@ def decide_registration(
 ) -> list:
     """Register a claim unless the tenant already has its invoice number, then qualify it.
 
-    ``existing`` is the tenant's claim with the same invoice number, if any; ``duplicate_of``
+    ``taken_by`` is the tenant's claim with the same invoice number, if any; ``duplicate_of``
     another open claim of the same debtor that looks like the same invoice (same amount,
     currency and dates). With an idempotency key the claim id derives from it, so a retried
     request names the same claim.
@@ -397,8 +397,8 @@ def decide_registration(
     errors = registration_errors(command)
     if errors:
         raise InvalidClaim(errors)
-    if existing is not None:
-        raise InvoiceNumberTaken(command.invoice_number, existing.claim_id)
+    if taken_by is not None:
+        raise InvoiceNumberTaken(command.invoice_number, taken_by)
     claim_id = (
         keyed_id(command.tenant, "claim", command.idempotency_key)
         if command.idempotency_key

@@ -11,6 +11,7 @@ import asyncio
 import uuid
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -55,6 +56,8 @@ class ClaimsHandler:
         self.policy = policy
         self.timeout = timeout
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # tenant -> invoice number -> registration appended but not yet projected
+        self.pending_registrations: dict[str, dict] = {}
 
     def lock(self, key: str) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -98,13 +101,15 @@ class ClaimsHandler:
     async def append_and_wait(self, envelopes: list[Envelope]) -> None:
         """Durably in the log (acks=all), then applied by the projection (bounded wait)."""
         appended = await self.log.append(envelopes)
-        last = appended[-1]
+        await self.wait_applied(appended[-1], envelopes[0].subject)
+
+    async def wait_applied(self, last, claim_id: str) -> None:
         if not await self.runner.wait_until_applied(last.partition, last.offset, self.timeout):
             raise Problem(
                 503,
                 "Recorded, not yet readable",
                 "the events are in the log but the read model lags; read the claim shortly",
-                claim_id=envelopes[0].subject,
+                claim_id=claim_id,
             )
 
     async def execute(
@@ -147,11 +152,36 @@ class ClaimsHandler:
             return await self.read_model.claim(tenant, claim_id)
 
 
+@dataclass
+class _Pending:
+    """A registration appended to the log and not yet in the read model."""
+
+    command: RegisterClaim
+    claim_id: uuid.UUID
+    idempotency_key: str | None
+    applied: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def invoice(self) -> str:
+        return self.command.invoice_number
+
+    def looks_like(self, other: RegisterClaim) -> bool:
+        mine = self.command
+        return (mine.debtor.id, mine.amount, mine.currency, mine.issued_on, mine.due_on) == (
+            other.debtor.id,
+            other.amount,
+            other.currency,
+            other.issued_on,
+            other.due_on,
+        )
+
+
 class Registrations:
     """Registering claims, one by one or in bulk: seal personal data, decide, append."""
 
     def __init__(self, handler: ClaimsHandler) -> None:
         self.handler = handler
+        self.pending = handler.pending_registrations
 
     async def command(self, tenant: str, body, idempotency_key: str | None):
         """The RegisterClaim of a valid request body, personal data sealed, or 422."""
@@ -197,27 +227,40 @@ class Registrations:
     async def register(
         self, tenant: str, body, idempotency_key: str | None, correlation_id: uuid.UUID
     ) -> tuple[dict, bool]:
-        """The claim row and whether it was created now (False: an idempotent replay)."""
+        """The claim row and whether it was created now (False: an idempotent replay).
+
+        The tenant's lock covers the checks and the append only: claims appended but not yet
+        projected are kept in ``pending`` so the next registration sees them, and the wait for
+        the projection happens outside the lock.
+        """
         handler = self.handler
+        pending = self.pending.setdefault(tenant, {})
         async with handler.lock(tenant):
             await handler.catch_up(account_key(tenant, body.debtor.id))
             if idempotency_key:
                 first = await handler.read_model.with_idempotency_key(tenant, idempotency_key)
+                in_flight = next(
+                    (p for p in pending.values() if p.idempotency_key == idempotency_key), None
+                )
+                invoice = first["invoice_number"] if first else in_flight and in_flight.invoice
+                if invoice and invoice != body.invoice_number:
+                    raise Problem(
+                        422,
+                        "Idempotency-Key reused",
+                        "this Idempotency-Key was used for another request",
+                        errors=[
+                            {"field": "Idempotency-Key", "reason": f"used for invoice {invoice}"}
+                        ],
+                    )
                 if first is not None:
-                    if first["invoice_number"] != body.invoice_number:
-                        raise Problem(
-                            422,
-                            "Idempotency-Key reused",
-                            "this Idempotency-Key was used for another request",
-                            errors=[
-                                {
-                                    "field": "Idempotency-Key",
-                                    "reason": f"used for invoice {first['invoice_number']}",
-                                }
-                            ],
-                        )
                     return first, False
+                if in_flight is not None:
+                    await in_flight.applied.wait()
+                    return await handler.read_model.claim(tenant, in_flight.claim_id), False
             existing = await handler.read_model.first_with_invoice(tenant, body.invoice_number)
+            taken_by = existing["claim_id"] if existing else None
+            if taken_by is None and body.invoice_number in pending:
+                taken_by = pending[body.invoice_number].claim_id
             now = handler.clock.now()
             try:
                 command = await self.command(tenant, body, idempotency_key)
@@ -229,13 +272,18 @@ class Registrations:
                     command.issued_on,
                     command.due_on,
                 )
+                duplicate_of = (
+                    look_alike["claim_id"]
+                    if look_alike
+                    else next((p.claim_id for p in pending.values() if p.looks_like(command)), None)
+                )
                 events = decide_registration(
                     command,
-                    _state(existing),
+                    taken_by,
                     now=now,
                     new_id=uuid.uuid4,
                     policy=handler.policy,
-                    duplicate_of=look_alike["claim_id"] if look_alike else None,
+                    duplicate_of=duplicate_of,
                 )
             except InvalidClaim as exc:
                 raise invalid(exc.errors) from exc
@@ -251,17 +299,23 @@ class Registrations:
                 if idempotency_key
                 else uuid.uuid4()
             )
-            await handler.append_and_wait(
-                handler.envelopes(
-                    events,
-                    tenant=tenant,
-                    debtor_id=body.debtor.id,
-                    now=now,
-                    first_id=first_id,
-                    correlation_id=correlation_id,
-                )
+            envelopes = handler.envelopes(
+                events,
+                tenant=tenant,
+                debtor_id=body.debtor.id,
+                now=now,
+                first_id=first_id,
+                correlation_id=correlation_id,
             )
-            return await handler.read_model.claim(tenant, events[0].claim_id), True
+            appended = await handler.log.append(envelopes)
+            claim = _Pending(command, events[0].claim_id, idempotency_key)
+            pending[command.invoice_number] = claim
+        try:
+            await handler.wait_applied(appended[-1], envelopes[0].subject)
+        finally:
+            claim.applied.set()
+            pending.pop(command.invoice_number, None)
+        return await handler.read_model.claim(tenant, events[0].claim_id), True
 
     async def import_rows(self, tenant: str, rows: list, *, batch: int = 2000) -> list[dict]:
         """Register every valid row; one bad row never blocks the others.
@@ -366,7 +420,3 @@ def sealed_address(seal, address) -> str | None:
     if address is None:
         return None
     return seal(orjson.dumps(address.model_dump(mode="json")).decode())
-
-
-def _state(row: dict | None) -> Claim | None:
-    return Claim.model_validate(row["state"]) if row else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -245,3 +246,24 @@ async def test_health_readiness_and_docs(api):
     metrics = (await api.get("/metrics")).text
     assert 'amiable_parked_accounts{service="claims"} 0.0' in metrics
     assert 'amiable_events_applied_total{service="claims"}' in metrics
+
+
+async def test_concurrent_registrations_of_one_invoice_create_one_claim(api, tenant):
+    headers = auth(tenant, *WRITE)
+    answers = await asyncio.gather(
+        *(api.post("/v1/claims", json=claim_body("INV-RACE"), headers=headers) for _ in range(6))
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201, 409, 409, 409, 409, 409]
+    [created] = [a.json()["id"] for a in answers if a.status_code == 201]
+    assert {a.json()["existing_claim_id"] for a in answers if a.status_code == 409} == {created}
+
+
+async def test_concurrent_retries_with_one_idempotency_key_get_one_claim(api, tenant):
+    headers = {**auth(tenant, *WRITE), "Idempotency-Key": f"burst-{tenant}"}
+    answers = await asyncio.gather(
+        *(api.post("/v1/claims", json=claim_body("INV-BURST"), headers=headers) for _ in range(5))
+    )
+    assert [a.status_code for a in answers] == [201] * 5
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert sum(a.headers.get("idempotent-replayed") == "true" for a in answers) == 4
