@@ -621,6 +621,8 @@ class ProjectionRunner:
             isolation_level="read_committed",
         )
         self._task: asyncio.Task | None = None
+        self._applying = asyncio.Lock()
+        self._generation = 0
         self._applied = asyncio.Condition()
         self.positions: dict[int, int] = {}
         self.started = False
@@ -644,23 +646,42 @@ class ProjectionRunner:
         await self._offsets.stop()
 
     async def seek_to_stored(self, partitions: Iterable[TopicPartition]) -> None:
+        """On assignment: start from the positions stored with the rows. Batches fetched before
+        this point are dropped (``_generation``), never applied at a position they were not
+        fetched for."""
         partitions = list(partitions)
-        stored = await self.store.positions()
-        beginnings = await self._consumer.beginning_offsets(partitions) if partitions else {}
-        for tp in partitions:
-            position = stored.get(tp.partition, beginnings[tp])
-            self._consumer.seek(tp, position)
-            self.positions[tp.partition] = position
+        async with self._applying:
+            self._generation += 1
+            stored = await self.store.positions()
+            beginnings = await self._consumer.beginning_offsets(partitions) if partitions else {}
+            for tp in partitions:
+                position = stored.get(tp.partition, beginnings[tp])
+                self._consumer.seek(tp, position)
+                self.positions[tp.partition] = position
 
     async def _run(self) -> None:
         while True:
+            generation = self._generation
             batch = await self._consumer.getmany(timeout_ms=200, max_records=self._max_records)
+            if generation != self._generation:
+                # A rebalance ran during this fetch: read these partitions again from the
+                # positions it set, whichever side of the seek the records came from.
+                async with self._applying:
+                    assigned = self._consumer.assignment()
+                    for tp in batch:
+                        if tp in assigned and tp.partition in self.positions:
+                            self._consumer.seek(tp, self.positions[tp.partition])
+                continue
             if not batch:
                 continue
             records = {tp.partition: rows for tp, rows in batch.items() if rows}
             await self.apply(records)
 
     async def apply(self, records: dict[int, list[ConsumerRecord]]) -> BatchResult:
+        async with self._applying:
+            return await self._apply_locked(records)
+
+    async def _apply_locked(self, records: dict[int, list[ConsumerRecord]]) -> BatchResult:
         delay = 0.05
         while True:
             try:
@@ -678,12 +699,21 @@ class ProjectionRunner:
                 log.warning("projection %s: retrying batch after %s", self.service, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
-        for partition, offset in result.seeks.items():
-            log.warning("projection %s: partition %s moved to %s", self.service, partition, offset)
-            self._consumer.seek(TopicPartition(self.topic, partition), offset)
-            self.positions[partition] = offset
-        for partition, rows in records.items():
-            if partition not in result.seeks:
+        if result.seeks:
+            # Nothing of the batch was applied: every partition in it is read again, the moved
+            # ones from their stored position, the others from where this batch started.
+            for partition in records:
+                offset = result.seeks.get(partition, self.positions.get(partition))
+                if offset is None:
+                    offset = records[partition][0].offset
+                if partition in result.seeks:
+                    log.warning(
+                        "projection %s: partition %s moved to %s", self.service, partition, offset
+                    )
+                self._consumer.seek(TopicPartition(self.topic, partition), offset)
+                self.positions[partition] = offset
+        else:
+            for partition, rows in records.items():
                 self.positions[partition] = rows[-1].offset + 1
         APPLIED.labels(self.service).inc(result.applied)
         if result.parked:
