@@ -10,7 +10,7 @@ import uuid
 from typing import ClassVar
 
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -309,3 +309,63 @@ async def test_the_consumer_span_continues_the_producer_trace(rig, spans):
     assert span.attributes["messaging.kafka.offset"] == appended.offset
     assert span.attributes["messaging.message.id"] == str(event.id)
     assert span.attributes["messaging.consumer.group.name"] == rig.runner.group_id
+
+
+async def test_a_batch_refused_for_a_moved_partition_applies_nothing_and_claims_nothing(rig):
+    """When one partition of a batch moved (a rebuild swapped in, another replica went on), no
+    record of the batch is applied and no partition's position runs ahead of the stored one:
+    a command waiting for its event must not be told it is readable."""
+    await rig.log.append([registered(n, tenant="moved") for n in range(40)])
+    await eventually(lambda: caught_up(rig))
+    await rig.runner.stop()  # from here the test drives a runner by hand
+    stored = await rig.store.positions()
+    moved, other = sorted(stored)[:2]
+    records = await _read(rig, {moved: stored[moved] - 1, other: stored[other]}, extra=other)
+    probe = ProjectionRunner(
+        rig.store, bootstrap=rig.bootstrap, topic=rig.topic, dlq_producer=rig.log
+    )
+    await probe._consumer.start()
+    try:
+        probe._consumer.assign([TopicPartition(rig.topic, p) for p in (moved, other)])
+        probe.positions = {moved: stored[moved] - 1, other: stored[other]}  # one is behind
+        before = await rig.store.digest()
+
+        result = await probe.apply(records)
+
+        assert result.seeks == {moved: stored[moved]}
+        assert result.applied == 0
+        assert probe.positions == {moved: stored[moved], other: stored[other]}
+        assert not await probe.wait_until_applied(other, records[other][-1].offset, 0.2)
+        assert (await rig.store.digest())["digest"] == before["digest"]
+    finally:
+        await probe._consumer.stop()
+
+
+async def _read(rig, starts: dict[int, int], *, extra: int) -> dict[int, list]:
+    """The records from ``starts`` on, after appending one more event to partition ``extra``."""
+    debtor = next(
+        f"debtor-{n}" for n in range(500) if rig.runner.partition_for(f"moved:debtor-{n}") == extra
+    )
+    await rig.log.append([registered(1000, tenant="moved", debtor=debtor)])
+    consumer = AIOKafkaConsumer(bootstrap_servers=rig.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(rig.topic, p) for p in starts])
+        for partition, offset in starts.items():
+            consumer.seek(TopicPartition(rig.topic, partition), offset)
+        records: dict[int, list] = {}
+
+        async def read_all():
+            batch = await consumer.getmany(timeout_ms=500)
+            for tp, rows in batch.items():
+                records.setdefault(tp.partition, []).extend(rows)
+            return extra in records and moved_has(records, starts)
+
+        await eventually(read_all, timeout=10)
+        return records
+    finally:
+        await consumer.stop()
+
+
+def moved_has(records: dict[int, list], starts: dict[int, int]) -> bool:
+    return all(partition in records for partition in starts)
