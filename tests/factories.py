@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import ClassVar
 
+from amiable_events.base import Event
 from amiable_events.claims import ClaimRegistered, Debtor
 from amiable_events.envelope import Envelope
 from amiable_events.ids import keyed_id
+from amiable_events.registry import Upcaster
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -47,3 +50,27 @@ def registered(
 
 def new_uuid() -> uuid.UUID:
     return uuid.uuid4()
+
+
+class ParcelWeighedV1(Event):
+    """A throwaway test event published once as v1..."""
+
+    type: ClassVar[str] = "amiable.test.parcel-weighed.v1"
+    source: ClassVar[str] = "test"
+    grams: int
+
+
+class ParcelWeighedV2(Event):
+    """...and changed incompatibly into v2: old records are upcast on read."""
+
+    type: ClassVar[str] = "amiable.test.parcel-weighed.v2"
+    source: ClassVar[str] = "test"
+    weight_kg: str
+    scale: str
+
+
+def upcast_parcel_v1_v2(data: dict) -> dict:
+    return {"weight_kg": f"{data['grams'] / 1000:.3f}", "scale": "unknown"}
+
+
+PARCEL_UPCASTER = Upcaster(ParcelWeighedV1.type, ParcelWeighedV2.type, upcast_parcel_v1_v2)

@@ -7,7 +7,6 @@ event applied twice shows as a wrong count.
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -19,7 +18,6 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
-from amiable_events.base import Event
 from amiable_events.catalog import CONTEXTS
 from amiable_events.db import create_engine
 from amiable_events.envelope import Envelope, encode
@@ -31,35 +29,23 @@ from amiable_events.projection import (
     rebuild,
     topic_partitions,
 )
-from amiable_events.registry import Registry, Upcaster
+from amiable_events.registry import Registry
 from amiable_events.topics import dlq_topic
-from tests.factories import T0, registered
+from tests.factories import (
+    PARCEL_UPCASTER,
+    T0,
+    ParcelWeighedV1,
+    ParcelWeighedV2,
+    registered,
+)
 from tests.support import create_topic, eventually
 
 pytestmark = pytest.mark.integration
 
 
-class ParcelWeighedV1(Event):
-    type: ClassVar[str] = "amiable.test.parcel-weighed.v1"
-    source: ClassVar[str] = "test"
-    grams: int
-
-
-class ParcelWeighedV2(Event):
-    type: ClassVar[str] = "amiable.test.parcel-weighed.v2"
-    source: ClassVar[str] = "test"
-    weight_kg: str
-
-
 REGISTRY = Registry(
     models=[*CONTEXTS["claims"], ParcelWeighedV1, ParcelWeighedV2],
-    upcasters=[
-        Upcaster(
-            ParcelWeighedV1.type,
-            ParcelWeighedV2.type,
-            lambda data: {"weight_kg": f"{data['grams'] / 1000:.3f}"},
-        )
-    ],
+    upcasters=[PARCEL_UPCASTER],
 )
 
 metadata = MetaData()

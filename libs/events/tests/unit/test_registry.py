@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import orjson
 import pytest
 
-from amiable_events.base import Event
-from amiable_events.registry import Registry, UnknownEventType, Upcaster
-
-
-class ParcelWeighedV1(Event):
-    type: ClassVar[str] = "amiable.test.parcel-weighed.v1"
-    source: ClassVar[str] = "test"
-    grams: int
-
-
-class ParcelWeighedV2(Event):
-    type: ClassVar[str] = "amiable.test.parcel-weighed.v2"
-    source: ClassVar[str] = "test"
-    weight_kg: str
-    scale: str
-
-
-def upcast_v1_v2(data: dict) -> dict:
-    return {"weight_kg": f"{data['grams'] / 1000:.3f}", "scale": "unknown"}
-
+from amiable_events.registry import Registry, UnknownEventType
+from tests.factories import PARCEL_UPCASTER, ParcelWeighedV1, ParcelWeighedV2
 
 REGISTRY = Registry(
     models=[ParcelWeighedV1, ParcelWeighedV2],
-    upcasters=[Upcaster(ParcelWeighedV1.type, ParcelWeighedV2.type, upcast_v1_v2)],
+    upcasters=[PARCEL_UPCASTER],
 )
 
 

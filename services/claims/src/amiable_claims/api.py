@@ -84,13 +84,7 @@ async def present(handler: ClaimsHandler, row: dict, state: Claim | None = None)
         invoice_number=claim.invoice_number,
         amount=money(claim.amount, currency),
         currency=currency,
-        outstanding=money(
-            max(
-                Decimal(0),
-                claim.amount - sum((c.amount for c in claim.credits), Decimal(0)) - claim.paid,
-            ),
-            currency,
-        ),
+        outstanding=money(claim.unpaid_principal, currency),
         paid=money(claim.paid, currency),
         issued_on=claim.issued_on,
         due_on=claim.due_on,
@@ -395,9 +389,7 @@ async def get_claim(
 ) -> ClaimOut:
     """One claim of the caller's tenant (404 for any other tenant's claim); with `as_of`, the
     fold of its events up to that time."""
-    row = await handler.read_model.claim(principal.tenant, claim_id)
-    if row is None:
-        raise Problem(404, "Claim not found", f"no claim {claim_id} for this tenant")
+    row = await handler.claim_row(principal.tenant, claim_id)
     if as_of is None:
         return await present(handler, row)
     until = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
@@ -450,9 +442,7 @@ async def amend_claim(
     correlation_id: CorrelationDep = None,
 ) -> ClaimOut:
     """Correct contact and reference fields (`ClaimAmended`); then `requalify`."""
-    row = await handler.read_model.claim(principal.tenant, claim_id)
-    if row is None:
-        raise Problem(404, "Claim not found", f"no claim {claim_id} for this tenant")
+    row = await handler.claim_row(principal.tenant, claim_id)
     seal = await handler.sealer.sealer_for(account_key(principal.tenant, row["debtor_id"]))
     command = domain.AmendClaim(
         contract_reference=body.contract_reference,
@@ -483,9 +473,7 @@ async def requalify_claim(
     correlation_id: CorrelationDep = None,
 ) -> ClaimOut:
     """Check the claim again after a correction: `ClaimQualified` or `ClaimRejected`."""
-    row = await handler.read_model.claim(principal.tenant, claim_id)
-    if row is None:
-        raise Problem(404, "Claim not found", f"no claim {claim_id} for this tenant")
+    row = await handler.claim_row(principal.tenant, claim_id)
     look_alike = await handler.read_model.look_alike(
         principal.tenant,
         row["debtor_id"],
@@ -528,14 +516,9 @@ async def record_payment(
     recorded as an overpayment, never refused. With an `Idempotency-Key`, a retry records
     nothing twice."""
     payment_id = keyed_id(principal.tenant, "payment", idempotency_key) if idempotency_key else None
-    row = await handler.read_model.claim(principal.tenant, claim_id)
-    if row is not None and payment_id is not None:
-        claim = Claim.model_validate(row["state"])
-        if any(p.payment_id == payment_id for p in claim.payments):
-            return await present(handler, row)
     command = domain.RecordPayment(
         amount=Decimal(body.amount),
-        currency=body.currency or (row["currency"] if row else ""),
+        currency=body.currency,
         received_on=body.received_on,
         reference=body.reference,
         method=body.method,
@@ -737,9 +720,7 @@ async def get_amount_due(
 ) -> AmountDueOut:
     """Principal outstanding, statutory late interest and the fixed recovery fee, itemised,
     computed by replaying the claim's payments and credit notes by value date."""
-    row = await handler.read_model.claim(principal.tenant, claim_id)
-    if row is None:
-        raise Problem(404, "Claim not found", f"no claim {claim_id} for this tenant")
+    row = await handler.claim_row(principal.tenant, claim_id)
     claim = Claim.model_validate(row["state"])
     day = as_of or handler.clock.now().date()
     due = domain.amount_due(claim, day, handler.policy)

@@ -191,6 +191,17 @@ class Claim(_State):
         return sum((p.amount for p in self.payments), Decimal(0))
 
     @property
+    def principal(self) -> Decimal:
+        """The invoiced amount less the credit notes."""
+        return self.amount - sum((c.amount for c in self.credits), Decimal(0))
+
+    @property
+    def unpaid_principal(self) -> Decimal:
+        """The principal not yet covered by payments, whatever the allocation: a quick figure
+        for listings; what is due is :func:`amount_due`."""
+        return max(Decimal(0), self.principal - self.paid)
+
+    @property
     def plan_running(self) -> bool:
         return self.plan is not None and self.plan.defaulted_on is None and not self.closed
 
@@ -301,7 +312,7 @@ class RegisterClaim:
 @dataclass(frozen=True)
 class RecordPayment:
     amount: Decimal
-    currency: str
+    currency: str | None  # None: the claim's currency
     received_on: date
     reference: str | None = None
     method: str = "transfer"
@@ -463,12 +474,16 @@ def _open(claim: Claim) -> None:
 def decide_payment(
     claim: Claim, command: RecordPayment, *, now: datetime, new_id: NewId, policy: Policy
 ) -> list:
-    """Record money received. Accepted on a closed claim too: it is then an overpayment."""
-    if command.currency != claim.currency:
+    """Record money received. Accepted on a closed claim too: it is then an overpayment. A
+    payment whose id is already recorded (a retried request) records nothing."""
+    if command.payment_id and any(p.payment_id == command.payment_id for p in claim.payments):
+        return []
+    currency = command.currency or claim.currency
+    if currency != claim.currency:
         raise _invalid("currency", f"the claim is in {claim.currency}")
     if command.amount <= 0:
         raise _invalid("amount", "must be greater than 0")
-    precision = _precision_error("amount", command.amount, command.currency)
+    precision = _precision_error("amount", command.amount, currency)
     if precision:
         raise InvalidClaim([precision])
     if command.received_on > now.date():
@@ -477,7 +492,7 @@ def decide_payment(
         claim_id=claim.claim_id,
         payment_id=command.payment_id or new_id(),
         amount=command.amount,
-        currency=command.currency,
+        currency=currency,
         received_on=command.received_on,
         reference=command.reference,
         method=command.method,
@@ -599,7 +614,7 @@ def decide_adjustment(
 ) -> list:
     """A partial credit note: it reduces the principal; one that clears the claim settles it."""
     _open(claim)
-    principal_left = claim.amount - sum((c.amount for c in claim.credits), Decimal(0))
+    principal_left = claim.principal
     if amount <= 0:
         raise _invalid("amount", "must be greater than 0")
     precision = _precision_error("amount", amount, claim.currency)

@@ -112,6 +112,13 @@ class ClaimsHandler:
                 claim_id=claim_id,
             )
 
+    async def claim_row(self, tenant: str, claim_id: uuid.UUID) -> dict:
+        """The tenant's claim, or 404 (also for another tenant's claim)."""
+        row = await self.read_model.claim(tenant, claim_id)
+        if row is None:
+            raise Problem(404, "Claim not found", f"no claim {claim_id} for this tenant")
+        return row
+
     async def execute(
         self,
         tenant: str,
@@ -122,9 +129,7 @@ class ClaimsHandler:
         event_id: uuid.UUID | None = None,
     ) -> dict:
         """Run one command on one claim; answers the claim's row after the events applied."""
-        row = await self.read_model.claim(tenant, claim_id)
-        if row is None:
-            raise Problem(404, "Claim not found", f"no claim {claim_id} for this tenant")
+        row = await self.claim_row(tenant, claim_id)
         account = account_key(tenant, row["debtor_id"])
         async with self.lock(account):
             await self.catch_up(account)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator
 
 from amiable_claims import reference
 from amiable_events.personal import ERASED
@@ -30,6 +30,7 @@ def decimal_string(value: Any) -> str:
 
 Money = Annotated[
     str,
+    BeforeValidator(decimal_string),
     Field(description="Decimal string in the currency's major unit", examples=["1250.00"]),
 ]
 
@@ -118,9 +119,7 @@ class ClaimIn(_Input):
     )
 
     invoice_number: str = Field(min_length=1, max_length=64, examples=["INV-2026-0042"])
-    amount: str = Field(
-        description="Decimal string in the currency's major unit, > 0", examples=["12500.00"]
-    )
+    amount: Money
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217", examples=["EUR"])
     issued_on: date = Field(examples=["2026-10-01"])
     due_on: date = Field(examples=["2026-10-31"])
@@ -128,8 +127,6 @@ class ClaimIn(_Input):
     purchase_order: str | None = Field(None, max_length=100)
     description: str | None = Field(None, max_length=2000)
     debtor: DebtorIn
-
-    _amount = field_validator("amount", mode="before")(lambda cls, value: decimal_string(value))
 
     @field_validator("currency")
     @classmethod
@@ -244,14 +241,10 @@ class PaymentIn(_Input):
     reference: str | None = Field(None, max_length=100, examples=["VIR-2026-10-0093"])
     method: Literal["transfer", "card", "direct_debit", "cheque", "cash", "other"] = "transfer"
 
-    _amount = field_validator("amount", mode="before")(lambda cls, value: decimal_string(value))
-
 
 class InstallmentIn(_Input):
     due_on: date
     amount: Money
-
-    _amount = field_validator("amount", mode="before")(lambda cls, value: decimal_string(value))
 
 
 class PaymentPlanIn(_Input):
@@ -288,8 +281,6 @@ class PromiseIn(_Input):
     promised_on: date
     source: Literal["call", "email", "portal"]
     grace_days: int | None = Field(None, ge=0, le=60)
-
-    _amount = field_validator("amount", mode="before")(lambda cls, value: decimal_string(value))
 
 
 class WriteOffIn(_Input):
@@ -337,8 +328,6 @@ class AdjustmentIn(_Input):
     amount: Money
     credit_note_reference: str = Field(min_length=1, max_length=100)
     reason: str | None = Field(None, max_length=500)
-
-    _amount = field_validator("amount", mode="before")(lambda cls, value: decimal_string(value))
 
 
 class AcknowledgementIn(_Input):

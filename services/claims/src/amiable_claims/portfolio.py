@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from amiable_claims import domain, kpis
-from amiable_claims.api import ReaderDep, money
+from amiable_claims.api import HandlerDep, ReaderDep, money
 from amiable_claims.domain import Claim
 from amiable_claims.handlers import ClaimsHandler
 from amiable_events.http import Problem
-
-
-def _handler(request: Request) -> ClaimsHandler:
-    return request.app.state.claims
-
-
-HandlerDep = Annotated[ClaimsHandler, Depends(_handler)]
 
 router = APIRouter(tags=["portfolio"])
 
@@ -69,9 +63,10 @@ async def debtor_statement(
         by_currency.setdefault(claim.currency, []).append(claim)
     balances = []
     for currency, claims in sorted(by_currency.items()):
-        lines = []
+        lines, balance = [], Decimal(0)
         for claim in claims:
             due = domain.amount_due(claim, day, handler.policy)
+            balance += due.total
             lines.append(
                 {
                     "claim_id": str(claim.claim_id),
@@ -91,9 +86,7 @@ async def debtor_statement(
         balances.append(
             {
                 "currency": currency,
-                "balance": money(
-                    sum(domain.amount_due(c, day, handler.policy).total for c in claims), currency
-                ),
+                "balance": money(balance, currency),
                 "aged_principal": aged,
                 "claims": lines,
             }

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from decimal import Decimal
 from uuid import UUID
 
 import orjson
@@ -119,11 +118,6 @@ def _debtor_json(registered: dict, event: ClaimAmended) -> dict:
     return debtor
 
 
-def _outstanding(claim: Claim) -> Decimal:
-    credits = sum((c.amount for c in claim.credits), Decimal(0))
-    return max(Decimal(0), claim.amount - credits - claim.paid)
-
-
 class ClaimsProjector:
     service = "claims"
     metadata = metadata
@@ -180,7 +174,7 @@ class ClaimsProjector:
                 continue  # events about a claim this service never registered
             row.update(
                 status=state.status,
-                outstanding=_outstanding(state),
+                outstanding=state.unpaid_principal,
                 closed_on=state.closed_on,
                 state=state.model_dump(mode="json"),
             )
