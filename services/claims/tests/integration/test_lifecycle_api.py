@@ -209,3 +209,17 @@ async def test_plans_promises_credit_notes_and_acknowledgements(api):
     assert credit.json()["credits"][0]["credit_note_reference"] == "AV-77"
     ack = await api.post(f"{url}/acknowledgements", json={"acknowledged_on": "2026-11-20"})
     assert ack.json()["prescription_date"] == "2031-11-24"  # the part payment came later
+
+
+async def test_a_retried_payment_with_the_same_idempotency_key_is_recorded_once(api):
+    claim = await register(api, "I-1", amount="900.00")
+    url = f"/v1/claims/{claim['id']}/payments"
+    body = {"amount": "300.00", "received_on": "2026-11-20", "reference": "VIR-77"}
+    first = await api.post(url, json=body, headers={"Idempotency-Key": "pay-VIR-77"})
+    retry = await api.post(url, json=body, headers={"Idempotency-Key": "pay-VIR-77"})
+    other = await api.post(url, json=body, headers={"Idempotency-Key": "pay-VIR-78"})
+    assert first.status_code == retry.status_code == other.status_code == 201
+    assert first.json()["paid"] == retry.json()["paid"] == "300.00"
+    assert other.json()["paid"] == "600.00"
+    timeline = (await api.get(f"/v1/claims/{claim['id']}/timeline")).json()["events"]
+    assert [e["type"] for e in timeline].count("amiable.claims.payment-received.v1") == 2
