@@ -59,7 +59,7 @@ class Envelope:
         return account_key(self.tenant, self.debtor_id)
 
     def caused(self, data: Event, *, id: UUID, time: datetime, subject: str | None = None):
-        """An envelope for an event caused by this one: same account and correlation."""
+        """An envelope for an event caused by this one: same account, correlation and trace."""
         return Envelope(
             id=id,
             subject=subject or self.subject,
@@ -69,6 +69,8 @@ class Envelope:
             correlation_id=self.correlation_id,
             causation_id=self.id,
             data=data,
+            traceparent=self.traceparent,
+            tracestate=self.tracestate,
         )
 
     def at(self, partition: int, offset: int) -> Envelope:

@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaProducer
 from opentelemetry.trace import SpanKind
 
 from amiable_events.envelope import Envelope, encode
-from amiable_events.topics import CLAIM_EVENTS_TOPIC
+from amiable_events.topics import CLAIM_EVENTS_TOPIC, partition_for
 from amiable_events.tracing import inject_headers, tracer
 
 
@@ -26,13 +26,15 @@ class EventLog:
 
     def __init__(self, bootstrap: str, *, topic: str = CLAIM_EVENTS_TOPIC, client_id: str) -> None:
         self.topic = topic
+        self._max_batch_size = 256 * 1024
+        self._partition_count: int | None = None
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap,
             client_id=client_id,
             enable_idempotence=True,
             acks="all",
             linger_ms=2,
-            max_batch_size=256 * 1024,
+            max_batch_size=self._max_batch_size,
             request_timeout_ms=30_000,
         )
 
@@ -43,8 +45,12 @@ class EventLog:
         await self._producer.stop()
 
     async def append(self, envelopes: Sequence[Envelope]) -> list[Appended]:
-        """Send all, then wait for every acknowledgement; the offsets come back in order."""
-        futures = []
+        """Append, then wait for every acknowledgement; the offsets come back in order.
+
+        The events of one debtor account go to the broker as one record batch, which the broker
+        appends as a unit: a command's events (``ClaimRegistered`` + ``ClaimQualified``) land
+        all or none, and no reader ever sees the first without the second.
+        """
         with tracer().start_as_current_span(
             f"send {self.topic}",
             kind=SpanKind.PRODUCER,
@@ -57,7 +63,8 @@ class EventLog:
             },
         ) as span:
             carrier = inject_headers() if span.get_span_context().is_valid else {}
-            for envelope in envelopes:
+            by_account: dict[str, list[tuple[int, bytes, bytes, list]]] = {}
+            for index, envelope in enumerate(envelopes):
                 if carrier and not envelope.traceparent:
                     envelope = replace(
                         envelope,
@@ -65,17 +72,43 @@ class EventLog:
                         tracestate=carrier.get("tracestate"),
                     )
                 key, value, headers = encode(envelope)
-                futures.append(
-                    await self._producer.send(self.topic, value=value, key=key, headers=headers)
-                )
-            results = []
-            for envelope, future in zip(envelopes, futures, strict=True):
+                by_account.setdefault(envelope.key, []).append((index, key, value, headers))
+            futures = [await self._send_together(records) for records in by_account.values()]
+            offsets: dict[int, tuple[int, int]] = {}
+            for records, future in zip(by_account.values(), futures, strict=True):
                 metadata = await future
-                results.append(Appended(str(envelope.id), metadata.partition, metadata.offset))
+                for position, (index, *_) in enumerate(records):
+                    offsets[index] = (metadata.partition, metadata.offset + position)
+            results = [
+                Appended(str(envelope.id), *offsets[index])
+                for index, envelope in enumerate(envelopes)
+            ]
             if len(results) == 1:
                 span.set_attribute("messaging.destination.partition.id", str(results[0].partition))
                 span.set_attribute("messaging.kafka.offset", results[0].offset)
             return results
+
+    async def _send_together(self, records: list[tuple[int, bytes, bytes, list]]):
+        """One record batch for one account's records (they share a key, hence a partition).
+        The future's offset is the batch's first; the records follow it one by one."""
+        if len(records) == 1:
+            _, key, value, headers = records[0]
+            return await self._producer.send(self.topic, value=value, key=key, headers=headers)
+        batch = self._producer.create_batch()
+        for _, key, value, headers in records:
+            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                raise ValueError(
+                    f"{len(records)} events of one account exceed one record batch "
+                    f"({self._max_batch_size} bytes)"
+                )
+        partition = partition_for(records[0][1], await self._partitions())
+        return await self._producer.send_batch(batch, self.topic, partition=partition)
+
+    async def _partitions(self) -> int:
+        if self._partition_count is None:
+            partitions = await self._producer.partitions_for(self.topic)
+            self._partition_count = len(partitions)
+        return self._partition_count
 
     async def send_raw(self, topic: str, value: bytes | None, key: bytes | None, headers) -> None:
         await (await self._producer.send(topic, value=value, key=key, headers=headers))

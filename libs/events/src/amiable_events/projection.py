@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.partitioner import murmur2
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
@@ -51,8 +51,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from amiable_events.envelope import DecodeError, Envelope, decode
+from amiable_events.reactions import Batch as ReactionBatch
+from amiable_events.reactions import Reactor
 from amiable_events.registry import Registry
-from amiable_events.topics import PARTITIONS, dlq_topic
+from amiable_events.topics import dlq_topic, partition_for
 from amiable_events.tracing import extract_context, tracer
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,10 @@ DEAD_LETTERS = Counter(
     "amiable_dead_letters_total", "Records sent to the dead-letter topic", ["service"]
 )
 APPLIED = Counter("amiable_events_applied_total", "Events applied to the projection", ["service"])
+
+
+class Appender(Protocol):
+    async def append(self, envelopes: list[Envelope]) -> Any: ...
 
 
 class Projector(Protocol):
@@ -91,6 +97,14 @@ def add_runner_tables(metadata: MetaData) -> None:
         Column("next_offset", BigInteger, nullable=False),
     )
     Table("applied_events", metadata, Column("event_id", Uuid, primary_key=True))
+    # Below these positions the live store does not react: a rebuild or a migration replayed
+    # them, and their reactions were appended when they were first applied.
+    Table(
+        "reaction_horizon",
+        metadata,
+        Column("partition", Integer, primary_key=True),
+        Column("next_offset", BigInteger, nullable=False),
+    )
     Table(
         "parked_accounts",
         metadata,
@@ -123,6 +137,7 @@ class BatchResult:
     duplicates: int = 0
     dead_lettered: int = 0
     parked: int = 0
+    caused: int = 0
     seeks: dict[int, int] = field(default_factory=dict)
 
 
@@ -140,13 +155,25 @@ class ProjectionStore:
         registry: Registry,
         *,
         schema: str = LIVE_SCHEMA,
+        reactor: Reactor | None = None,
+        log: Appender | None = None,
     ) -> None:
+        if reactor is not None and log is None:
+            raise ValueError(f"{projector.service}: reactions need a log to append to")
         self.projector = projector
         self.engine = engine
         self.registry = registry
         self.schema = schema
+        self.reactor = reactor
+        self.log = log
         self.tables = _tables(projector.metadata)
-        for required in ("stored_offsets", "applied_events", "parked_accounts", "parked_events"):
+        for required in (
+            "stored_offsets",
+            "applied_events",
+            "reaction_horizon",
+            "parked_accounts",
+            "parked_events",
+        ):
             if required not in self.tables:
                 raise ValueError(f"{projector.service}: call add_runner_tables(metadata)")
 
@@ -180,6 +207,7 @@ class ProjectionStore:
         """Create the schema; a schema of another shape is dropped, so the runner replays the
         log into the new one (a projection's migration is a rebuild)."""
         fingerprint = self.fingerprint()
+        reacted: dict[int, int] = {}
         async with self.engine.begin() as conn:
             if not fresh:
                 comment = await conn.scalar(
@@ -200,12 +228,19 @@ class ProjectionStore:
                         self.schema,
                     )
                     fresh = True
+                    reacted = await _stored_offsets(conn, self.schema)
             if fresh:
                 await conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
             await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
             await conn.execute(text(f"COMMENT ON SCHEMA \"{self.schema}\" IS '{fingerprint}'"))
             await conn.execution_options(schema_translate_map={None: self.schema})
             await conn.run_sync(self.projector.metadata.create_all)
+            if reacted:
+                horizon = self.tables["reaction_horizon"]
+                await conn.execute(
+                    insert(horizon),
+                    [{"partition": p, "next_offset": o} for p, o in sorted(reacted.items())],
+                )
 
     async def positions(self) -> dict[int, int]:
         offsets = self.tables["stored_offsets"]
@@ -257,9 +292,13 @@ class ProjectionStore:
                                 result.seeks[partition] = stored[partition]
                         if result.seeks:
                             return result
-                        letters = await self._apply(
+                        letters, caused = await self._apply(
                             conn, decoded, result, careful, (group, topic) if traced else None
                         )
+                        if caused:
+                            # Before the commit: a crash in between re-appends the same ids.
+                            await self._append(caused)
+                            result.caused += len(caused)
                         await self._store_positions(conn, records)
                         for record, reason in letters:
                             await dead_letter(record, reason)
@@ -319,6 +358,8 @@ class ProjectionStore:
                     )
                 ).scalars()
             )
+        reacting = await self._reacting(conn, todo, seen, parked)
+        caused: list[Envelope] = []
         letters = []
         ready: list[Envelope] = []
         for record, envelope, reason in todo:
@@ -339,6 +380,8 @@ class ProjectionStore:
                     with _process_span(envelope, tracing):
                         async with conn.begin_nested():
                             await self.projector.apply(conn, envelope)
+                            if reacting is not None:
+                                caused += reacting.react(envelope)
                 except Exception as exc:
                     await self._park_account(conn, record, envelope, exc)
                     parked.add(envelope.key)
@@ -347,11 +390,43 @@ class ProjectionStore:
             ready.append(envelope)
         if ready and not careful:
             await self._apply_all(conn, ready, tracing)
+            if reacting is not None:
+                try:
+                    for envelope in ready:
+                        caused += reacting.react(envelope)
+                except Exception as exc:
+                    log.warning("reaction failed, retrying event by event: %r", exc)
+                    raise _ApplyFailed from exc
         new_ids = [{"event_id": envelope.id} for envelope in ready]
         result.applied += len(ready)
         if new_ids:
             await conn.execute(insert(applied_events), new_ids)
-        return letters
+        return letters, caused
+
+    async def _reacting(self, conn, todo, seen: set, parked: set) -> ReactionBatch | None:
+        """The reactions of this batch, if the store reacts and any event is past the horizon:
+        the states they need are read now, before the batch changes them."""
+        if self.reactor is None:
+            return None
+        horizon_table = self.tables["reaction_horizon"]
+        horizon = dict((await conn.execute(select(horizon_table))).all())
+        new = [
+            envelope
+            for _, envelope, _ in todo
+            if envelope is not None
+            and envelope.id not in seen
+            and envelope.key not in parked
+            and envelope.offset >= horizon.get(envelope.partition, 0)
+        ]
+        if not new:
+            return None
+        return await self.reactor.prepare(conn, new, horizon)
+
+    async def _append(self, envelopes: list[Envelope]) -> None:
+        try:
+            await self.log.append(envelopes)
+        except KafkaError as exc:
+            raise _Transient(f"appending reactions: {exc!r}") from exc
 
     async def _apply_all(self, conn, envelopes: list[Envelope], tracing) -> None:
         """The fast path: the whole batch at once, each event with its own CONSUMER span
@@ -491,6 +566,8 @@ class ProjectionStore:
         async with self.transaction() as conn:
             await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             for name, table in sorted(self.tables.items()):
+                if name == "reaction_horizon":
+                    continue  # where this copy of the state started reacting, not state
                 order = ", ".join(f'"{column.name}"' for column in table.primary_key.columns)
                 row = (
                     await conn.execute(
@@ -526,6 +603,17 @@ class ProjectionStore:
 
 class _ApplyFailed(Exception):
     pass
+
+
+async def _stored_offsets(conn, schema: str) -> dict[int, int]:
+    """The positions stored in ``schema`` (empty when it has none)."""
+    exists = await conn.scalar(
+        text("SELECT to_regclass(:name) IS NOT NULL"), {"name": f'"{schema}".stored_offsets'}
+    )
+    if not exists:
+        return {}
+    rows = await conn.execute(text(f'SELECT partition, next_offset FROM "{schema}".stored_offsets'))
+    return dict(rows.all())
 
 
 def _start_process_span(envelope: Envelope, group: str, topic: str) -> trace.Span:
@@ -753,8 +841,7 @@ class ProjectionRunner:
                     await asyncio.wait_for(self._applied.wait(), min(remaining, 0.05))
 
     def partition_for(self, key: str) -> int:
-        """Where the producer puts ``key``: murmur2, as every Kafka client computes it."""
-        return (murmur2(key.encode()) & 0x7FFFFFFF) % PARTITIONS
+        return partition_for(key.encode())
 
     async def wait_caught_up(self, key: str, timeout: float) -> bool:
         """True once everything in ``key``'s partition, as of now, is in the projection."""
@@ -875,6 +962,13 @@ async def _swap(engine: AsyncEngine, fresh: str, live: str) -> None:
         )
         if exists:
             await conn.execute(text(f'LOCK TABLE "{live}".stored_offsets IN ACCESS EXCLUSIVE MODE'))
+            # The live store reacted up to its positions: the swapped-in one must not again.
+            await conn.execute(
+                text(
+                    f'INSERT INTO "{fresh}".reaction_horizon (partition, next_offset) '
+                    f'SELECT partition, next_offset FROM "{live}".stored_offsets'
+                )
+            )
             await conn.execute(text(f'ALTER SCHEMA "{live}" RENAME TO "{old}"'))
         await conn.execute(text(f'ALTER SCHEMA "{fresh}" RENAME TO "{live}"'))
         if exists:

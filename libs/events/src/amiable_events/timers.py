@@ -95,6 +95,8 @@ def add_timer_table(metadata: MetaData, name: str = "timers") -> Table:
             unique=True,
             comment="the id the firing event has: timer_event_id(service, timer_id)",
         ),
+        Column("traceparent", String, comment="the trace of the event that armed the timer"),
+        Column("tracestate", String),
     )
     Index(
         f"{name}_pending_due",
@@ -120,6 +122,8 @@ class TimerRow:
     kind: str
     payload: dict[str, Any]
     event_id: UUID
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     @property
     def tenant(self) -> str:
@@ -138,8 +142,9 @@ class TimerRow:
     ) -> Envelope:
         """The envelope of the event firing this timer: its deterministic id, its account (so the
         event lands in the partition of the events that scheduled it), its subject, and
-        ``due_at`` as its time (deterministic too). The correlation id defaults to the subject
-        when that is a UUID (a claim id), else to the event id."""
+        ``due_at`` as its time (deterministic too), and the trace of the event that armed the
+        timer, so ops see the firing in the story that led to it. The correlation id defaults to
+        the subject when that is a UUID (a claim id), else to the event id."""
         if correlation_id is None:
             try:
                 correlation_id = UUID(self.subject)
@@ -154,6 +159,8 @@ class TimerRow:
             correlation_id=correlation_id,
             causation_id=causation_id,
             data=data,
+            traceparent=self.traceparent,
+            tracestate=self.tracestate,
         )
 
 
@@ -181,6 +188,8 @@ def _timer_row(row) -> TimerRow:
         kind=row["kind"],
         payload=row["payload"],
         event_id=row["event_id"],
+        traceparent=row["traceparent"],
+        tracestate=row["tracestate"],
     )
 
 
@@ -202,12 +211,13 @@ class Timers:
         subject: str,
         kind: str,
         payload: dict[str, Any],
+        armed_by: Envelope | None = None,
     ) -> None:
         """Arm ``timer_id`` (or move it, if pending, or re-arm it, if cancelled); a fired timer
         is never re-armed: use a new timer id for a new occurrence.
 
         ``account`` must be the key of the event being applied, so that the firing event lands
-        in the same partition, after it.
+        in the same partition, after it; ``armed_by`` is that event (its trace is kept).
         """
         if due_at.tzinfo is None:
             raise ValueError(f"timer {timer_id}: due_at must be timezone-aware")
@@ -223,6 +233,8 @@ class Timers:
             payload=_jsonable(payload),
             state=PENDING,
             event_id=timer_event_id(self.service, timer_id),
+            traceparent=armed_by.traceparent if armed_by else None,
+            tracestate=armed_by.tracestate if armed_by else None,
         )
         await conn.execute(
             statement.on_conflict_do_update(

@@ -15,6 +15,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from aiokafka.partitioner import murmur2
+
 CLAIM_EVENTS_TOPIC = "claim-events.v1"
 #: The five services; each consumes the whole log and has its own dead-letter topic.
 SERVICES = ("claims", "risk", "dunning", "communications", "disputes")
@@ -40,6 +42,11 @@ class TopicSpec:
     partitions: int
     replication_factor: int = REPLICATION_FACTOR
     configs: Mapping[str, str] = field(default_factory=dict)
+
+
+def partition_for(key: bytes, partitions: int = PARTITIONS) -> int:
+    """Where every Kafka client puts ``key``: murmur2, as Java clients and aiokafka compute it."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def dlq_topic(service: str) -> str:
@@ -76,6 +83,22 @@ async def create_topics(
     """Create ``specs`` if missing and check their layout (idempotent)."""
     async with asyncio.timeout(timeout_s):
         await _ensure_topics(bootstrap, list(specs), int(timeout_s * 1000))
+
+
+async def delete_topics(bootstrap: str, names: Sequence[str], *, timeout_s: float = 30.0) -> None:
+    """Delete ``names`` (those that exist); tests and tools clean up after themselves."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="amiable-delete-topics")
+    await admin.start()
+    try:
+        async with asyncio.timeout(timeout_s):
+            existing = set(await admin.list_topics())
+            doomed = [name for name in names if name in existing]
+            if doomed:
+                await admin.delete_topics(doomed, timeout_ms=int(timeout_s * 1000))
+    finally:
+        await admin.close()
 
 
 async def _ensure_topics(bootstrap: str, specs: list[TopicSpec], timeout_ms: int) -> None:

@@ -98,6 +98,7 @@ class ReminderProjector:
                 subject=envelope.subject,
                 kind="reminder",
                 payload={"reminder_id": event.reminder_id},
+                armed_by=envelope,
             )
         elif isinstance(event, ReminderDisarmed):
             if self.disarm_delay:
@@ -156,9 +157,10 @@ class Rig:
         self.loops.append(loop)
         return loop
 
-    def envelope(self, data: Event, debtor: str) -> Envelope:
+    def envelope(self, data: Event, debtor: str, traceparent: str | None = None) -> Envelope:
         claim_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.tenant}/{debtor}")
         return Envelope(
+            traceparent=traceparent,
             id=uuid.uuid4(),
             subject=str(claim_id),
             time=T0,
@@ -168,10 +170,11 @@ class Rig:
             data=data,
         )
 
-    async def arm(self, reminder_id: str, due_at: datetime, *, debtor: str = "d1") -> None:
-        await self.log.append(
-            [self.envelope(ReminderArmed(reminder_id=reminder_id, due_at=due_at), debtor)]
-        )
+    async def arm(
+        self, reminder_id: str, due_at: datetime, *, debtor: str = "d1", traceparent=None
+    ) -> None:
+        armed = ReminderArmed(reminder_id=reminder_id, due_at=due_at)
+        await self.log.append([self.envelope(armed, debtor, traceparent)])
 
     async def disarm(self, reminder_id: str, *, debtor: str = "d1") -> None:
         await self.log.append([self.envelope(ReminderDisarmed(reminder_id=reminder_id), debtor)])
@@ -217,8 +220,11 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         await consumer.stop()
 
 
-async def records(bootstrap: str, topic: str) -> list[tuple[str, str]]:
-    """(ce_type, ce_id) of every record of ``topic``."""
+async def records(
+    bootstrap: str, topic: str, traces: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """(ce_type, ce_id) of every record of ``topic``; ``traces`` gets each id's traceparent."""
+    traces = {} if traces is None else traces
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -236,6 +242,7 @@ async def records(bootstrap: str, topic: str) -> list[tuple[str, str]]:
                 for record in rows:
                     headers = dict(record.headers)
                     found.append((headers["ce_type"].decode(), headers["ce_id"].decode()))
+                    traces[headers["ce_id"].decode()] = headers.get("traceparent", b"").decode()
     finally:
         await consumer.stop()
 
@@ -282,6 +289,17 @@ async def test_a_timer_fires_once_when_the_clock_passes_its_due_time(rig):
 
     assert await rig.fired_records() == [str(rig.event_id("r1"))]
     assert await rig.fired_counts() == {"r1": 1}
+
+
+async def test_a_fired_timer_carries_the_trace_of_the_event_that_armed_it(rig):
+    clock = FrozenClock(T0 + 2 * HOUR)
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    await rig.arm("r1", T0 + HOUR, traceparent=traceparent)
+    await rig.caught_up()
+    assert await rig.loop(clock).tick() == 1
+    traces: dict[str, str] = {}
+    await records(rig.bootstrap, rig.topic, traces)
+    assert traces[str(rig.event_id("r1"))] == traceparent
 
 
 async def test_a_cancelled_timer_never_fires(rig):

@@ -147,6 +147,7 @@ class ClaimsProjector:
         rows = await conn.execute(select(claims).where(claims.c.claim_id.in_(list(by_claim))))
         current = {row["claim_id"]: dict(row) for row in rows.mappings()}
         changed, registered, fired = [], defaultdict(int), []
+        armed_by: dict[UUID, Envelope] = {}
         names: dict[tuple[str, str], tuple[str, str]] = {}
         for claim_id, envelopes in by_claim.items():
             row = current.get(claim_id)
@@ -168,6 +169,7 @@ class ClaimsProjector:
                         }
                     )
                 state = evolve(state, envelope)
+                armed_by[claim_id] = envelope
                 if isinstance(event, TIMER_EVENTS):
                     fired.append(envelope.id)
             if row is None or state is None:
@@ -203,7 +205,7 @@ class ClaimsProjector:
         )
         if registered:
             await self._count_registrations(conn, registered, names)
-        await self._reconcile_timers(conn, [state for _, state in changed], fired)
+        await self._reconcile_timers(conn, [state for _, state in changed], fired, armed_by)
 
     async def _count_registrations(self, conn, registered, names) -> None:
         statement = insert(debtor_accounts).values(
@@ -230,9 +232,12 @@ class ClaimsProjector:
             )
         )
 
-    async def _reconcile_timers(self, conn, states: list[Claim], fired: list[UUID]) -> None:
+    async def _reconcile_timers(
+        self, conn, states: list[Claim], fired: list[UUID], armed_by: dict[UUID, Envelope]
+    ) -> None:
         """Timers follow the claims declaratively: each changed claim's pending timers become
-        exactly :func:`domain.desired_timers`; a fired timer is never re-armed."""
+        exactly :func:`domain.desired_timers`; a fired timer is never re-armed. A timer keeps
+        the trace of the event that first armed it."""
         if fired:
             await conn.execute(
                 timers.update().where(timers.c.event_id.in_(fired)).values(state="fired")
@@ -250,6 +255,8 @@ class ClaimsProjector:
                         "payload": timer.payload,
                         "state": "pending",
                         "event_id": timer_event_id(self.service, timer.timer_id),
+                        "traceparent": armed_by[state.claim_id].traceparent,
+                        "tracestate": armed_by[state.claim_id].tracestate,
                     }
                 )
         subjects = [str(state.claim_id) for state in states]
