@@ -3,23 +3,32 @@
 It reuses a stack that is already up (and leaves it up); a stack it started itself it stops at
 the end. ``AMIABLE_KAFKA_BOOTSTRAP`` + ``AMIABLE_DATABASE_URL`` point the tests at an existing
 Kafka and PostgreSQL instead.
+
+Service processes run on a frozen clock (``FROZEN_AT`` unless the test gives another) and the
+test computes its dates from it; the topics and projection schemas a test makes are deleted
+when it ends.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support import (
+    FROZEN_AT,
     TEST_JWT_SECRET,
     Infra,
     ServiceProcess,
     create_topic,
+    delete_topics,
+    drop_schemas,
+    ensure_dlq,
     free_port,
+    frozen,
     unique_name,
 )
 
@@ -50,19 +59,29 @@ def unique() -> str:
 
 
 @pytest.fixture
-def fresh_topic(infra: Infra) -> Callable:
-    """Make a 12-partition topic of the test's own."""
+async def fresh_topic(infra: Infra) -> AsyncIterator[Callable]:
+    """Make a 12-partition topic of the test's own; it is deleted when the test ends."""
+    made: list[str] = []
 
     async def make(prefix: str = "test") -> str:
-        return await create_topic(infra.bootstrap, unique_name(prefix))
+        await ensure_dlq(infra.bootstrap)  # a service on this topic dead-letters to the stack's
+        name = await create_topic(infra.bootstrap, unique_name(prefix))
+        made.append(name)
+        return name
 
-    return make
+    yield make
+    await delete_topics(infra.bootstrap, made)
 
 
 @pytest.fixture
-def service_process(infra: Infra, tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
-    """Start services as processes; every one is stopped when the test ends."""
+async def service_process(
+    infra: Infra, tmp_path: Path
+) -> AsyncIterator[Callable[..., ServiceProcess]]:
+    """Start services as processes, on a clock frozen at ``FROZEN_AT`` unless ``clock=`` says
+    otherwise; every one is stopped when the test ends, and the projection schemas they were
+    given are dropped."""
     started: list[ServiceProcess] = []
+    schemas: dict[str, set[str]] = {}
 
     def make(name: str = "claims", **settings: str) -> ServiceProcess:
         env = {
@@ -71,9 +90,12 @@ def service_process(infra: Infra, tmp_path: Path) -> Iterator[Callable[..., Serv
             "AMIABLE_DATABASE_URL": infra.database_url,
             "AMIABLE_ENV": "test",
             "AMIABLE_JWT_SECRET": TEST_JWT_SECRET,
+            "AMIABLE_CLOCK": frozen(FROZEN_AT),
             "OTEL_SDK_DISABLED": "true",
         }
         env.update({f"AMIABLE_{key.upper()}": value for key, value in settings.items()})
+        if "projection_schema" in settings:
+            schemas.setdefault(name, set()).add(settings["projection_schema"])
         service = ServiceProcess(name, free_port(), env, tmp_path / f"{name}-{len(started)}.log")
         started.append(service)
         return service
@@ -81,3 +103,5 @@ def service_process(infra: Infra, tmp_path: Path) -> Iterator[Callable[..., Serv
     yield make
     for service in started:
         service.stop()
+    for name, names in schemas.items():
+        await drop_schemas(infra.database_url, f"amiable_{name}", sorted(names))

@@ -1,4 +1,5 @@
-"""Helpers every test may import: tokens, polling with a deadline, topics, service processes."""
+"""Helpers every test may import: tokens, polling with a deadline, topics, schemas, frozen
+clocks, service processes."""
 
 from __future__ import annotations
 
@@ -10,12 +11,24 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_JWT_SECRET = "amiable-test-secret-0123456789abcdef"
+#: Where the clock of a service started by a test stands unless the test says otherwise. A test
+#: computes its dates from the clock it gave the service (``ServiceProcess.today``), so moving
+#: this instant moves nothing but the dates the service sees.
+FROZEN_AT = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def frozen(moment: datetime | date) -> str:
+    """The ``AMIABLE_CLOCK`` setting of a clock frozen at ``moment`` (a date means its noon UTC)."""
+    if not isinstance(moment, datetime):
+        moment = datetime(moment.year, moment.month, moment.day, 12, tzinfo=UTC)
+    return f"frozen:{moment.isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -29,6 +42,59 @@ async def create_topic(bootstrap: str, name: str, partitions: int = 12) -> str:
 
     await create_topics(bootstrap, [TopicSpec(name, partitions)])
     return name
+
+
+async def ensure_dlq(bootstrap: str, service: str = "claims") -> None:
+    """The service's dead-letter topic. Its name does not follow ``AMIABLE_TOPIC``
+    (``claim-events.v1.dlq.<service>``): it is the stack's, shared, created if missing and
+    never deleted by a test."""
+    from amiable_events.topics import (
+        DLQ_CONFIGS,
+        DLQ_PARTITIONS,
+        TopicSpec,
+        create_topics,
+        dlq_topic,
+    )
+
+    await create_topics(
+        bootstrap, [TopicSpec(dlq_topic(service), DLQ_PARTITIONS, configs=dict(DLQ_CONFIGS))]
+    )
+
+
+async def delete_topics(bootstrap: str, names: list[str]) -> None:
+    """Delete the test's own topics (missing ones are fine)."""
+    if not names:
+        return
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.errors import UnknownTopicOrPartitionError, for_code
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="amiable-test-cleanup")
+    await admin.start()
+    try:
+        response = await admin.delete_topics(names, timeout_ms=30_000)
+        for name, code, *_ in response.topic_error_codes:
+            if code and for_code(code) is not UnknownTopicOrPartitionError:
+                raise for_code(code)(f"cannot delete topic {name}")
+    finally:
+        await admin.close()
+
+
+async def drop_schemas(database_url: str, database: str, schemas: list[str]) -> None:
+    """Drop a test's projection schemas and the rebuild schemas next to them."""
+    if not schemas:
+        return
+    from sqlalchemy import text
+
+    from amiable_events.db import create_engine
+
+    engine = create_engine(database_url, database)
+    try:
+        async with engine.begin() as conn:
+            for schema in schemas:
+                for name in (schema, f"{schema}_rebuild"):
+                    await conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    finally:
+        await engine.dispose()
 
 
 def unique_name(prefix: str) -> str:
@@ -78,6 +144,16 @@ class ServiceProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def now(self) -> datetime:
+        """The time the service reads from its clock (``AMIABLE_CLOCK``)."""
+        from amiable_events.clock import clock_from_setting
+
+        return clock_from_setting(self.env.get("AMIABLE_CLOCK")).now()
+
+    @property
+    def today(self) -> date:
+        return self.now().date()
 
     def start(self, *, timeout: float = 60) -> ServiceProcess:
         with self.log_path.open("ab") as log:

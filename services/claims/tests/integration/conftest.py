@@ -2,36 +2,59 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import date
 
 import pytest
-from sqlalchemy import text
 
-from amiable_events.db import create_engine
-from tests.support import TEST_JWT_SECRET, ServiceProcess, free_port
+from tests.support import (
+    FROZEN_AT,
+    TEST_JWT_SECRET,
+    ServiceProcess,
+    create_topic,
+    delete_topics,
+    drop_schemas,
+    ensure_dlq,
+    free_port,
+    frozen,
+)
 
 
 @pytest.fixture(scope="module")
-async def claims_service(infra, tmp_path_factory):
-    """One claims process for the module, with a projection schema and consumer group of its
-    own over the real claim log (tests keep apart by using their own tenants)."""
-    schema = f"api_{uuid.uuid4().hex[:10]}"
+async def claims_service(infra, tmp_path_factory, request):
+    """One claims process for the module, on a Kafka topic, a projection schema and a consumer
+    group of its own (all deleted at teardown), with its clock frozen at ``FROZEN_AT``, or at
+    the instant the module parametrises it with (``indirect=True``)."""
+    moment = getattr(request, "param", FROZEN_AT)
+    suffix = uuid.uuid4().hex[:10]
+    schema = f"api_{suffix}"
+    await ensure_dlq(infra.bootstrap)
+    topic = await create_topic(infra.bootstrap, f"claims-{suffix}")
     env = {
         **os.environ,
         "AMIABLE_KAFKA_BOOTSTRAP": infra.bootstrap,
         "AMIABLE_DATABASE_URL": infra.database_url,
         "AMIABLE_ENV": "test",
         "AMIABLE_JWT_SECRET": TEST_JWT_SECRET,
+        "AMIABLE_TOPIC": topic,
         "AMIABLE_PROJECTION_SCHEMA": schema,
         "AMIABLE_CONSUMER_GROUP": f"amiable-claims-{schema}",
+        "AMIABLE_CLOCK": frozen(moment),
         "OTEL_SDK_DISABLED": "true",
     }
     log_path = tmp_path_factory.mktemp("claims") / "claims.log"
-    service = ServiceProcess("claims", free_port(), env, log_path).start().wait_ready()
     try:
-        yield service
+        service = ServiceProcess("claims", free_port(), env, log_path).start().wait_ready()
+        try:
+            yield service
+        finally:
+            service.stop()
     finally:
-        service.stop()
-        engine = create_engine(infra.database_url, "amiable_claims")
-        async with engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        await engine.dispose()
+        await drop_schemas(infra.database_url, "amiable_claims", [schema])
+        await delete_topics(infra.bootstrap, [topic])
+
+
+@pytest.fixture
+def today(claims_service) -> date:
+    """The date on the clock the module's service was given: every test date is computed from
+    it."""
+    return claims_service.today

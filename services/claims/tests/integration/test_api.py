@@ -1,15 +1,16 @@
-"""The claims API on a real service process, real Kafka and real PostgreSQL."""
+"""The claims API on a real service process, real Kafka and real PostgreSQL; the service's clock
+is frozen and every date is computed from it."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from amiable_events.topics import CLAIM_EVENTS_TOPIC
 from tests.support import auth
 
 pytestmark = pytest.mark.integration
@@ -17,13 +18,23 @@ pytestmark = pytest.mark.integration
 WRITE = ("claims:write", "claims:read")
 
 
-def claim_body(invoice: str = "INV-1", **changes) -> dict:
+@pytest.fixture
+def claim_body(today):
+    """A claim issued 54 days and due 24 days before the service's today."""
+
+    def make(invoice: str = "INV-1", **changes) -> dict:
+        return _claim_body(invoice, today, **changes)
+
+    return make
+
+
+def _claim_body(invoice: str, today, **changes) -> dict:
     body = {
         "invoice_number": invoice,
         "amount": "12500.00",
         "currency": "EUR",
-        "issued_on": "2026-10-01",
-        "due_on": "2026-10-31",
+        "issued_on": str(today - timedelta(days=54)),
+        "due_on": str(today - timedelta(days=24)),
         "purchase_order": "PO-778",
         "debtor": {
             "id": "C-42",
@@ -61,7 +72,7 @@ async def api(claims_service):
         yield client
 
 
-async def test_a_registered_claim_is_returned_by_get(api, tenant):
+async def test_a_registered_claim_is_returned_by_get(api, claim_body, tenant):
     created = await api.post("/v1/claims", json=claim_body(), headers=auth(tenant, *WRITE))
 
     assert created.status_code == 201, created.text
@@ -80,7 +91,7 @@ async def test_a_registered_claim_is_returned_by_get(api, tenant):
     assert fetched.json() == claim
 
 
-async def test_without_a_valid_token_it_is_401(api, tenant):
+async def test_without_a_valid_token_it_is_401(api, claim_body, tenant):
     missing = await api.post("/v1/claims", json=claim_body())
     forged = await api.post(
         "/v1/claims", json=claim_body(), headers={"Authorization": "Bearer not.a.jwt"}
@@ -89,27 +100,27 @@ async def test_without_a_valid_token_it_is_401(api, tenant):
     assert missing.headers["content-type"] == "application/problem+json"
 
 
-async def test_without_the_write_scope_it_is_403(api, tenant):
+async def test_without_the_write_scope_it_is_403(api, claim_body, tenant):
     answer = await api.post("/v1/claims", json=claim_body(), headers=auth(tenant, "claims:read"))
     assert answer.status_code == 403
     assert "claims:write" in answer.json()["detail"]
 
 
-async def test_another_tenants_claim_is_404(api, tenant):
+async def test_another_tenants_claim_is_404(api, claim_body, tenant):
     created = await api.post("/v1/claims", json=claim_body(), headers=auth(tenant, *WRITE))
     other = await api.get(created.headers["location"], headers=auth("someone-else", *WRITE))
     assert other.status_code == 404
     assert other.json()["title"] == "Claim not found"
 
 
-async def test_a_second_claim_with_the_same_invoice_number_is_409(api, tenant):
+async def test_a_second_claim_with_the_same_invoice_number_is_409(api, claim_body, tenant):
     first = await api.post("/v1/claims", json=claim_body("INV-9"), headers=auth(tenant, *WRITE))
     again = await api.post("/v1/claims", json=claim_body("INV-9"), headers=auth(tenant, *WRITE))
     assert again.status_code == 409
     assert again.json()["existing_claim_id"] == first.json()["id"]
 
 
-async def test_bad_fields_are_422_each_with_its_reason(api, tenant):
+async def test_bad_fields_are_422_each_with_its_reason(api, claim_body, tenant):
     body = claim_body(amount=12.5, currency="EUX")
     body["debtor"]["contacts"][0]["email"] = "not-an-email"
     body["debtor"]["contacts"][0]["phone"] = "0612345678"
@@ -133,18 +144,24 @@ async def test_bad_fields_are_422_each_with_its_reason(api, tenant):
 @pytest.mark.parametrize(
     ("changes", "field", "reason"),
     [
-        ({"due_on": "2026-09-01"}, "due_on", "must be on or after issued_on"),
-        ({"amount": "10.001"}, "amount", "EUR has at most 2 decimal digits"),
-        ({"amount": "0"}, "amount", "must be greater than 0"),
+        (
+            lambda today: {"due_on": str(today - timedelta(days=60))},
+            "due_on",
+            "must be on or after issued_on",
+        ),
+        (lambda today: {"amount": "10.001"}, "amount", "EUR has at most 2 decimal digits"),
+        (lambda today: {"amount": "0"}, "amount", "must be greater than 0"),
     ],
+    ids=["due-before-issued", "three-decimals", "zero"],
 )
-async def test_rules_across_fields_are_422(api, tenant, changes, field, reason):
-    answer = await api.post("/v1/claims", json=claim_body(**changes), headers=auth(tenant, *WRITE))
+async def test_rules_across_fields_are_422(api, claim_body, today, tenant, changes, field, reason):
+    body = claim_body(**changes(today))
+    answer = await api.post("/v1/claims", json=body, headers=auth(tenant, *WRITE))
     assert answer.status_code == 422
     assert answer.json()["errors"] == [{"field": field, "reason": reason}]
 
 
-async def test_a_country_with_several_zones_needs_a_timezone(api, tenant):
+async def test_a_country_with_several_zones_needs_a_timezone(api, claim_body, tenant):
     body = claim_body()
     body["debtor"].update(country="US", registration_id=None)
     answer = await api.post("/v1/claims", json=body, headers=auth(tenant, *WRITE))
@@ -156,7 +173,9 @@ async def test_a_country_with_several_zones_needs_a_timezone(api, tenant):
     ).status_code == 201
 
 
-async def test_a_retried_post_with_the_same_idempotency_key_gets_the_first_answer(api, tenant):
+async def test_a_retried_post_with_the_same_idempotency_key_gets_the_first_answer(
+    api, claim_body, tenant
+):
     headers = {**auth(tenant, *WRITE), "Idempotency-Key": f"retry-{tenant}"}
     first = await api.post("/v1/claims", json=claim_body("INV-7"), headers=headers)
     retry = await api.post("/v1/claims", json=claim_body("INV-7"), headers=headers)
@@ -171,7 +190,7 @@ async def test_a_retried_post_with_the_same_idempotency_key_gets_the_first_answe
     assert [c["invoice_number"] for c in listing.json()["items"]] == ["INV-7"]
 
 
-async def test_listing_filters_and_pages_with_a_cursor(api, tenant):
+async def test_listing_filters_and_pages_with_a_cursor(api, claim_body, tenant):
     for n in range(5):
         body = claim_body(f"INV-{n}")
         body["debtor"]["id"] = "A" if n % 2 == 0 else "B"
@@ -188,10 +207,16 @@ async def test_listing_filters_and_pages_with_a_cursor(api, tenant):
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert seen == [f"INV-{n}" for n in range(5)]
+    # Registration order: on the frozen clock the five share one registered_at, so the order is
+    # the claim ids'; pages of two walk it exactly as one page of a hundred does.
+    whole = (await api.get("/v1/claims", params={"limit": 100}, headers=headers)).json()
+    assert seen == [c["invoice_number"] for c in whole["items"]]
+    assert sorted(seen) == [f"INV-{n}" for n in range(5)]
 
     only_a = (await api.get("/v1/claims", params={"debtor_id": "A"}, headers=headers)).json()
-    assert [c["invoice_number"] for c in only_a["items"]] == ["INV-0", "INV-2", "INV-4"]
+    assert [c["invoice_number"] for c in only_a["items"]] == [
+        invoice for invoice in seen if invoice in {"INV-0", "INV-2", "INV-4"}
+    ]
     bad = await api.get("/v1/claims", params={"status": "paid"}, headers=headers)
     assert bad.status_code == 422
     assert (
@@ -199,16 +224,18 @@ async def test_listing_filters_and_pages_with_a_cursor(api, tenant):
     ).status_code == 422
 
 
-async def test_no_email_in_clear_in_the_raw_kafka_record(api, tenant, infra):
+async def test_no_email_in_clear_in_the_raw_kafka_record(
+    api, claim_body, tenant, infra, claims_service
+):
     created = await api.post("/v1/claims", json=claim_body(), headers=auth(tenant, *WRITE))
     claim_id = created.json()["id"].encode()
 
     consumer = AIOKafkaConsumer(bootstrap_servers=infra.bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
+        topic = claims_service.env["AMIABLE_TOPIC"]  # the module's own log
         partitions = [
-            TopicPartition(CLAIM_EVENTS_TOPIC, p)
-            for p in consumer.partitions_for_topic(CLAIM_EVENTS_TOPIC) or range(12)
+            TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or range(12)
         ]
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
@@ -248,7 +275,7 @@ async def test_health_readiness_and_docs(api):
     assert 'amiable_events_applied_total{service="claims"}' in metrics
 
 
-async def test_concurrent_registrations_of_one_invoice_create_one_claim(api, tenant):
+async def test_concurrent_registrations_of_one_invoice_create_one_claim(api, claim_body, tenant):
     headers = auth(tenant, *WRITE)
     answers = await asyncio.gather(
         *(api.post("/v1/claims", json=claim_body("INV-RACE"), headers=headers) for _ in range(6))
@@ -259,7 +286,7 @@ async def test_concurrent_registrations_of_one_invoice_create_one_claim(api, ten
     assert {a.json()["existing_claim_id"] for a in answers if a.status_code == 409} == {created}
 
 
-async def test_concurrent_retries_with_one_idempotency_key_get_one_claim(api, tenant):
+async def test_concurrent_retries_with_one_idempotency_key_get_one_claim(api, claim_body, tenant):
     headers = {**auth(tenant, *WRITE), "Idempotency-Key": f"burst-{tenant}"}
     answers = await asyncio.gather(
         *(api.post("/v1/claims", json=claim_body("INV-BURST"), headers=headers) for _ in range(5))
