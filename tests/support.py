@@ -63,20 +63,10 @@ async def ensure_dlq(bootstrap: str, service: str = "claims") -> None:
 
 async def delete_topics(bootstrap: str, names: list[str]) -> None:
     """Delete the test's own topics (missing ones are fine)."""
-    if not names:
-        return
-    from aiokafka.admin import AIOKafkaAdminClient
-    from aiokafka.errors import UnknownTopicOrPartitionError, for_code
+    if names:
+        from amiable_events.topics import delete_topics as delete
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="amiable-test-cleanup")
-    await admin.start()
-    try:
-        response = await admin.delete_topics(names, timeout_ms=30_000)
-        for name, code, *_ in response.topic_error_codes:
-            if code and for_code(code) is not UnknownTopicOrPartitionError:
-                raise for_code(code)(f"cannot delete topic {name}")
-    finally:
-        await admin.close()
+        await delete(bootstrap, names)
 
 
 async def drop_schemas(database_url: str, database: str, schemas: list[str]) -> None:

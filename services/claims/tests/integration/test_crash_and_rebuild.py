@@ -1,78 +1,175 @@
-"""kill -9 of the claims service in the middle of its batches, then restart: every event is
-applied exactly once; a rebuild then gives the live digest."""
+"""kill -9 in the middle of the projection's batches, then restart: every event is applied
+exactly once, and a rebuild from the log gives the digest of what the restart left; the claims
+service's own rebuild gives its live digest."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import os
+import signal
 import subprocess
 import sys
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from amiable_claims.main import projection_store
-from amiable_claims.projection import claims, debtor_accounts
-from amiable_claims.settings import ClaimsSettings
+from amiable_events.catalog import REGISTRY
+from amiable_events.claims import PaymentReceived
 from amiable_events.db import create_engine
+from amiable_events.envelope import Envelope
+from amiable_events.ids import keyed_id
 from amiable_events.producer import EventLog
-from tests.factories import registered
-from tests.support import ROOT, auth, eventually
+from amiable_events.projection import rebuild
+from tests.factories import T0, registered
+from tests.support import ROOT, auth, drop_schemas, eventually
 
 pytestmark = pytest.mark.integration
 
-EVENTS = 20_000
+CLAIMS = 100
+PAYMENTS_PER_CLAIM = 200  # 20,000 payments after 100 registrations
+PROCESS = Path(__file__).with_name("paying_process.py")
+
+
+def _load_process_module():
+    spec = importlib.util.spec_from_file_location("paying_process", PROCESS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+paying = _load_process_module()
+
+
+def payment_amount(n: int, k: int) -> Decimal:
+    return Decimal(f"{(n * 7 + k) % 90 + 1}.{(n + k * 13) % 100:02d}")
+
+
+def payment(n: int, k: int, tenant: str) -> Envelope:
+    claim = registered(n, tenant=tenant)
+    return Envelope(
+        id=keyed_id("test-payment", tenant, str(n), str(k)),
+        subject=claim.subject,
+        time=T0,
+        tenant=tenant,
+        debtor_id=claim.debtor_id,
+        correlation_id=claim.correlation_id,
+        data=PaymentReceived(
+            claim_id=claim.data.claim_id,
+            payment_id=keyed_id("test-payment-id", tenant, str(n), str(k)),
+            amount=payment_amount(n, k),
+            currency="EUR",
+            received_on=claim.data.due_on,
+            recorded_at=T0,
+        ),
+    )
 
 
 async def test_kill_minus_9_mid_batch_then_restart_applies_every_event_once(
-    infra, fresh_topic, service_process, unique
+    infra, fresh_topic, unique, tmp_path
 ):
     topic = await fresh_topic("crash")
     tenant = f"crash-{unique}"
     log = EventLog(infra.bootstrap, topic=topic, client_id="crash-test")
     await log.start()
     try:
-        for start in range(0, EVENTS, 2000):
-            await log.append([registered(n, tenant=tenant) for n in range(start, start + 2000)])
+        await log.append([registered(n, tenant=tenant) for n in range(CLAIMS)])
+        for k in range(0, PAYMENTS_PER_CLAIM, 20):  # interleaved: every batch holds many claims
+            await log.append(
+                [payment(n, j, tenant) for j in range(k, k + 20) for n in range(CLAIMS)]
+            )
     finally:
         await log.stop()
+    events = CLAIMS * (1 + PAYMENTS_PER_CLAIM)
+    expected = {
+        registered(n, tenant=tenant).data.claim_id: sum(
+            payment_amount(n, k) for k in range(PAYMENTS_PER_CLAIM)
+        )
+        for n in range(CLAIMS)
+    }
     schema = f"crash_{unique}"
-    settings = {"topic": topic, "projection_schema": schema, "consumer_group": f"crash-{unique}"}
+    env = {
+        **os.environ,
+        "BOOTSTRAP": infra.bootstrap,
+        "DATABASE_URL": infra.database_url,
+        "TOPIC": topic,
+        "SCHEMA": schema,
+        "GROUP": f"crash-{unique}",
+        "OTEL_SDK_DISABLED": "true",
+    }
     engine = create_engine(infra.database_url, "amiable_claims")
-    store = projection_store(ClaimsSettings(projection_schema=schema), engine)
+    store = paying.store(engine, schema)
+    processes: list[subprocess.Popen] = []
+
+    def start(name: str) -> subprocess.Popen:
+        with (tmp_path / f"{name}.log").open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, str(PROCESS)],
+                env=env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        processes.append(process)
+        return process
 
     async def applied() -> int:
         try:
             return sum((await store.positions()).values())
-        except Exception:  # the schema does not exist before the service created it
+        except Exception:  # the schema does not exist before the process created it
             return 0
 
-    try:
-        first = service_process("claims", **settings).start()
-        await eventually(lambda: _more_than(applied, 2_000), timeout=60, interval=0.01)
-        first.kill()
-        at_kill = await applied()
-        assert 0 < at_kill < EVENTS, "the service must die part-way through the log"
+    async def more_than(threshold: int) -> bool:
+        return await applied() > threshold
 
-        service_process("claims", **settings).start()
-        await eventually(lambda: _more_than(applied, EVENTS - 1), timeout=120)
+    try:
+        first = start("first")
+        await eventually(lambda: more_than(2_000), timeout=60, interval=0.01)
+        first.kill()  # SIGKILL: no shutdown code runs
+        assert first.wait(10) == -signal.SIGKILL
+        at_kill = await applied()
+        assert 0 < at_kill < events, "the process must die part-way through the log"
+
+        start("restart")
+        await eventually(lambda: more_than(events - 1), timeout=120)
 
         async with store.transaction() as conn:
-            assert await conn.scalar(select(func.count()).select_from(claims)) == EVENTS
-            assert (
-                await conn.scalar(select(func.sum(debtor_accounts.c.claims_registered))) == EVENTS
-            )
+            totals = {
+                row.claim_id: (row.paid, row.payments)
+                for row in await conn.execute(select(paying.paid_totals))
+            }
             applied_events = store.tables["applied_events"]
-            assert await conn.scalar(select(func.count()).select_from(applied_events)) == EVENTS
+            assert await conn.scalar(select(func.count()).select_from(applied_events)) == events
+        assert {claim: paid for claim, (paid, _) in totals.items()} == expected
+        assert {count for _, count in totals.values()} == {PAYMENTS_PER_CLAIM}
+
+        for process in processes:
+            process.terminate()
+            process.wait(20)
+        live = await store.digest()
+        rebuilt = await rebuild(
+            paying.projector(),
+            engine,
+            REGISTRY,
+            bootstrap=infra.bootstrap,
+            topic=topic,
+            live_schema=schema,
+            swap=False,
+        )
+        assert rebuilt.events == events
+        assert rebuilt.digest["tables"]["paid_totals"] == live["tables"]["paid_totals"]
+        assert rebuilt.digest["digest"] == live["digest"]
     finally:
-        async with engine.begin() as conn:
-            for name in (schema, f"{schema}_rebuild"):
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
         await engine.dispose()
-
-
-async def _more_than(applied, threshold: int) -> bool:
-    return await applied() > threshold
+        await drop_schemas(infra.database_url, "amiable_claims", [schema])
 
 
 async def test_amiable_rebuild_gives_the_live_state_digest(
@@ -90,8 +187,8 @@ async def test_amiable_rebuild_gives_the_live_state_digest(
     body = {
         "amount": "100.00",
         "currency": "EUR",
-        "issued_on": "2026-10-01",
-        "due_on": "2026-10-31",
+        "issued_on": str(service.today - timedelta(days=54)),
+        "due_on": str(service.today - timedelta(days=24)),
         "debtor": {
             "id": "D1",
             "legal_name": "Acme GmbH",
@@ -99,45 +196,38 @@ async def test_amiable_rebuild_gives_the_live_state_digest(
             "contacts": [{"name": "Jan", "email": "jan@acme.example"}],
         },
     }
-    try:
-        async with httpx.AsyncClient(base_url=service.url, timeout=15) as api:
-            for n in range(30):
-                answer = await api.post(
-                    "/v1/claims", json={**body, "invoice_number": f"R-{n}"}, headers=headers
-                )
-                assert answer.status_code == 201
-            live = (await api.get("/admin/state-digest", headers=headers)).json()
-            assert live["tables"]["claims"]["rows"] == 30
-            assert (
-                await api.get("/admin/state-digest", headers=auth(tenant, "claims:read"))
-            ).status_code == 403
-
-            env = {**service.env}
-            result = await asyncio.to_thread(
-                subprocess.run,
-                [sys.executable, "-m", "amiable_cli.main", "rebuild", "claims"],
-                env=env,
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            assert result.returncode == 0, result.stderr
-            assert "rebuilt claims: 60 events" in result.stdout  # registered + qualified
-            assert f"digest {live['digest']}" in result.stdout
-
-            after = (await api.get("/admin/state-digest", headers=headers)).json()
-            assert after["digest"] == live["digest"]
-            # the live service goes on over the swapped-in tables
+    async with httpx.AsyncClient(base_url=service.url, timeout=15) as api:
+        for n in range(30):
             answer = await api.post(
-                "/v1/claims", json={**body, "invoice_number": "R-after"}, headers=headers
+                "/v1/claims", json={**body, "invoice_number": f"R-{n}"}, headers=headers
             )
             assert answer.status_code == 201
-            assert (await api.get(answer.headers["location"], headers=headers)).status_code == 200
-            assert (await api.get("/admin/parked", headers=headers)).json() == {"accounts": []}
-    finally:
-        engine = create_engine(infra.database_url, "amiable_claims")
-        async with engine.begin() as conn:
-            for name in (settings["projection_schema"], f"{settings['projection_schema']}_rebuild"):
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-        await engine.dispose()
+        live = (await api.get("/admin/state-digest", headers=headers)).json()
+        assert live["tables"]["claims"]["rows"] == 30
+        assert (
+            await api.get("/admin/state-digest", headers=auth(tenant, "claims:read"))
+        ).status_code == 403
+
+        env = {**service.env}
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "amiable_cli.main", "rebuild", "claims"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "rebuilt claims: 60 events" in result.stdout  # registered + qualified
+        assert f"digest {live['digest']}" in result.stdout
+
+        after = (await api.get("/admin/state-digest", headers=headers)).json()
+        assert after["digest"] == live["digest"]
+        # the live service goes on over the swapped-in tables
+        answer = await api.post(
+            "/v1/claims", json={**body, "invoice_number": "R-after"}, headers=headers
+        )
+        assert answer.status_code == 201
+        assert (await api.get(answer.headers["location"], headers=headers)).status_code == 200
+        assert (await api.get("/admin/parked", headers=headers)).json() == {"accounts": []}
