@@ -28,12 +28,15 @@ run: .venv/.synced
 test: .venv/.synced lint
 	$(PYTEST)
 
+# unit: every test that needs no Kafka and no PostgreSQL (the contract tests among them); a test
+# that needs the stack carries the integration or e2e marker (conftest.py refuses one that doesn't).
 unit: .venv/.synced
-	$(PYTEST) -m "not integration and not contract and not e2e"
+	$(PYTEST) -m "not integration and not e2e"
 
 integration: .venv/.synced
 	$(PYTEST) -m integration
 
+# contract: the event contract, with the one contract test that needs the broker
 contract: .venv/.synced
 	$(PYTEST) -m contract
 

@@ -32,6 +32,24 @@ from tests.support import (
     unique_name,
 )
 
+STACK_MARKERS = {"integration", "e2e"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """A test that needs the stack says so: ``make unit`` runs every test without these markers,
+    and must not start Kafka or PostgreSQL."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "infra" in getattr(item, "fixturenames", ())
+        and not STACK_MARKERS & {mark.name for mark in item.iter_markers()}
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests use the stack (the infra fixture) without an integration or e2e "
+            "marker: " + ", ".join(unmarked)
+        )
+
 
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infra]:
