@@ -10,7 +10,7 @@ Amounts owed are never stored: they are derived from the claim's events by
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import singledispatch
@@ -20,8 +20,6 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from amiable_claims import reference
-from amiable_claims.late_fees import AmountDue, LateFeeRules, Movement, Suspension
-from amiable_claims.late_fees import amount_due as statutory_amount_due
 from amiable_events.claims import (
     ClaimAdjusted,
     ClaimAmended,
@@ -46,6 +44,10 @@ from amiable_events.claims import (
 )
 from amiable_events.envelope import Envelope
 from amiable_events.ids import NewId, keyed_id
+from amiable_rules import limitation
+from amiable_rules.late_fees import AmountDue, LateFeeRules, Movement, Suspension
+from amiable_rules.late_fees import amount_due as statutory_amount_due
+from amiable_rules.limitation import LimitationRule, LimitationRules
 
 ClaimStatus = Literal["registered", "qualified", "rejected", "settled", "written_off", "cancelled"]
 CLOSED: frozenset[str] = frozenset({"settled", "written_off", "cancelled"})
@@ -86,39 +88,16 @@ def _invalid(field_name: str, reason: str) -> InvalidClaim:
 
 
 @dataclass(frozen=True)
-class LimitationRule:
-    years: int
-    interrupted_by: frozenset[str]  # "acknowledgement", "payment", "payment_plan"
-    warn_days_before: int = 90
-
-
-def limitation_rules(document: dict) -> dict[str, LimitationRule]:
-    """The limitation rules per country from their data file (``data/limitation_rules.json``);
-    the key ``*`` holds the default."""
-    return {
-        country: LimitationRule(
-            years=rule["years"],
-            interrupted_by=frozenset(rule["interrupted_by"]),
-            warn_days_before=rule.get("warn_days_before", 90),
-        )
-        for country, rule in document["rules"].items()
-    }
-
-
-@dataclass(frozen=True)
 class Policy:
     late_fees: LateFeeRules
+    limitation: LimitationRules
     allocation: Allocation = "fees_interest_first"
     suspend_interest_on_respected_plan: bool = True
     installment_grace_days: int = 5
     promise_grace_days: int = 3
-    limitation: dict[str, LimitationRule] = field(default_factory=dict)
 
     def limitation_for(self, country: str) -> LimitationRule:
-        rule = self.limitation.get(country) or self.limitation.get("*")
-        if rule is None:
-            raise LookupError(f"no limitation rule for {country} and no default '*'")
-        return rule
+        return self.limitation.for_law(country)
 
 
 # ---------------------------------------------------------------- state
@@ -237,29 +216,20 @@ def amount_due(claim: Claim, as_of: date, policy: Policy) -> AmountDue:
     )
 
 
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
 def prescription_date(claim: Claim, policy: Policy) -> date:
-    """Due date (or the last interrupting event) plus the country's limitation period."""
-    rule = policy.limitation_for(claim.country)
-    starts = [claim.due_on]
-    if "acknowledgement" in rule.interrupted_by:
-        starts += claim.acknowledgements
-    if "payment" in rule.interrupted_by:
-        starts += [p.received_on for p in claim.payments]
-    if "payment_plan" in rule.interrupted_by and claim.plan is not None:
-        starts.append(claim.plan.agreed_on)
-    return _add_years(max(starts), rule.years)
+    """Due date (or the last interrupting event) plus the limitation period."""
+    return limitation.prescription_date(
+        policy.limitation_for(claim.country),
+        due_on=claim.due_on,
+        acknowledgements=claim.acknowledgements,
+        payments=[p.received_on for p in claim.payments],
+        payment_plans=[claim.plan.agreed_on] if claim.plan is not None else [],
+    )
 
 
 def limitation_warning_on(claim: Claim, policy: Policy) -> date:
     rule = policy.limitation_for(claim.country)
-    return prescription_date(claim, policy) - timedelta(days=rule.warn_days_before)
+    return limitation.warning_date(rule, prescription_date(claim, policy))
 
 
 def installments_paid(claim: Claim) -> list[bool]:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from contextlib import asynccontextmanager
-from importlib.resources import files
 
 from fastapi import FastAPI
 
 from amiable_claims import portfolio
 from amiable_claims.api import router
-from amiable_claims.domain import Policy, limitation_rules
+from amiable_claims.domain import Policy
 from amiable_claims.handlers import ClaimsHandler
-from amiable_claims.late_fees import LateFeeRules
 from amiable_claims.projection import ClaimsProjector, ClaimsReadModel, timers
 from amiable_claims.settings import ClaimsSettings
 from amiable_claims.worker import fire
@@ -27,17 +24,16 @@ from amiable_events.producer import EventLog
 from amiable_events.projection import ProjectionRunner, ProjectionStore
 from amiable_events.timers import TimerLoop
 from amiable_events.tracing import configure_tracing
+from amiable_rules.late_fees import LateFeeRules
+from amiable_rules.limitation import LimitationRules
 
 SERVICE = "claims"
 
 
 def policy(settings: ClaimsSettings) -> Policy:
-    limitation = json.loads(
-        files("amiable_claims").joinpath("data/limitation_rules.json").read_text()
-    )
     return Policy(
         late_fees=LateFeeRules.load(),
-        limitation=limitation_rules(limitation),
+        limitation=LimitationRules.load(),
         allocation=settings.payment_allocation,
         suspend_interest_on_respected_plan=settings.suspend_interest_on_respected_plan,
         installment_grace_days=settings.installment_grace_days,

@@ -13,7 +13,7 @@ from importlib import resources
 
 import pytest
 
-from amiable_claims.late_fees import (
+from amiable_rules.late_fees import (
     AmountDue,
     DueLine,
     LateFeeRules,
@@ -63,7 +63,7 @@ def fee_line(result: AmountDue) -> DueLine:
 
 
 def test_data_files_parse_and_say_when_they_were_checked() -> None:
-    data = resources.files("amiable_claims").joinpath("data")
+    data = resources.files("amiable_rules").joinpath("data")
     raw = json.loads(data.joinpath("late_payment_rules.json").read_text(encoding="utf-8"))
     assert raw["last_checked"] == "2026-11-24"
     assert all(entry["source"] for entry in raw["countries"].values())

@@ -161,7 +161,7 @@ class LateFeeRules:
 
     @classmethod
     def load(cls) -> LateFeeRules:
-        """The rules shipped in ``amiable_claims/data`` (read once, then cached)."""
+        """The rules shipped in ``amiable_rules/data`` (read once, then cached)."""
         return _load_packaged()
 
     @classmethod
@@ -264,7 +264,7 @@ def _parse_rate_csv(text: str, file: str) -> tuple[tuple[tuple[date, Decimal], .
 
 @cache
 def _load_packaged() -> LateFeeRules:
-    data = resources.files("amiable_claims").joinpath("data")
+    data = resources.files("amiable_rules").joinpath("data")
     rules = json.loads(data.joinpath("late_payment_rules.json").read_text(encoding="utf-8"))
     files = {
         spec["file"]: data.joinpath(spec["file"]).read_text(encoding="utf-8")

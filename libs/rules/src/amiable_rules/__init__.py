@@ -1,0 +1,1 @@
+"""amiable's shared rules: pure functions and dated data, importable by every service."""

@@ -1,0 +1,36 @@
+"""Limitation: the period runs from the due date or the last interrupting event."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from amiable_rules.limitation import LimitationRules, add_years, prescription_date, warning_date
+
+RULES = LimitationRules.load()
+
+
+def test_the_data_file_is_dated_and_has_sources() -> None:
+    assert RULES.last_checked == date(2026, 11, 24)
+    assert all(rule.source for rule in RULES.rules.values())
+    assert LimitationRules.load() is RULES
+
+
+def test_french_law_five_years_from_the_last_acknowledgement_or_payment() -> None:
+    fr = RULES.for_law("FR")
+    assert fr.years == 5
+    assert prescription_date(fr, due_on=date(2026, 1, 15)) == date(2031, 1, 15)
+    assert prescription_date(
+        fr,
+        due_on=date(2026, 1, 15),
+        acknowledgements=[date(2027, 3, 1)],
+        payments=[date(2026, 6, 1)],
+    ) == date(2032, 3, 1)
+    assert warning_date(fr, date(2031, 1, 15)) == date(2030, 10, 17)
+
+
+def test_a_law_without_an_entry_uses_the_default() -> None:
+    assert RULES.for_law("IN") == RULES.rules[RULES.default]
+
+
+def test_29_february_plus_years_is_28_february() -> None:
+    assert add_years(date(2028, 2, 29), 5) == date(2033, 2, 28)
