@@ -13,6 +13,7 @@ import statistics
 import sys
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from aiokafka import AIOKafkaConsumer
@@ -29,6 +30,9 @@ from amiable_events.projection import rebuild, topic_partitions
 from tests.claims_givens import portfolio_csv
 from tests.factories import registered
 from tests.support import TEST_JWT_SECRET, ServiceProcess, auth, create_topic, free_port
+
+#: The bench's service runs on the system clock: its invoices are dated from today.
+TODAY = datetime.now(UTC).date()
 
 
 async def produce(bootstrap: str, topic: str, count: int) -> float:
@@ -105,7 +109,7 @@ async def intake(
             await asyncio.gather(*(worker(i) for i in range(concurrency)))
             elapsed = time.perf_counter() - started
 
-            body, expected = portfolio_csv(import_rows)
+            body, expected = portfolio_csv(import_rows, issued_on=TODAY - timedelta(days=84))
             import_started = time.perf_counter()
             answer = await api.post(
                 "/v1/claims:import",
@@ -135,8 +139,8 @@ def _claim(n: int) -> dict:
         "invoice_number": f"B-{n:07d}",
         "amount": "1200.00",
         "currency": "EUR",
-        "issued_on": "2026-10-01",
-        "due_on": "2026-10-31",
+        "issued_on": str(TODAY - timedelta(days=54)),
+        "due_on": str(TODAY - timedelta(days=24)),
         "debtor": {
             "id": f"D-{n % 500}",
             "legal_name": "Bench SAS",

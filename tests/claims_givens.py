@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from amiable_claims.domain import Claim, RegisterClaim, decide_registration, fold
@@ -172,10 +172,16 @@ HEADER = [
 
 
 def portfolio_csv(
-    rows: int, *, bad_every: int = 100, duplicate_every: int = 250
+    rows: int,
+    *,
+    bad_every: int = 100,
+    duplicate_every: int = 250,
+    issued_on: date = date(2026, 9, 1),
 ) -> tuple[str, dict]:
     """Rows with, every ``bad_every`` rows, an invalid one (alternately a bad amount and a bad
-    email), and every ``duplicate_every`` rows a repeat of an earlier invoice number."""
+    email), and every ``duplicate_every`` rows a repeat of an earlier invoice number. Every
+    invoice is issued on ``issued_on`` (on or before the service's today) and due 30 days
+    later."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(HEADER)
@@ -185,8 +191,8 @@ def portfolio_csv(
             f"IMP-{n:06d}",
             f"{100 + n % 900}.{n % 100:02d}",
             "EUR",
-            "2026-09-01",
-            "2026-10-01",
+            str(issued_on),
+            str(issued_on + timedelta(days=30)),
             f"D-{n % 2000}",
             f"Client {n % 2000} SARL",
             "FR",

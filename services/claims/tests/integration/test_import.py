@@ -1,12 +1,13 @@
-"""Bulk import: 50,000 rows, 1% of them bad and some duplicates, counted exactly; and the
-`amiable import` command with its summary."""
+"""Bulk import: a few hundred rows, some bad and some duplicates, counted exactly; and the
+`amiable import` command with its summary. The import rate on 50,000 rows is measured by
+`make bench`, not here."""
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
 import sys
-import time
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -16,8 +17,12 @@ from tests.support import ROOT, auth
 
 pytestmark = pytest.mark.integration
 
+ROWS = 600
 
-async def test_fifty_thousand_rows_with_one_percent_bad(fresh_topic, service_process, unique):
+
+async def test_rows_with_bad_ones_and_duplicates_are_counted_exactly(
+    fresh_topic, service_process, unique
+):
     topic = await fresh_topic("import")
     service = (
         service_process(
@@ -29,19 +34,18 @@ async def test_fifty_thousand_rows_with_one_percent_bad(fresh_topic, service_pro
         .start()
         .wait_ready()
     )
-    body, expected = portfolio_csv(50_000)
-    assert expected["invalid"] == 500
+    body, expected = portfolio_csv(ROWS, issued_on=service.today - timedelta(days=84))
+    # every 100th row is bad (rows 100, 300, 500: amount; 200, 400, 600: email), rows 251 and
+    # 501 repeat row 2's invoice number
+    assert expected == {"created": 592, "duplicate": 2, "invalid": 6}
     headers = {**auth(f"imp-{unique}", "claims:write", "claims:read"), "Content-Type": "text/csv"}
-    async with httpx.AsyncClient(base_url=service.url, timeout=600) as api:
-        started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=service.url, timeout=120) as api:
         answer = await api.post("/v1/claims:import", content=body.encode(), headers=headers)
-        seconds = time.perf_counter() - started
         assert answer.status_code == 200, answer.text[:2000]
         result = answer.json()
-        print(f"\nimport: 50,000 rows in {seconds:.1f}s = {50_000 / seconds:,.0f} rows/s")
         assert {k: result[k] for k in expected} == expected
         rows = result["rows"]
-        assert len(rows) == 50_000
+        assert len(rows) == ROWS
         assert rows[99] == {
             "row": 100,
             "status": "invalid",
@@ -52,6 +56,7 @@ async def test_fifty_thousand_rows_with_one_percent_bad(fresh_topic, service_pro
         assert rows[199]["errors"][0]["field"] == "debtor.contacts.0.email"
         assert rows[250]["status"] == "duplicate"
         assert rows[250]["claim_id"] == rows[1]["claim_id"]
+        assert [r["row"] for r in rows if r["status"] == "duplicate"] == [251, 501]
         created = rows[0]
         claim = await api.get(f"/v1/claims/{created['claim_id']}", headers=headers)
         assert claim.status_code == 200
@@ -72,7 +77,9 @@ async def test_the_import_command_shows_a_summary(fresh_topic, service_process, 
         .start()
         .wait_ready()
     )
-    body, expected = portfolio_csv(1_200, bad_every=100, duplicate_every=500)
+    body, expected = portfolio_csv(
+        1_200, bad_every=100, duplicate_every=500, issued_on=service.today - timedelta(days=84)
+    )
     source = tmp_path / "claims.csv"
     source.write_text(body)
     report = tmp_path / "report.json"
