@@ -11,7 +11,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from amiable_events.http import Problem
+from amiable_events.errors import Forbidden, Unauthorized
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,10 @@ class TokenVerifier:
                     options=options,
                 )
         except jwt.PyJWTError as exc:
-            raise Problem(401, "Invalid token", str(exc)) from exc
+            raise Unauthorized(str(exc)) from exc
         tenant = claims.get("tenant")
         if not isinstance(tenant, str) or not tenant or ":" in tenant:
-            raise Problem(
-                401, "Invalid token", "claim 'tenant' must be a non-empty string without ':'"
-            )
+            raise Unauthorized("claim 'tenant' must be a non-empty string without ':'")
         scope = claims.get("scope", "")
         scopes = scope.split() if isinstance(scope, str) else list(scope)
         return Principal(tenant=tenant, scopes=frozenset(scopes), subject=claims.get("sub"))
@@ -95,7 +93,7 @@ async def authenticated(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Problem(401, "Missing bearer token", "send 'Authorization: Bearer <JWT>'")
+        raise Unauthorized("send 'Authorization: Bearer <JWT>'", title="Missing bearer token")
     verifier: TokenVerifier = request.app.state.token_verifier
     return await verifier.verify(credentials.credentials)
 
@@ -103,7 +101,7 @@ async def authenticated(
 def require_scope(scope: str):
     async def dependency(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
         if scope not in principal.scopes:
-            raise Problem(403, "Missing scope", f"this operation needs scope '{scope}'")
+            raise Forbidden(f"this operation needs scope '{scope}'")
         return principal
 
     return dependency

@@ -22,6 +22,15 @@ class Event(BaseModel):
     source: ClassVar[str]
     summary_fields: ClassVar[tuple[str, ...]] = ()
 
+    @property
+    def subject(self) -> str:
+        """The envelope's ``ce_subject``: the claim id for an event about a claim. An event
+        about a debtor account or a tenant overrides this (docs/events.md)."""
+        claim_id = getattr(self, "claim_id", None)
+        if claim_id is None:
+            raise TypeError(f"{self.type} has no claim_id: it must say what its subject is")
+        return str(claim_id)
+
 
 Amount = Annotated[
     Decimal,

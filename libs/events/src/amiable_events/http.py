@@ -11,20 +11,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from amiable_events.errors import ApplicationError, Invalid, Unavailable
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-
-
-class Problem(Exception):
-    """An RFC 9457 problem answer. ``extra`` members are added to the body."""
-
-    def __init__(self, status: int, title: str, detail: str | None = None, **extra: Any) -> None:
-        super().__init__(detail or title)
-        self.status = status
-        self.title = title
-        self.detail = detail
-        self.extra = extra
 
 
 def problem_response(
@@ -38,9 +29,16 @@ def problem_response(
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(request, exc.status, exc.title, exc.detail, **exc.extra)
+    @app.exception_handler(ApplicationError)
+    async def _application(request: Request, exc: ApplicationError) -> JSONResponse:
+        """The one place where an application error becomes an HTTP answer."""
+        extra = dict(exc.extra)
+        if isinstance(exc, Invalid):
+            extra["errors"] = [{"field": e.field, "reason": e.reason} for e in exc.errors]
+        answer = problem_response(request, exc.status, exc.title, exc.detail, **extra)
+        if isinstance(exc, Unavailable):
+            answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -242,6 +242,14 @@ class ProjectionStore:
                     [{"partition": p, "next_offset": o} for p, o in sorted(reacted.items())],
                 )
 
+    async def has_applied(self, event_id) -> bool:
+        applied = self.tables["applied_events"]
+        async with self.reading() as conn:
+            found = await conn.scalar(
+                select(applied.c.event_id).where(applied.c.event_id == event_id)
+            )
+            return found is not None
+
     async def positions(self) -> dict[int, int]:
         offsets = self.tables["stored_offsets"]
         async with self.reading() as conn:

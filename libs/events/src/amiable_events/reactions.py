@@ -125,13 +125,9 @@ def caused_envelopes(
     for event in events:
         seen[event.type] += 1
         step = event.type if seen[event.type] == 1 else f"{event.type}#{seen[event.type]}"
-        subject = getattr(event, "claim_id", None)
         envelopes.append(
             trigger.caused(
-                event,
-                id=caused_id(trigger.id, service, step),
-                time=time,
-                subject=str(subject) if subject is not None else None,
+                event, id=caused_id(trigger.id, service, step), time=time, subject=event.subject
             )
         )
     return envelopes

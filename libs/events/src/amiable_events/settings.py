@@ -28,6 +28,10 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
     host: str = "127.0.0.1"
+    # Default to the service's declaration (port, database ``amiable_<service>``).
+    port: int | None = None
+    database: str | None = None
+    timer_interval: float = 1.0
     read_your_writes_timeout: float = 5.0
     ready_max_lag: int = 1000
 

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from amiable_events.auth import TokenVerifier, issue_token
-from amiable_events.http import Problem
+from amiable_events.errors import Unauthorized
 from amiable_events.settings import DEV_JWT_SECRET, ServiceSettings
 
 SECRET = "a-long-enough-test-secret-for-hs256-0123456789"
@@ -40,7 +40,7 @@ async def test_a_valid_token_names_the_tenant_and_scopes():
     ids=["wrong-secret", "expired", "no-tenant", "colon-in-tenant", "no-exp", "garbage"],
 )
 async def test_bad_tokens_are_401(token):
-    with pytest.raises(Problem) as problem:
+    with pytest.raises(Unauthorized) as problem:
         await TokenVerifier(secret=SECRET).verify(token)
     assert problem.value.status == 401
 
@@ -89,10 +89,10 @@ async def test_rs256_tokens_are_checked_against_the_jwks(jwks_url):
         algorithm="RS256",
         headers={"kid": "k1"},
     )
-    with pytest.raises(Problem):
+    with pytest.raises(Unauthorized):
         await verifier.verify(wrong_audience)
     hs256 = issue_token(SECRET, tenant="acme", scopes=[])
-    with pytest.raises(Problem):
+    with pytest.raises(Unauthorized):
         await verifier.verify(hs256)
 
 

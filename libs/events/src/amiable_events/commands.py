@@ -1,0 +1,240 @@
+"""The command path every service shares: lock -> catch up -> load -> decide -> append -> wait.
+
+A route builds a command (a plain frozen dataclass) and calls :meth:`CommandBus.execute`; the bus
+finds the command's decider in the service's table, one signature for all:
+``decide(state, command, context) -> events``. What it guarantees:
+
+- **Read your writes.** Before deciding, the account's partition is applied up to its end (a
+  bounded wait, then :class:`Unavailable`); after appending, the bus waits until the events are
+  in the read model, so the answer shows them.
+- **One writer per account in a process.** A lock per debtor account serialises a command's
+  read of the state with its append; across replicas, ``evolve`` is total, so a concurrent
+  append never corrupts a state.
+- **All or none.** A command's events share the account key and go out as one record batch.
+- **Idempotency-Key.** The first event's id derives from the tenant and the key, and the key's
+  request fingerprint is kept: a retry changes nothing and answers the current state; the same
+  key on another request is a 422.
+
+Errors are application errors (:mod:`amiable_events.errors`); HTTP lives elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from amiable_events.base import Event
+from amiable_events.clock import Clock
+from amiable_events.envelope import Envelope, account_key
+from amiable_events.errors import Invalid, NotFound, Unavailable
+from amiable_events.ids import NewId, caused_id, keyed_id
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a decider may know besides the state and the command: who asks, and when."""
+
+    tenant: str
+    now: datetime
+    new_id: NewId = uuid.uuid4
+
+
+#: Pure: the events a command entails on a state (raises an application error to refuse).
+Decider = Callable[[Any, Any, Context], Sequence[Event]]
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[S]):
+    """A subject's state and the debtor account it lives in."""
+
+    state: S
+    debtor_id: str
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A client's Idempotency-Key and a fingerprint of the request it came with."""
+
+    key: str
+    fingerprint: str
+
+
+class Appended(Protocol):
+    partition: int
+    offset: int
+
+
+class Log(Protocol):
+    async def append(self, envelopes: Sequence[Envelope]) -> Sequence[Appended]: ...
+
+
+class Runner(Protocol):
+    async def wait_caught_up(self, key: str, timeout: float) -> bool: ...
+
+    async def wait_until_applied(self, partition: int, offset: int, timeout: float) -> bool: ...
+
+
+class ReadModel(Protocol[S]):
+    async def load(self, tenant: str, subject: uuid.UUID) -> Loaded[S] | None: ...
+
+    async def applied(self, event_id: uuid.UUID) -> bool: ...
+
+
+class Ledger(Protocol):
+    """Idempotency keys seen, with the fingerprint of their first request."""
+
+    async def get(self, tenant: str, key: str) -> str | None: ...
+
+    async def put(self, tenant: str, key: str, fingerprint: str) -> None: ...
+
+
+class CommandBus(Generic[S]):
+    def __init__(
+        self,
+        *,
+        service: str,
+        deciders: Mapping[type, Decider],
+        read_model: ReadModel[S],
+        log: Log,
+        runner: Runner,
+        ledger: Ledger,
+        clock: Clock,
+        timeout: float,
+        new_id: NewId = uuid.uuid4,
+    ) -> None:
+        self.service = service
+        self.deciders = deciders
+        self.read_model = read_model
+        self.log = log
+        self.runner = runner
+        self.ledger = ledger
+        self.clock = clock
+        self.timeout = timeout
+        self.new_id = new_id
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def lock(self, key: str) -> asyncio.Lock:
+        """The in-process lock of ``key`` (a debtor account, or a tenant for registrations)."""
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+    def context(self, tenant: str) -> Context:
+        return Context(tenant=tenant, now=self.clock.now(), new_id=self.new_id)
+
+    async def catch_up(self, account: str) -> None:
+        if not await self.runner.wait_caught_up(account, self.timeout):
+            raise Unavailable(
+                f"the {self.service} read model is catching up with the log",
+                title="Read model lagging",
+            )
+
+    async def load(self, tenant: str, subject: uuid.UUID) -> Loaded[S]:
+        """The tenant's subject, or :class:`NotFound` (also for another tenant's)."""
+        loaded = await self.read_model.load(tenant, subject)
+        if loaded is None:
+            raise NotFound(f"no {self.service} subject {subject} for this tenant")
+        return loaded
+
+    async def execute(
+        self,
+        tenant: str,
+        subject: uuid.UUID,
+        command: Any,
+        *,
+        correlation_id: uuid.UUID | None = None,
+        idempotency: Idempotency | None = None,
+    ) -> list[Envelope]:
+        """Run ``command`` on ``subject``; returns the envelopes appended (none for a no-op or
+        an idempotent retry), once the read model shows them."""
+        decide = self.deciders.get(type(command))
+        if decide is None:
+            raise TypeError(f"{self.service}: no decider for {type(command).__name__}")
+        loaded = await self.load(tenant, subject)
+        account = account_key(tenant, loaded.debtor_id)
+        async with self.lock(account):
+            await self.catch_up(account)
+            first_id = None
+            if idempotency is not None:
+                first_id = keyed_id(tenant, self.service, "command", idempotency.key)
+                if await self.seen(tenant, idempotency, first_id):
+                    return []
+            loaded = await self.load(tenant, subject)
+            context = self.context(tenant)
+            events = list(decide(loaded.state, command, context))
+            if not events:
+                return []
+            first_id = first_id or self.new_id()
+            envelopes = self.envelopes(
+                events,
+                tenant=tenant,
+                debtor_id=loaded.debtor_id,
+                now=context.now,
+                first_id=first_id,
+                correlation_id=correlation_id or first_id,
+            )
+            await self.append(envelopes)
+            if idempotency is not None:
+                await self.ledger.put(tenant, idempotency.key, idempotency.fingerprint)
+            return envelopes
+
+    async def seen(self, tenant: str, idempotency: Idempotency, first_id: uuid.UUID) -> bool:
+        """True for a retry of a request already carried out; 422 for the key on another one."""
+        fingerprint = await self.ledger.get(tenant, idempotency.key)
+        if fingerprint is not None and fingerprint != idempotency.fingerprint:
+            raise Invalid.field("Idempotency-Key", "this key was used for another request")
+        # Also a retry: its events were appended but the process died before keeping the key.
+        return fingerprint is not None or await self.read_model.applied(first_id)
+
+    def envelopes(
+        self,
+        events: Sequence[Event],
+        *,
+        tenant: str,
+        debtor_id: str,
+        now: datetime,
+        first_id: uuid.UUID,
+        correlation_id: uuid.UUID,
+    ) -> list[Envelope]:
+        """The first event gets ``first_id``; the ones it entails are caused by it."""
+        return [
+            Envelope(
+                id=first_id if index == 0 else caused_id(first_id, self.service, event.type),
+                subject=event.subject,
+                time=now,
+                tenant=tenant,
+                debtor_id=debtor_id,
+                correlation_id=correlation_id,
+                causation_id=None if index == 0 else first_id,
+                data=event,
+            )
+            for index, event in enumerate(events)
+        ]
+
+    async def append(self, envelopes: Sequence[Envelope], *, wait: bool = True) -> None:
+        """Durably in the log (acks=all), then, with ``wait``, readable (bounded wait)."""
+        appended = await self.log.append(envelopes)
+        if wait:
+            await self.wait_applied(appended)
+
+    async def wait_applied(
+        self, appended: Sequence[Appended], *, timeout: float | None = None
+    ) -> None:
+        """Until every appended record is in the read model, or :class:`Unavailable`."""
+        last: dict[int, int] = {}
+        for where in appended:
+            last[where.partition] = max(last.get(where.partition, -1), where.offset)
+        for partition, offset in last.items():
+            if not await self.runner.wait_until_applied(partition, offset, timeout or self.timeout):
+                raise Unavailable(
+                    "the events are in the log but the read model lags; read again shortly",
+                    title="Recorded, not yet readable",
+                )
