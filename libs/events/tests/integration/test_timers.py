@@ -84,7 +84,9 @@ class ReminderProjector:
     def __init__(self, service: str) -> None:
         self.service = service
         self.timers = Timers(timers, service=service)
-        self.disarm_delay = 0.0
+        #: While set to an unset Event, the runner holds every cancellation, unapplied, until
+        #: the test sets it (in place of a slow runner, with no wall-clock sleep).
+        self.disarms_released: asyncio.Event | None = None
         self.broken = False
 
     async def apply(self, conn, envelope: Envelope) -> None:
@@ -101,8 +103,8 @@ class ReminderProjector:
                 armed_by=envelope,
             )
         elif isinstance(event, ReminderDisarmed):
-            if self.disarm_delay:
-                await asyncio.sleep(self.disarm_delay)
+            if self.disarms_released is not None:
+                await self.disarms_released.wait()
             await self.timers.cancel(conn, f"reminder:{event.reminder_id}")
         elif isinstance(event, ReminderFired):
             if self.broken:
@@ -348,18 +350,26 @@ async def test_a_timer_waits_for_the_cancelling_event_already_in_the_log(rig):
     clock = FrozenClock(T0 + 2 * HOUR)
     await rig.arm("r1", T0 + HOUR, debtor="d1")
     await rig.caught_up()
-    rig.projector.disarm_delay = 1.0  # the runner is slow to apply cancellations
+    rig.projector.disarms_released = asyncio.Event()  # the runner holds r1's cancellation
 
-    # With the runner, the loop waits until r1's partition holds what the log held at the tick.
+    # With the runner, the loop waits until r1's partition holds what the log held at the tick:
+    # while the cancellation is held it never does, so r1 does not fire (the tick gives up on
+    # that partition at its catch-up deadline and the timer waits)...
     await rig.disarm("r1", debtor="d1")
+    assert await rig.loop(clock, catch_up_timeout=0.5).tick() == 0
+    assert await rig.state("r1") == "pending"
+    # ...and once the cancellation is applied, the timer is cancelled, never fired.
+    rig.projector.disarms_released.set()
     assert await rig.loop(clock, catch_up_timeout=10).tick() == 0
     assert await rig.state("r1") == "cancelled"
 
     # The control: a loop that does not wait fires r2 although its cancellation is in the log.
     await rig.arm("r2", T0 + HOUR, debtor="d2")
     await rig.caught_up()
+    rig.projector.disarms_released = asyncio.Event()  # the runner holds r2's cancellation
     await rig.disarm("r2", debtor="d2")
-    assert await rig.loop(clock, runner=None).tick() == 1
+    assert await asyncio.wait_for(rig.loop(clock, runner=None).tick(), 30) == 1
+    rig.projector.disarms_released.set()
     await rig.caught_up()
     assert await rig.state("r2") == "fired"  # the event is in the log: the timer did fire
     assert await rig.fired_records() == [str(rig.event_id("r2"))]
