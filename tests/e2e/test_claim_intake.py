@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -51,8 +52,8 @@ async def test_register_read_back_and_tail_the_log(fresh_topic, service_process,
         "invoice_number": "F-2026-118",
         "amount": "4800.00",
         "currency": "EUR",
-        "issued_on": "2026-09-15",
-        "due_on": "2026-10-15",
+        "issued_on": str(service.today - timedelta(days=70)),  # the frozen clock's today
+        "due_on": str(service.today - timedelta(days=40)),
         "debtor": {
             "id": "K-9",
             "legal_name": "Müller Maschinenbau GmbH",

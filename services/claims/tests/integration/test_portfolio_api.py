@@ -1,6 +1,9 @@
-"""Debtor statement, aged balance and KPIs through the API, on a frozen clock."""
+"""Debtor statement, aged balance and KPIs through the API, on a frozen clock: every date is
+computed from the service's today."""
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -10,12 +13,18 @@ from tests.support import auth
 pytestmark = pytest.mark.integration
 
 
-def claim(invoice: str, amount: str, due_on: str, debtor: str = "K-1", currency: str = "EUR"):
+def days(day: date, n: int) -> str:
+    return str(day + timedelta(days=n))
+
+
+def claim(
+    invoice: str, amount: str, due_on: str, issued_on: str, debtor: str, currency: str = "EUR"
+):
     return {
         "invoice_number": invoice,
         "amount": amount,
         "currency": currency,
-        "issued_on": "2026-06-01",
+        "issued_on": issued_on,
         "due_on": due_on,
         "debtor": {
             "id": debtor,
@@ -34,29 +43,30 @@ async def test_statement_aged_balance_and_kpis(fresh_topic, service_process, uni
             topic=topic,
             projection_schema=f"portfolio_{unique}",
             consumer_group=f"pf-{unique}",
-            clock="frozen:2026-11-24T12:00:00+00:00",
         )
         .start()
         .wait_ready()
     )
+    today = service.today
+    issued_on = days(today, -176)
     headers = auth(f"pf-{unique}", "claims:write", "claims:read")
     async with httpx.AsyncClient(base_url=service.url, timeout=30, headers=headers) as api:
         ids = {}
         for invoice, amount, due_on, debtor, currency in [
-            ("A-1", "1000.00", "2026-12-10", "K-1", "EUR"),  # current
-            ("A-2", "2000.00", "2026-11-10", "K-1", "EUR"),  # 14 days past due
-            ("A-3", "3000.00", "2026-09-01", "K-1", "EUR"),  # 84 days
-            ("A-4", "4000.00", "2026-07-01", "K-2", "EUR"),  # 146 days
-            ("A-5", "500.00", "2026-10-20", "K-2", "USD"),  # 35 days, another currency
+            ("A-1", "1000.00", days(today, 16), "K-1", "EUR"),  # current
+            ("A-2", "2000.00", days(today, -14), "K-1", "EUR"),  # 14 days past due
+            ("A-3", "3000.00", days(today, -84), "K-1", "EUR"),  # 84 days
+            ("A-4", "4000.00", days(today, -146), "K-2", "EUR"),  # 146 days
+            ("A-5", "500.00", days(today, -35), "K-2", "USD"),  # 35 days, another currency
         ]:
             answer = await api.post(
-                "/v1/claims", json=claim(invoice, amount, due_on, debtor, currency)
+                "/v1/claims", json=claim(invoice, amount, due_on, issued_on, debtor, currency)
             )
             assert answer.status_code == 201, answer.text
             ids[invoice] = answer.json()["id"]
         paid = await api.post(
             f"/v1/claims/{ids['A-2']}/payments",
-            json={"amount": "500.00", "received_on": "2026-11-24"},
+            json={"amount": "500.00", "received_on": str(today)},
         )
         assert paid.status_code == 201
         written_off = await api.post(
@@ -87,9 +97,9 @@ async def test_statement_aged_balance_and_kpis(fresh_topic, service_process, uni
         assert eur_buckets["90+"] == "0"  # written off
         assert by_currency["USD"]["total"] == "500.00"
 
-        kpis = (
-            await api.get("/v1/portfolio/kpis", params={"from": "2026-11-01", "to": "2026-11-30"})
-        ).json()
+        # a period around today: the four EUR claims were placed and the payment received today
+        period = {"from": days(today, -23), "to": days(today, 6)}
+        kpis = (await api.get("/v1/portfolio/kpis", params=period)).json()
         eur_kpis = {c["currency"]: c for c in kpis["currencies"]}["EUR"]
         assert eur_kpis["placed_count"] == 4
         assert eur_kpis["collected_amount"] == "500.00"
@@ -97,7 +107,8 @@ async def test_statement_aged_balance_and_kpis(fresh_topic, service_process, uni
         assert eur_kpis["recovery_rate"] == "0.0500"  # 500 / 10,000 placed
         assert eur_kpis["dispute_rate"] == "0.0000"
         assert eur_kpis["cost_of_recovery"] == "0.0000"
-        bad = await api.get("/v1/portfolio/kpis", params={"from": "2026-12-01", "to": "2026-11-01"})
+        backwards = {"from": days(today, 7), "to": days(today, -23)}
+        bad = await api.get("/v1/portfolio/kpis", params=backwards)
         assert bad.status_code == 422
         spec = (await api.get("/openapi.json")).json()
         kpi_doc = spec["paths"]["/v1/portfolio/kpis"]["get"]["description"]

@@ -3,12 +3,22 @@ service restarted later under a clock past their grace periods, and the timers f
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import httpx
 import pytest
 
-from tests.support import auth, eventually
+from tests.support import FROZEN_AT, auth, eventually, frozen
 
 pytestmark = pytest.mark.integration
+
+#: The first clock; the later ones, and every date of the test, are computed from it.
+START = FROZEN_AT.replace(hour=10)
+TODAY = START.date()
+
+
+def days(n: int, day: date = TODAY) -> str:
+    return str(day + timedelta(days=n))
 
 
 async def test_missed_instalments_and_a_broken_promise_fire_after_a_restart(
@@ -22,11 +32,7 @@ async def test_missed_instalments_and_a_broken_promise_fire_after_a_restart(
         "timer_interval": "0.2",
     }
     headers = auth(f"timers-{unique}", "claims:write", "claims:read")
-    first = (
-        service_process("claims", clock="frozen:2026-11-24T10:00:00+00:00", **settings)
-        .start()
-        .wait_ready()
-    )
+    first = service_process("claims", clock=frozen(START), **settings).start().wait_ready()
     async with httpx.AsyncClient(base_url=first.url, timeout=30, headers=headers) as api:
         created = await api.post(
             "/v1/claims",
@@ -34,8 +40,8 @@ async def test_missed_instalments_and_a_broken_promise_fire_after_a_restart(
                 "invoice_number": "T-1",
                 "amount": "3000.00",
                 "currency": "EUR",
-                "issued_on": "2026-09-01",
-                "due_on": "2026-10-01",
+                "issued_on": days(-84),
+                "due_on": days(-54),
                 "debtor": {
                     "id": "D-T",
                     "legal_name": "Berger Logistique SA",
@@ -52,23 +58,26 @@ async def test_missed_instalments_and_a_broken_promise_fire_after_a_restart(
             f"{url}/payment-plan",
             json={
                 "installments": [
-                    {"due_on": "2026-12-01", "amount": third},
-                    {"due_on": "2027-01-01", "amount": third},
-                    {"due_on": "2027-02-01", "amount": last},
+                    {"due_on": days(7), "amount": third},
+                    {"due_on": days(38), "amount": third},
+                    {"due_on": days(69), "amount": last},
                 ]
             },
         )
         assert plan.status_code == 201, plan.text
         promise = await api.post(
             f"{url}/promises",
-            json={"amount": "100.00", "promised_on": "2026-11-28", "source": "call"},
+            json={"amount": "100.00", "promised_on": days(4), "source": "call"},
         )
         assert promise.status_code == 201
         timeline = (await api.get(f"{url}/timeline")).json()["events"]
         assert len(timeline) == 4  # nothing fired under the first clock
     first.stop()
 
-    later = service_process("claims", clock="frozen:2027-01-20T00:00:00+00:00", **settings)
+    # past both instalments' and the promise's grace periods, before the third instalment
+    later = service_process(
+        "claims", clock=frozen(START + timedelta(days=56, hours=14)), **settings
+    )
     later.start().wait_ready()
     async with httpx.AsyncClient(base_url=later.url, timeout=30, headers=headers) as api:
 
@@ -84,7 +93,7 @@ async def test_missed_instalments_and_a_broken_promise_fire_after_a_restart(
         assert types.count("payment-plan-defaulted") == 1
         assert types.count("promise-broken") == 1
         claim = (await api.get(url)).json()
-        assert claim["plan"]["defaulted_on"] == "2027-01-07"
+        assert claim["plan"]["defaulted_on"] == days(38 + 6)  # the second miss, after 5 days' grace
         assert [i["missed"] for i in claim["plan"]["installments"]] == [True, True, False]
         assert claim["promises"][0]["state"] == "broken"
         # interest runs again from the default: more is due than when the plan was agreed
@@ -92,10 +101,12 @@ async def test_missed_instalments_and_a_broken_promise_fire_after_a_restart(
         assert float(due["total"]) > float(total)
         timeline = (await api.get(f"{url}/timeline")).json()["events"]
         summaries = [e["summary"] for e in timeline]
-        assert "Instalment 1 due 2026-12-01 missed" in summaries
+        assert f"Instalment 1 due {days(7)} missed" in summaries
     later.stop()
     # a third start fires nothing more: every timer fired or was cancelled
-    again = service_process("claims", clock="frozen:2027-03-01T00:00:00+00:00", **settings)
+    again = service_process(
+        "claims", clock=frozen(START + timedelta(days=96, hours=14)), **settings
+    )
     again.start().wait_ready()
     async with httpx.AsyncClient(base_url=again.url, timeout=30, headers=headers) as api:
         await eventually(lambda: ticks(again) >= 3, timeout=10)
