@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar, Literal
+from decimal import Decimal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from amiable_events.base import Amount, CountryCode, CurrencyCode, Event, Sealed
 
@@ -35,6 +36,45 @@ class Debtor(BaseModel):
     postal_address: Sealed | None = Field(None, description="Sealed JSON of the postal address")
 
 
+Percent = Annotated[
+    Decimal,
+    PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^-?\d+(\.\d+)?$",
+            "description": "Exact decimal, in percent a year or in percentage points, as a string.",
+        }
+    ),
+]
+
+
+class ContractualInterest(BaseModel):
+    """A late-payment rate the contract sets."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["fixed", "reference_plus"]
+    rate: Percent | None = Field(None, description="fixed: the rate, percent a year")
+    margin: Percent | None = Field(
+        None, description="reference_plus: points over the reference rate"
+    )
+    reference: str | None = Field(
+        None,
+        description="reference_plus: the reference rate series (ECB_MRO, DE_BASISZINSSATZ, "
+        "BOE_BANK_RATE); by default the governing law's own",
+    )
+
+
+class LatePaymentTerms(BaseModel):
+    """The late-payment terms of the claim's contract; each replaces the statutory figure."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    interest: ContractualInterest | None = None
+    fixed_fee: Amount | None = Field(None, description="A fixed sum, in the claim's currency")
+
+
 class ClaimRegistered(Event):
     type: ClassVar[str] = "amiable.claims.claim-registered.v1"
     source: ClassVar[str] = "claims"
@@ -52,6 +92,20 @@ class ClaimRegistered(Event):
     registered_at: datetime
     idempotency_key: str | None = Field(
         None, description="The Idempotency-Key of the request that registered the claim"
+    )
+    governing_law: str | None = Field(
+        None,
+        description="The law governing the claim (ISO 3166-1 alpha-2, or 'none': no statute), "
+        "which chooses the late-payment and limitation rules. Absent from claims registered "
+        "before it was recorded: their creditor's default applies.",
+    )
+    governing_law_source: Literal["claim", "tenant", "service_default"] | None = Field(
+        None,
+        description="Where governing_law came from: the registration request, the tenant's "
+        "setting or the service's default",
+    )
+    late_payment_terms: LatePaymentTerms | None = Field(
+        None, description="The contract's late-payment terms, if it has any"
     )
 
 

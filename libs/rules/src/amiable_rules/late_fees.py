@@ -1,9 +1,15 @@
-"""What a debtor owes on a claim on a given date under statutory late-payment rules.
+"""What a debtor owes on a claim on a given date: the principal, late interest and the fixed fee.
 
 Pure: ``amount_due`` is a function of its arguments only (no I/O, no clock). The rules are data
-(``data/late_payment_rules.json`` and the ECB rate history ``data/ecb_rates.csv``);
-``LateFeeRules.parse`` builds them from already-read content, and ``LateFeeRules.load`` is the one
-place that reads the two files shipped inside this package (once, cached).
+(``data/late_payment_rules.json`` and one CSV per reference rate history); ``LateFeeRules.parse``
+builds them from already-read content, and ``LateFeeRules.load`` is the one place that reads the
+files shipped inside this package (once, cached).
+
+Which rule applies follows the claim's **governing law** (``LateFeeRules.resolve``), never the
+debtor's country: a law with its own entry uses it (FR, DE, GB), another EU member state's law
+the EU default (Directive 2011/7/EU), any other law (or ``"none"``) no statute at all. The
+claim's contractual ``Terms`` (a rate, a margin over a reference rate, a fixed sum) replace the
+statutory figures they name.
 
 Conventions (see docs/late-fees.md):
 
@@ -11,8 +17,10 @@ Conventions (see docs/late-fees.md):
   the day after the due date through ``as_of`` inclusive. Interest for the day of a payment is
   counted on the principal before that payment (a movement takes effect at the end of its value
   date).
-* The rate of a day is the reference rate in force on the first day of its half-year (1 January
-  or 1 July) plus the entry's margin; day count actual/365 (365 even in leap years).
+* The rate of a day is a reference rate plus a margin; the reference date is the first day of
+  the day's half-year (1 January / 1 July: FR, DE, EU) or the eve of the half-year in which the
+  debt fell late, fixed for the debt (31 December / 30 June: GB); day count actual/365 (365
+  even in leap years).
 * Each interest line covers a run of days with one rate, one principal and no movement in
   between: a new line starts on 1 January / 1 July, after every movement and at every
   suspension boundary. Each line's amount is computed exactly (rational arithmetic) and rounded
@@ -27,7 +35,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -35,13 +43,22 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-from babel.numbers import get_currency_precision, is_currency
+from amiable_rules import money
 
 Allocation = Literal["fees_interest_first", "principal_first"]
 ALLOCATIONS: tuple[Allocation, ...] = ("fees_interest_first", "principal_first")
+#: The order in which a payment fills what is owed, per allocation.
+ALLOCATION_ORDER: Mapping[str, tuple[str, str, str]] = {
+    "fees_interest_first": ("fee", "interest", "principal"),
+    "principal_first": ("principal", "interest", "fee"),
+}
+ReferenceDate = Literal["half_year_first_day", "half_year_eve"]
+RatePeriod = Literal["each_half_year", "fixed_when_late"]
+NO_STATUTE = "none"  # the governing law "none": no statute applies, only the contract's terms
 DAY_COUNT_BASIS = 365
 ONE_DAY = timedelta(days=1)
 ZERO = Decimal(0)
+_LAW = re.compile(r"^[A-Z]{2}$")
 
 
 @dataclass(frozen=True)
@@ -80,7 +97,33 @@ class AmountDue:
     interest_accrued: Decimal
     paid: Decimal
     lines: tuple[DueLine, ...]
-    rule: str
+    rule: str  # the rule applied, in words
+    law: str = NO_STATUTE  # the governing law
+    entry: str = NO_STATUTE  # the data entry used ("EU" for an EU law without its own)
+    source: str = ""  # the legal source of the statutory entry
+
+
+# --- contractual terms -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContractualInterest:
+    """A late-payment rate the contract sets: ``fixed`` (``rate`` percent a year) or
+    ``reference_plus`` (``margin`` points over a reference rate series: the governing law's
+    own unless ``reference`` names one)."""
+
+    kind: Literal["fixed", "reference_plus"]
+    rate: Decimal | None = None
+    margin: Decimal | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The late-payment terms of the claim's contract; each replaces the statutory figure."""
+
+    interest: ContractualInterest | None = None
+    fixed_fee: Decimal | None = None  # in the claim's currency
 
 
 # --- rules as data -------------------------------------------------------------------------------
@@ -96,6 +139,7 @@ class RateSeries:
     rows: tuple[tuple[date, Decimal], ...]
     last_checked: date
     file: str
+    source: str = ""
 
     def in_force_on(self, day: date) -> Decimal:
         """The rate of the last row with effective_from <= day."""
@@ -112,52 +156,119 @@ class RateSeries:
         return found
 
 
+def half_year_start(day: date) -> date:
+    """1 January for a day of the first half-year, 1 July for one of the second."""
+    return date(day.year, 1 if day.month <= 6 else 7, 1)
+
+
 @dataclass(frozen=True)
-class CountryRule:
-    code: str  # the entry used: "FR", or the default "EU"
-    applied_for: str  # the country asked for
-    is_default: bool
-    name: str
-    series: RateSeries
+class InterestRule:
+    """How the late-payment rate of a day is found: a reference rate plus a margin, or a rate
+    fixed by contract (``series`` None, the rate is ``margin_points``)."""
+
+    series: RateSeries | None
     margin_points: Decimal
-    fixed_fee: Mapping[str, Decimal]
-    fee_label: str
-    source: str
+    reference_date: ReferenceDate = "half_year_first_day"
+    period: RatePeriod = "each_half_year"
+    contractual: bool = False
 
-    @staticmethod
-    def reference_date(day: date) -> date:
-        """1 January for a day of the first half-year, 1 July for one of the second."""
-        return date(day.year, 1 if day.month <= 6 else 7, 1)
+    def reference_day(self, day: date, first_late_day: date) -> date:
+        """The day whose reference rate applies to ``day``."""
+        start = half_year_start(first_late_day if self.period == "fixed_when_late" else day)
+        return start - ONE_DAY if self.reference_date == "half_year_eve" else start
 
-    def reference_rate(self, day: date) -> Decimal:
-        """The reference rate (percent) applying to ``day``: in force on its half-year's start."""
-        return self.series.in_force_on(self.reference_date(day))
-
-    def rate(self, day: date) -> Decimal:
+    def rate(self, day: date, first_late_day: date) -> Decimal:
         """The late-payment rate (percent per year) applying to ``day``."""
-        return self.reference_rate(day) + self.margin_points
-
-    def fee_for(self, currency: str) -> Decimal | None:
-        return self.fixed_fee.get(currency)
+        if self.series is None:
+            return self.margin_points
+        return self.series.in_force_on(self.reference_day(day, first_late_day)) + self.margin_points
 
     @property
     def description(self) -> str:
-        head = (
-            f"{self.code} default for {self.applied_for} (no entry of its own)"
-            if self.is_default and self.applied_for != self.code
-            else self.code
-        )
-        return (
-            f"{head}: {self.series.label} + {_num(self.margin_points)} pts, "
-            f"half-year reference rate, actual/{DAY_COUNT_BASIS}"
-        )
+        if self.series is None:
+            return f"contractual rate {_pct(self.margin_points)}%"
+        text = f"{self.series.label} + {_num(self.margin_points)} pts"
+        if self.contractual:
+            text = f"contractual {text}"
+        if self.period == "fixed_when_late":
+            when = "31 Dec / 30 Jun" if self.reference_date == "half_year_eve" else "1 Jan / 1 Jul"
+            return f"{text}, reference rate on {when} before the debt fell late, fixed"
+        return f"{text}, half-year reference rate"
+
+
+@dataclass(frozen=True)
+class FeeBand:
+    below: Decimal | None  # the band covers debts < below (None: no upper bound)
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class FeeRule:
+    """The fixed sum per invoice: per currency, by band of the debt (one band: a flat sum)."""
+
+    bands: Mapping[str, tuple[FeeBand, ...]]
+    label: str
+    contractual: bool = False
+    flat: Decimal | None = None  # a contractual sum, in whatever currency the claim is in
+
+    def amount_for(self, currency: str, debt: Decimal) -> Decimal | None:
+        if self.flat is not None:
+            return self.flat
+        for band in self.bands.get(currency, ()):
+            if band.below is None or debt < band.below:
+                return band.amount
+        return None
+
+
+@dataclass(frozen=True)
+class LawEntry:
+    """One entry of the data file: the statute of a governing law (or the EU default)."""
+
+    code: str
+    name: str
+    interest: InterestRule | None
+    fee: FeeRule | None
+    source: str
+
+
+@dataclass(frozen=True)
+class LateRule:
+    """The rule that applies to one claim: its governing law's entry and its contract's terms."""
+
+    law: str  # the governing law asked for: "FR", "IT", "US", "none"
+    entry: LawEntry  # the entry used: "FR", the "EU" default, "none"
+    interest: InterestRule | None
+    fee: FeeRule | None
+    terms: Terms | None = None
+
+    @property
+    def description(self) -> str:
+        code = self.entry.code
+        if code == self.law:
+            head = code
+        elif code == NO_STATUTE:
+            head = f"none for {self.law} (no statutory rule configured)"
+        else:
+            head = f"{code} default for {self.law} (no entry of its own)"
+        if self.interest is None:
+            interest = "no late interest"
+        else:
+            interest = f"{self.interest.description}, actual/{DAY_COUNT_BASIS}"
+        text = f"{head}: {interest}"
+        if self.fee is not None and self.fee.contractual:
+            text += "; contractual fixed fee"
+        elif self.fee is None:
+            text += "; no fixed fee"
+        return text
 
 
 @dataclass(frozen=True)
 class LateFeeRules:
     last_checked: date
-    default: str
-    entries: Mapping[str, CountryRule]
+    default: str  # the entry for a law of an EU member state without its own
+    eu_member_states: frozenset[str]
+    entries: Mapping[str, LawEntry]
+    series: Mapping[str, RateSeries]
 
     @classmethod
     def load(cls) -> LateFeeRules:
@@ -174,6 +285,10 @@ class LateFeeRules:
             if file not in series_files:
                 raise ValueError(f"rate series {name}: file {file} not provided")
             rows, checked = _parse_rate_csv(series_files[file], file)
+            if spec.get("changes_on_half_year_days"):
+                odd = [d for d, _ in rows if (d.month, d.day) not in ((1, 1), (7, 1))]
+                if odd:
+                    raise ValueError(f"{file}: changes only on 1 Jan / 1 Jul, not {odd[0]}")
             series[name] = RateSeries(
                 name=name,
                 label=_required(spec, "label", name),
@@ -181,43 +296,157 @@ class LateFeeRules:
                 rows=rows,
                 last_checked=checked,
                 file=file,
+                source=spec.get("source", ""),
             )
         default = _required(rules, "default", "rules")
-        entries: dict[str, CountryRule] = {}
-        for code, spec in _required(rules, "countries", "rules").items():
-            if spec.get("reference_date", "half_year_first_day") != "half_year_first_day":
-                raise ValueError(f"{code}: only reference_date half_year_first_day is supported")
+        entries: dict[str, LawEntry] = {}
+        for code, spec in _required(rules, "laws", "rules").items():
             if spec.get("day_count", "actual/365") != "actual/365":
                 raise ValueError(f"{code}: only day_count actual/365 is supported")
-            series_name = _required(spec, "reference_rate_series", code)
-            if series_name not in series:
-                raise ValueError(f"{code}: unknown reference_rate_series {series_name}")
-            fees = {cur: Decimal(amount) for cur, amount in spec.get("fixed_fee", {}).items()}
-            for cur, amount in fees.items():
-                if not is_currency(cur) or amount < 0:
-                    raise ValueError(f"{code}: bad fixed_fee {cur} {amount}")
-            entries[code] = CountryRule(
+            entries[code] = LawEntry(
                 code=code,
-                applied_for=code,
-                is_default=code == default,
                 name=spec.get("name", code),
-                series=series[series_name],
-                margin_points=Decimal(_required(spec, "margin_points", code)),
-                fixed_fee=fees,
-                fee_label=spec.get("fee_label", "fixed recovery fee"),
+                interest=_interest_rule(code, spec.get("interest"), series),
+                fee=_fee_rule(code, spec.get("fixed_fee"), spec.get("fee_label")),
                 source=_required(spec, "source", code),
             )
-        if default not in entries:
-            raise ValueError(f"default entry {default} is not configured")
-        return cls(last_checked=last_checked, default=default, entries=entries)
+        for code in (default, NO_STATUTE):
+            if code not in entries:
+                raise ValueError(f"entry {code} is not configured")
+        return cls(
+            last_checked=last_checked,
+            default=default,
+            eu_member_states=frozenset(rules.get("eu_member_states", ())),
+            entries=entries,
+            series=series,
+        )
 
-    def for_country(self, country: str) -> CountryRule:
-        """The country's own entry, else the default one (marked as applied for that country)."""
-        code = country.strip().upper()
-        if code in self.entries:
-            return self.entries[code]
-        rule = self.entries[self.default]
-        return replace(rule, applied_for=code)
+    def entry_for(self, law: str) -> LawEntry:
+        """The law's own entry; else the EU default for an EU member state; else none."""
+        if law in self.entries:
+            return self.entries[law]
+        if law in self.eu_member_states:
+            return self.entries[self.default]
+        return self.entries[NO_STATUTE]
+
+    def law_error(self, law: str) -> str | None:
+        """Why ``law`` cannot be a governing law, or None."""
+        if law == NO_STATUTE or _LAW.match(law):
+            return None
+        return "an ISO 3166-1 alpha-2 country code, or 'none' when no statute applies"
+
+    def terms_errors(self, law: str, terms: Terms | None) -> list[tuple[str, str]]:
+        """(field, reason) for every term that cannot apply under ``law``."""
+        errors: list[tuple[str, str]] = []
+        if terms is None:
+            return errors
+        interest = terms.interest
+        if interest is not None:
+            if interest.kind == "fixed":
+                if interest.rate is None or interest.rate < 0:
+                    errors.append(("interest.rate", "a fixed rate needs rate >= 0 (percent)"))
+            elif interest.kind == "reference_plus":
+                if interest.margin is None:
+                    errors.append(("interest.margin", "reference_plus needs a margin (points)"))
+                name = interest.reference
+                if name is not None and name not in self.series:
+                    known = ", ".join(sorted(self.series))
+                    errors.append(("interest.reference", f"unknown rate series; one of {known}"))
+                statute = self.entry_for(law).interest
+                if name is None and (statute is None or statute.series is None):
+                    errors.append(
+                        (
+                            "interest.reference",
+                            f"required: no statutory reference rate under law {law}",
+                        )
+                    )
+            else:
+                errors.append(("interest.kind", "fixed or reference_plus"))
+        if terms.fixed_fee is not None and terms.fixed_fee < 0:
+            errors.append(("fixed_fee", "must be greater than or equal to 0"))
+        return errors
+
+    def resolve(self, law: str, terms: Terms | None = None) -> LateRule:
+        """The rule for a claim governed by ``law`` with its contract's ``terms``."""
+        entry = self.entry_for(law)
+        interest, fee = entry.interest, entry.fee
+        if terms is not None and terms.interest is not None:
+            interest = self._contractual_interest(terms.interest, entry)
+        if terms is not None and terms.fixed_fee is not None:
+            fee = FeeRule(
+                bands={},
+                label="contractual fixed fee (late_payment_terms)",
+                contractual=True,
+                flat=terms.fixed_fee,
+            )
+        return LateRule(law=law, entry=entry, interest=interest, fee=fee, terms=terms)
+
+    def _contractual_interest(self, spec: ContractualInterest, entry: LawEntry) -> InterestRule:
+        if spec.kind == "fixed":
+            return InterestRule(series=None, margin_points=spec.rate or ZERO, contractual=True)
+        statute = entry.interest
+        if spec.reference is not None:
+            series = self.series[spec.reference]
+            reference_date: ReferenceDate = "half_year_first_day"
+            period: RatePeriod = "each_half_year"
+        elif statute is not None and statute.series is not None:
+            series, reference_date, period = (
+                statute.series,
+                statute.reference_date,
+                statute.period,
+            )
+        else:
+            raise ValueError(f"reference_plus terms need a reference rate under {entry.code}")
+        return InterestRule(
+            series=series,
+            margin_points=spec.margin or ZERO,
+            reference_date=reference_date,
+            period=period,
+            contractual=True,
+        )
+
+
+def _interest_rule(code: str, spec: Any, series: Mapping[str, RateSeries]) -> InterestRule | None:
+    if spec is None:
+        return None
+    name = _required(spec, "reference_rate_series", code)
+    if name not in series:
+        raise ValueError(f"{code}: unknown reference_rate_series {name}")
+    reference_date = spec.get("reference_date", "half_year_first_day")
+    if reference_date not in ("half_year_first_day", "half_year_eve"):
+        raise ValueError(f"{code}: reference_date half_year_first_day or half_year_eve")
+    period = spec.get("period", "each_half_year")
+    if period not in ("each_half_year", "fixed_when_late"):
+        raise ValueError(f"{code}: period each_half_year or fixed_when_late")
+    return InterestRule(
+        series=series[name],
+        margin_points=Decimal(_required(spec, "margin_points", code)),
+        reference_date=reference_date,
+        period=period,
+    )
+
+
+def _fee_rule(code: str, spec: Any, label: str | None) -> FeeRule | None:
+    if not spec:
+        return None
+    bands: dict[str, tuple[FeeBand, ...]] = {}
+    for currency, value in spec.items():
+        if not money.known_currency(currency):
+            raise ValueError(f"{code}: unknown fixed_fee currency {currency}")
+        rows = [{"amount": value}] if isinstance(value, str) else value
+        parsed = tuple(
+            FeeBand(Decimal(row["below"]) if "below" in row else None, Decimal(row["amount"]))
+            for row in rows
+        )
+        if any(band.amount < 0 for band in parsed) or any(b.below is None for b in parsed[:-1]):
+            raise ValueError(f"{code}: bad fixed_fee bands for {currency}")
+        if parsed[-1].below is not None:
+            raise ValueError(f"{code}: the last fixed_fee band of {currency} has no 'below'")
+        bounds = [band.below for band in parsed[:-1]]
+        if bounds != sorted(bounds):
+            raise ValueError(f"{code}: fixed_fee bands of {currency} must ascend")
+        bands[currency] = parsed
+    return FeeRule(bands=bands, label=label or "fixed recovery fee")
 
 
 def _required(spec: Mapping[str, Any], key: str, where: str) -> Any:
@@ -273,7 +502,32 @@ def _load_packaged() -> LateFeeRules:
     return LateFeeRules.parse(rules, files)
 
 
+#: No late charge at all: what :func:`open_principal` applies.
+PRINCIPAL_ONLY = LateRule(
+    law=NO_STATUTE,
+    entry=LawEntry(NO_STATUTE, "no late charges", None, None, ""),
+    interest=None,
+    fee=None,
+)
+
+
 # --- the computation -----------------------------------------------------------------------------
+
+
+def open_principal(
+    *, principal: Decimal, currency: str, movements: Sequence[Movement], as_of: date | None = None
+) -> Decimal:
+    """What is owed on the invoice itself, before any late charge, at the end of ``as_of``
+    (every movement when None): :func:`amount_due` under no late-payment rule, so it is
+    ``principal - credit notes - payments``, floored at 0, whatever the allocation."""
+    return amount_due(
+        principal=principal,
+        currency=currency,
+        due_on=date.max,
+        movements=movements,
+        as_of=as_of or date.max,
+        rule=PRINCIPAL_ONLY,
+    ).principal_outstanding
 
 
 def amount_due(
@@ -281,62 +535,71 @@ def amount_due(
     principal: Decimal,
     currency: str,
     due_on: date,
-    country: str,
     movements: Sequence[Movement],
     as_of: date,
-    rules: LateFeeRules,
+    rule: LateRule,
     allocation: Allocation = "fees_interest_first",
     suspensions: Sequence[Suspension] = (),
     fee_applies: bool = True,
 ) -> AmountDue:
-    """What is owed on ``as_of``, itemised; see the module docstring for the conventions."""
-    if not is_currency(currency):
+    """What is owed on ``as_of`` under ``rule``, itemised; see the module docstring."""
+    if not money.known_currency(currency):
         raise ValueError(f"unknown currency {currency!r}")
     if allocation not in ALLOCATIONS:
         raise ValueError(f"allocation must be one of {ALLOCATIONS}")
-    digits = get_currency_precision(currency)
-    _check_amount(principal, "principal", digits, allow_zero=True)
+    digits = money.minor_digits(currency)
+    _check_amount(principal, "principal", currency, allow_zero=True)
     for m in movements:
         if m.kind not in ("payment", "credit"):
             raise ValueError(f"unknown movement kind {m.kind!r}")
-        _check_amount(m.amount, f"{m.kind} of {m.on.isoformat()}", digits, allow_zero=False)
+        _check_amount(m.amount, f"{m.kind} of {m.on.isoformat()}", currency, allow_zero=False)
     for s in suspensions:
         if s.end is not None and s.end < s.start:
             raise ValueError(f"suspension ends ({s.end}) before it starts ({s.start})")
 
-    rule = rules.for_country(country)
+    first_day = due_on + ONE_DAY if due_on < date.max else date.max
     run = _Run(
-        rule=rule,
+        interest=rule.interest,
+        first_late_day=first_day,
         digits=digits,
         principal=principal,
         allocation=allocation,
         suspensions=_merge(suspensions),
     )
-    first_day = due_on + ONE_DAY
-    fee_amount = rule.fee_for(currency) if fee_applies else None
     fee_charged = False
     fee_note = ""
 
     def charge_fee() -> None:
         nonlocal fee_charged, fee_note
         fee_charged = True
+        fee = rule.fee
+        amount = fee.amount_for(currency, run.principal) if fee is not None else None
         if not fee_applies:
             fee_note = "no fixed fee: not applicable to this claim (e.g. insolvency bars payment)"
-        elif fee_amount is None:
-            configured = ", ".join(sorted(rule.fixed_fee)) or "no currency"
+        elif fee is None:
+            where = (
+                "no statute applies"
+                if rule.entry.code == NO_STATUTE
+                else f"the {rule.entry.code} rule sets none"
+            )
+            fee_note = f"no fixed fee: {where} and the contract sets none"
+        elif amount is None:
+            configured = ", ".join(sorted(fee.bands)) or "no currency"
             fee_note = (
-                f"no fixed fee: the {rule.code} rule sets it in {configured} only, "
+                f"no fixed fee: the {rule.entry.code} rule sets it in {configured} only, "
                 f"none for {currency}"
             )
         elif run.principal == 0:
             fee_note = "no fixed fee: nothing was outstanding after the due date"
         else:
-            run.fee = fee_amount
-            run.fee_charged = fee_amount
+            _check_amount(amount, "fixed fee", currency, allow_zero=True)
+            run.fee = amount
+            run.fee_charged = amount
             fee_note = (
-                f"{currency} {_money(fee_amount, digits)} {rule.fee_label}, "
-                f"due from {first_day.isoformat()}"
+                f"{currency} {_money(amount, digits)} {fee.label}, due from {first_day.isoformat()}"
             )
+            if len(fee.bands.get(currency, ())) > 1:
+                fee_note += f" (debt {_money(run.principal, digits)})"
 
     cursor = first_day
     for m in sorted((m for m in movements if m.on <= as_of), key=lambda m: m.on):
@@ -352,7 +615,7 @@ def amount_due(
     if not fee_charged:
         fee_note = f"fixed fee not yet due: due from {first_day.isoformat()}"
 
-    q = Decimal(1).scaleb(-digits)
+    q = money.unit(currency)
     principal_net = principal - run.credited
     principal_note = f"invoice principal {_money(principal, digits)}"
     if run.credited:
@@ -378,6 +641,9 @@ def amount_due(
         paid=run.paid.quantize(q),
         lines=lines,
         rule=rule.description,
+        law=rule.law,
+        entry=rule.entry.code,
+        source=rule.entry.source,
     )
 
 
@@ -387,15 +653,17 @@ class _Run:
     def __init__(
         self,
         *,
-        rule: CountryRule,
+        interest: InterestRule | None,
+        first_late_day: date,
         digits: int,
         principal: Decimal,
         allocation: Allocation,
         suspensions: list[tuple[date, date]],
     ) -> None:
-        self.rule = rule
+        self.rule = interest
+        self.first_late_day = first_late_day
         self.digits = digits
-        self.allocation = allocation
+        self.order = ALLOCATION_ORDER[allocation]
         self.suspensions = suspensions
         self.principal = principal
         self.interest = ZERO
@@ -410,7 +678,7 @@ class _Run:
 
     def accrue(self, start: date, end: date) -> None:
         """Interest lines for the days start..end inclusive, on the current principal."""
-        if self.principal == 0:
+        if self.principal == 0 or self.rule is None:
             return
         day = start
         while day <= end:
@@ -429,27 +697,32 @@ class _Run:
                 )
             else:
                 last = min(end, half_end, boundary)
-                self._interest_line(day, last)
+                self._interest_line(self.rule, day, last)
             day = last + ONE_DAY
 
-    def _interest_line(self, start: date, end: date) -> None:
+    def _interest_line(self, rule: InterestRule, start: date, end: date) -> None:
         days = (end - start).days + 1
-        reference_date = self.rule.reference_date(start)
-        reference = self.rule.series.in_force_on(reference_date)
-        rate = reference + self.rule.margin_points
+        rate = rule.rate(start, self.first_late_day)
         exact = Fraction(self.principal) * Fraction(rate) * days / (100 * DAY_COUNT_BASIS)
         amount = _round_half_up(exact, self.digits)
-        note = (
-            f"{_pct(rate)}% ({self.rule.series.short_label} {_pct(reference)}% + "
-            f"{_num(self.rule.margin_points)} pts) on {_money(self.principal, self.digits)} "
+        span = (
+            f"on {_money(self.principal, self.digits)} "
             f"from {start.isoformat()} to {end.isoformat()}, {days} days"
         )
-        if reference_date > self.rule.series.last_checked:
-            note += (
-                f" (rate in force on {reference_date.isoformat()} not verified: "
-                f"{self.rule.series.file} last checked "
-                f"{self.rule.series.last_checked.isoformat()})"
-            )
+        if rule.series is None:
+            note = f"{_pct(rate)}% (contractual rate) {span}"
+        else:
+            reference_day = rule.reference_day(start, self.first_late_day)
+            reference = rule.series.in_force_on(reference_day)
+            margin = f"{_num(rule.margin_points)} pts"
+            if rule.contractual:
+                margin += ", contractual margin"
+            note = f"{_pct(rate)}% ({rule.series.short_label} {_pct(reference)}% + {margin}) {span}"
+            if reference_day > rule.series.last_checked:
+                note += (
+                    f" (rate in force on {reference_day.isoformat()} not verified: "
+                    f"{rule.series.file} last checked {rule.series.last_checked.isoformat()})"
+                )
         self.lines.append(DueLine("interest", amount, note))
         self.interest += amount
         self.accrued += amount
@@ -472,12 +745,7 @@ class _Run:
             self.overpaid += amount - taken
             return
         self.paid += amount
-        order = (
-            ("fee", "interest", "principal")
-            if self.allocation == "fees_interest_first"
-            else ("principal", "interest", "fee")
-        )
-        for bucket in order:
+        for bucket in self.order:
             taken = min(amount, getattr(self, bucket))
             setattr(self, bucket, getattr(self, bucket) - taken)
             if bucket == "principal":
@@ -497,13 +765,12 @@ def _merge(suspensions: Sequence[Suspension]) -> list[tuple[date, date]]:
     return merged
 
 
-def _check_amount(amount: Decimal, what: str, digits: int, *, allow_zero: bool) -> None:
+def _check_amount(amount: Decimal, what: str, currency: str, *, allow_zero: bool) -> None:
     if not isinstance(amount, Decimal) or not amount.is_finite():
         raise TypeError(f"{what}: amount must be a finite Decimal, got {amount!r}")
-    if amount < 0 or (amount == 0 and not allow_zero):
-        raise ValueError(f"{what}: amount must be {'>= 0' if allow_zero else '> 0'}")
-    if amount != amount.quantize(Decimal(1).scaleb(-digits)):
-        raise ValueError(f"{what}: {amount} has more than {digits} decimals for this currency")
+    error = money.amount_error(amount, currency, allow_zero=allow_zero)
+    if error:
+        raise ValueError(f"{what}: {amount} {error}")
 
 
 def _round_half_up(value: Fraction, digits: int) -> Decimal:

@@ -43,6 +43,8 @@ def amount_error(amount: Decimal, currency: str, *, allow_zero: bool = False) ->
         return "must be greater than or equal to 0" if allow_zero else "must be greater than 0"
     if not known_currency(currency):
         return f"{currency} is not an ISO 4217 currency code"
-    if amount != amount.quantize(unit(currency)):  # "10.000" is 10.00, "10.005" is not
-        return f"{currency} has at most {minor_digits(currency)} decimal digits"
+    digits = minor_digits(currency)
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > digits:  # "10.005" and "10.000" alike
+        return f"{currency} has at most {digits} decimal digits"
     return None

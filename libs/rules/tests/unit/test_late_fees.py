@@ -1,7 +1,8 @@
 """Statutory late-payment amounts: every figure below is worked out by hand in the comments.
 
 Interest per line = principal x rate x days / 365, rounded ROUND_HALF_UP to the cent at the end
-of the line; FR rate = ECB MRO on 1 Jan / 1 Jul + 10 points, EU default + 8 points.
+of the line; FR rate = ECB MRO on 1 Jan / 1 Jul + 10 points, EU default + 8 points, DE
+Basiszinssatz + 9 points, GB Bank Rate on 31 Dec / 30 Jun before the debt fell late + 8 points.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from amiable_rules.late_fees import (
     LateFeeRules,
     Movement,
     Suspension,
+    Terms,
     amount_due,
 )
 
@@ -32,7 +34,8 @@ def due(
     principal: str = "10000.00",
     currency: str = "EUR",
     due_on: date = DUE,
-    country: str = "FR",
+    law: str = "FR",
+    terms: Terms | None = None,
     movements: tuple[Movement, ...] = (),
     as_of: date,
     **kwargs: object,
@@ -41,10 +44,9 @@ def due(
         principal=D(principal),
         currency=currency,
         due_on=due_on,
-        country=country,
         movements=movements,
         as_of=as_of,
-        rules=RULES,
+        rule=RULES.resolve(law, terms),
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -65,18 +67,21 @@ def fee_line(result: AmountDue) -> DueLine:
 def test_data_files_parse_and_say_when_they_were_checked() -> None:
     data = resources.files("amiable_rules").joinpath("data")
     raw = json.loads(data.joinpath("late_payment_rules.json").read_text(encoding="utf-8"))
-    assert raw["last_checked"] == "2026-11-24"
-    assert all(entry["source"] for entry in raw["countries"].values())
-    csv_text = data.joinpath("ecb_rates.csv").read_text(encoding="utf-8")
-    assert csv_text.startswith("# last_checked: 2026-11-24;")
+    assert raw["last_checked"] == "2026-11-30"
+    assert all(entry["source"] for entry in raw["laws"].values())
+    for spec in raw["rate_series"].values():
+        csv_text = data.joinpath(spec["file"]).read_text(encoding="utf-8")
+        assert csv_text.startswith("# last_checked: 20"), spec["file"]
 
-    assert RULES.last_checked == date(2026, 11, 24)
+    assert RULES.last_checked == date(2026, 11, 30)
     assert RULES.default == "EU"
-    assert set(RULES.entries) == {"EU", "FR"}
-    series = RULES.for_country("FR").series
+    assert set(RULES.entries) == {"EU", "FR", "DE", "GB", "none"}
+    series = RULES.series["ECB_MRO"]
     assert series.last_checked == date(2026, 11, 24)
     assert series.rows[0] == (date(2016, 3, 16), D("0.00"))
     assert len(series.rows) == 19
+    assert RULES.series["DE_BASISZINSSATZ"].last_checked == date(2026, 11, 24)
+    assert RULES.series["BOE_BANK_RATE"].last_checked == date(2025, 12, 31)
     assert LateFeeRules.load() is RULES  # cached
 
 
@@ -93,17 +98,19 @@ def test_data_files_parse_and_say_when_they_were_checked() -> None:
     ],
 )
 def test_ecb_rate_on_the_domain_reference_dates(reference_date: date, rate: str) -> None:
-    fr = RULES.for_country("FR")
+    fr = RULES.resolve("FR").interest
+    assert fr is not None and fr.series is not None
     assert fr.series.in_force_on(reference_date) == D(rate)
     # any day of the half-year uses the rate in force on its first day
     mid_half_year = reference_date.replace(month=reference_date.month + 4, day=20)
-    assert fr.reference_rate(mid_half_year) == D(rate)
-    assert fr.rate(mid_half_year) == D(rate) + 10
+    assert fr.reference_day(mid_half_year, DUE) == reference_date
+    assert fr.rate(mid_half_year, DUE) == D(rate) + 10
 
 
 def test_fr_penalty_rate_h2_2025_and_h1_2026_is_12_15() -> None:
-    fr = RULES.for_country("FR")
-    assert fr.rate(date(2025, 9, 1)) == fr.rate(date(2026, 3, 1)) == D("12.15")
+    fr = RULES.resolve("FR").interest
+    assert fr is not None
+    assert fr.rate(date(2025, 9, 1), DUE) == fr.rate(date(2026, 3, 1), DUE) == D("12.15")
 
 
 def test_interest_across_1_july_uses_each_half_year_rate() -> None:
@@ -360,12 +367,12 @@ def test_a_non_eur_claim_gets_no_fixed_fee_and_says_why() -> None:
     assert (jpy.interest, jpy.fixed_fee, jpy.total) == (D("5326"), D("0"), D("1005326"))
 
 
-def test_a_country_without_its_own_entry_uses_the_eu_default() -> None:
-    """EUR 10,000 due 2026-01-15, DE, as of 2026-01-31: ECB 2.15% + 8 = 10.15%.
+def test_the_law_of_an_eu_member_state_without_its_own_entry_uses_the_eu_default() -> None:
+    """EUR 10,000 due 2026-01-15, Italian law, as of 2026-01-31: ECB 2.15% + 8 = 10.15%.
 
     16 days: 10000 x 10.15% x 16/365 = 16240/365 = 44.4931... -> 44.49; EUR 40 compensation.
     """
-    result = due(country="DE", as_of=date(2026, 1, 31))
+    result = due(law="IT", as_of=date(2026, 1, 31))
     assert interest_lines(result) == [
         DueLine(
             "interest",
@@ -376,10 +383,11 @@ def test_a_country_without_its_own_entry_uses_the_eu_default() -> None:
     assert result.fixed_fee == D("40.00")
     assert result.total == D("10084.49")
     assert result.rule == (
-        "EU default for DE (no entry of its own): ECB MRO + 8 pts, half-year reference rate, "
+        "EU default for IT (no entry of its own): ECB MRO + 8 pts, half-year reference rate, "
         "actual/365"
     )
-    assert RULES.for_country("DE").code == "EU"
+    assert (result.law, result.entry) == ("IT", "EU")
+    assert result.source.startswith("Directive 2011/7/EU")
 
 
 def test_nothing_accrues_on_or_before_the_due_date() -> None:
@@ -421,17 +429,16 @@ def test_lines_add_up() -> None:
 
 
 def test_bad_inputs_are_refused() -> None:
-    with pytest.raises(ValueError, match="decimals"):
+    with pytest.raises(ValueError, match="decimal digits"):
         due(principal="10.001", as_of=DUE)
     with pytest.raises(TypeError):
         amount_due(
             principal=10000.0,  # type: ignore[arg-type]
             currency="EUR",
             due_on=DUE,
-            country="FR",
             movements=(),
             as_of=DUE,
-            rules=RULES,
+            rule=RULES.resolve("FR"),
         )
     with pytest.raises(ValueError, match="currency"):
         due(currency="XXQ", as_of=DUE)
@@ -445,13 +452,20 @@ def test_rules_parse_refuses_unsorted_rates() -> None:
     rules = {
         "last_checked": "2026-11-24",
         "default": "EU",
+        "eu_member_states": ["IT"],
         "rate_series": {"S": {"file": "r.csv", "label": "S"}},
-        "countries": {"EU": {"reference_rate_series": "S", "margin_points": "8", "source": "x"}},
+        "laws": {
+            "EU": {
+                "interest": {"reference_rate_series": "S", "margin_points": "8"},
+                "source": "x",
+            },
+            "none": {"source": "no statute"},
+        },
     }
     good = "# last_checked: 2026-11-24\neffective_from,rate_percent\n2020-01-01,1\n2021-01-01,2\n"
-    assert LateFeeRules.parse(rules, {"r.csv": good}).for_country("IT").rate(date(2021, 3, 1)) == D(
-        10
-    )
+    interest = LateFeeRules.parse(rules, {"r.csv": good}).resolve("IT").interest
+    assert interest is not None
+    assert interest.rate(date(2021, 3, 1), date(2021, 3, 1)) == D(10)
     bad = "# last_checked: 2026-11-24\neffective_from,rate_percent\n2021-01-01,2\n2020-01-01,1\n"
     with pytest.raises(ValueError, match="ascending"):
         LateFeeRules.parse(rules, {"r.csv": bad})

@@ -14,7 +14,7 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import ValidationError
 
-from amiable_claims import domain, reference
+from amiable_claims import domain
 from amiable_claims.domain import Claim
 from amiable_claims.handlers import ClaimsHandler, Registrations, sealed_address, sealed_contacts
 from amiable_claims.models import (
@@ -48,6 +48,7 @@ from amiable_events.envelope import account_key
 from amiable_events.http import Problem
 from amiable_events.ids import keyed_id
 from amiable_events.personal import ERASED
+from amiable_rules import money as amiable_money
 
 ReaderDep = Annotated[Principal, Depends(require_scope("claims:read"))]
 WriterDep = Annotated[Principal, Depends(require_scope("claims:write"))]
@@ -64,7 +65,7 @@ HandlerDep = Annotated[ClaimsHandler, Depends(_handler)]
 
 
 def money(value: Decimal, currency: str) -> str:
-    return str(value.quantize(Decimal(1).scaleb(-reference.minor_digits(currency))))
+    return str(amiable_money.quantize(value, currency))
 
 
 async def present(handler: ClaimsHandler, row: dict, state: Claim | None = None) -> ClaimOut:
@@ -724,6 +725,7 @@ async def get_amount_due(
     claim = Claim.model_validate(row["state"])
     day = as_of or handler.clock.now().date()
     due = domain.amount_due(claim, day, handler.policy)
+    law, law_source = domain.governing_law(claim, handler.policy)
     c = claim.currency
     return AmountDueOut(
         claim_id=claim.claim_id,
@@ -737,6 +739,11 @@ async def get_amount_due(
         interest_accrued=money(due.interest_accrued, c),
         paid=money(due.paid, c),
         rule=due.rule,
+        governing_law=law,
+        governing_law_source=law_source,
+        rule_entry=due.entry,
+        rule_source=due.source,
+        late_payment_terms=claim.late_payment_terms,
         lines=[
             DueLineOut(kind=line.kind, amount=money(line.amount, c), note=line.note)
             for line in due.lines

@@ -34,6 +34,7 @@ from amiable_events.claims import (
     Debtor,
     Installment,
     InstallmentMissed,
+    LatePaymentTerms,
     LimitationApproaching,
     PaymentPlanAgreed,
     PaymentPlanDefaulted,
@@ -44,14 +45,24 @@ from amiable_events.claims import (
 )
 from amiable_events.envelope import Envelope
 from amiable_events.ids import NewId, keyed_id
-from amiable_rules import limitation
-from amiable_rules.late_fees import AmountDue, LateFeeRules, Movement, Suspension
+from amiable_rules import limitation, money
+from amiable_rules.governing_law import GoverningLaws, GoverningLawSource
+from amiable_rules.late_fees import (
+    Allocation,
+    AmountDue,
+    ContractualInterest,
+    LateFeeRules,
+    LateRule,
+    Movement,
+    Suspension,
+    Terms,
+    open_principal,
+)
 from amiable_rules.late_fees import amount_due as statutory_amount_due
 from amiable_rules.limitation import LimitationRule, LimitationRules
 
 ClaimStatus = Literal["registered", "qualified", "rejected", "settled", "written_off", "cancelled"]
 CLOSED: frozenset[str] = frozenset({"settled", "written_off", "cancelled"})
-Allocation = Literal["fees_interest_first", "principal_first"]
 
 
 # ---------------------------------------------------------------- errors a command can meet
@@ -91,13 +102,11 @@ def _invalid(field_name: str, reason: str) -> InvalidClaim:
 class Policy:
     late_fees: LateFeeRules
     limitation: LimitationRules
+    governing_laws: GoverningLaws
     allocation: Allocation = "fees_interest_first"
     suspend_interest_on_respected_plan: bool = True
     installment_grace_days: int = 5
     promise_grace_days: int = 3
-
-    def limitation_for(self, country: str) -> LimitationRule:
-        return self.limitation.for_law(country)
 
 
 # ---------------------------------------------------------------- state
@@ -146,7 +155,7 @@ class Claim(_State):
     currency: str
     issued_on: date
     due_on: date
-    country: str
+    country: str  # the debtor's: it chooses no rule (the governing law does)
     reachable_contacts: int
     status: ClaimStatus
     registered_at: datetime
@@ -160,6 +169,9 @@ class Claim(_State):
     promises: tuple[PromiseState, ...] = ()
     acknowledgements: tuple[date, ...] = ()
     limitation_warned_for: date | None = None
+    governing_law: str | None = None  # None: registered before the law was recorded
+    governing_law_source: GoverningLawSource | None = None
+    late_payment_terms: LatePaymentTerms | None = None
 
     @property
     def closed(self) -> bool:
@@ -176,9 +188,11 @@ class Claim(_State):
 
     @property
     def unpaid_principal(self) -> Decimal:
-        """The principal not yet covered by payments, whatever the allocation: a quick figure
-        for listings; what is due is :func:`amount_due`."""
-        return max(Decimal(0), self.principal - self.paid)
+        """What is owed on the invoice itself, before late charges, whatever the allocation
+        (``amiable_rules.late_fees.open_principal``); with them it is :func:`amount_due`."""
+        return open_principal(
+            principal=self.amount, currency=self.currency, movements=movements(self)
+        )
 
     @property
     def plan_running(self) -> bool:
@@ -202,24 +216,59 @@ def suspensions(claim: Claim, policy: Policy) -> list[Suspension]:
     return [Suspension(claim.plan.agreed_on, end)]
 
 
+def governing_law(claim: Claim, policy: Policy) -> tuple[str, GoverningLawSource]:
+    """The law recorded when the claim was registered, and where it came from; for a claim
+    registered before laws were recorded, what its tenant's settings give now."""
+    if claim.governing_law is not None:
+        return claim.governing_law, claim.governing_law_source or "claim"
+    return policy.governing_laws.choose(claim.tenant, None)
+
+
+def contract_terms(terms: LatePaymentTerms | None) -> Terms | None:
+    """The event's late-payment terms as the rules read them."""
+    if terms is None:
+        return None
+    interest = terms.interest
+    return Terms(
+        interest=None
+        if interest is None
+        else ContractualInterest(
+            kind=interest.kind,
+            rate=interest.rate,
+            margin=interest.margin,
+            reference=interest.reference,
+        ),
+        fixed_fee=terms.fixed_fee,
+    )
+
+
+def late_rule(claim: Claim, policy: Policy) -> LateRule:
+    """The late-payment rule of the claim: its governing law's, with its contract's terms."""
+    law, _ = governing_law(claim, policy)
+    return policy.late_fees.resolve(law, contract_terms(claim.late_payment_terms))
+
+
 def amount_due(claim: Claim, as_of: date, policy: Policy) -> AmountDue:
     return statutory_amount_due(
         principal=claim.amount,
         currency=claim.currency,
         due_on=claim.due_on,
-        country=claim.country,
         movements=movements(claim),
         as_of=as_of,
-        rules=policy.late_fees,
+        rule=late_rule(claim, policy),
         allocation=policy.allocation,
         suspensions=suspensions(claim, policy),
     )
 
 
+def limitation_rule(claim: Claim, policy: Policy) -> LimitationRule:
+    return policy.limitation.for_law(governing_law(claim, policy)[0])
+
+
 def prescription_date(claim: Claim, policy: Policy) -> date:
     """Due date (or the last interrupting event) plus the limitation period."""
     return limitation.prescription_date(
-        policy.limitation_for(claim.country),
+        limitation_rule(claim, policy),
         due_on=claim.due_on,
         acknowledgements=claim.acknowledgements,
         payments=[p.received_on for p in claim.payments],
@@ -228,7 +277,7 @@ def prescription_date(claim: Claim, policy: Policy) -> date:
 
 
 def limitation_warning_on(claim: Claim, policy: Policy) -> date:
-    rule = policy.limitation_for(claim.country)
+    rule = limitation_rule(claim, policy)
     return limitation.warning_date(rule, prescription_date(claim, policy))
 
 
@@ -277,6 +326,8 @@ class RegisterClaim:
     purchase_order: str | None = None
     description: str | None = None
     idempotency_key: str | None = None
+    governing_law: str | None = None  # None: the tenant's default
+    late_payment_terms: LatePaymentTerms | None = None
 
 
 @dataclass(frozen=True)
@@ -326,24 +377,39 @@ def siren_is_valid(value: str) -> bool:
     return total % 10 == 0
 
 
-def _precision_error(field_name: str, amount: Decimal, currency: str) -> FieldError | None:
+def _amount_error(field_name: str, amount: Decimal, currency: str) -> FieldError | None:
+    """A positive amount in the currency's precision (``amiable_rules.money``)."""
     if currency not in reference.currencies():
-        return None
-    digits = reference.minor_digits(currency)
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > digits:
-        return FieldError(field_name, f"{currency} has at most {digits} decimal digits")
-    return None
+        return None  # the currency's own field says so
+    reason = money.amount_error(amount, currency)
+    return None if reason is None else FieldError(field_name, reason)
 
 
-def registration_errors(command: RegisterClaim) -> list[FieldError]:
+def _law_errors(command: RegisterClaim, law: str, policy: Policy) -> list[FieldError]:
+    reason = policy.late_fees.law_error(law)
+    if reason is not None:
+        return [FieldError("governing_law", reason)]
+    errors = [
+        FieldError(f"late_payment_terms.{name}", why)
+        for name, why in policy.late_fees.terms_errors(
+            law, contract_terms(command.late_payment_terms)
+        )
+    ]
+    fee = command.late_payment_terms and command.late_payment_terms.fixed_fee
+    if fee is not None and not errors:
+        error = _amount_error("late_payment_terms.fixed_fee", fee, command.currency)
+        errors += [error] if error else []
+    return errors
+
+
+def registration_errors(command: RegisterClaim, policy: Policy) -> list[FieldError]:
     """Rules across fields that the request shape alone cannot check."""
     errors = []
-    if command.amount <= 0:
-        errors.append(FieldError("amount", "must be greater than 0"))
-    precision = _precision_error("amount", command.amount, command.currency)
-    if precision:
-        errors.append(precision)
+    amount = _amount_error("amount", command.amount, command.currency)
+    if amount:
+        errors.append(amount)
+    law, _ = policy.governing_laws.choose(command.tenant, command.governing_law)
+    errors += _law_errors(command, law, policy)
     if command.due_on < command.issued_on:
         errors.append(FieldError("due_on", "must be on or after issued_on"))
     registration_id = command.debtor.registration_id
@@ -375,7 +441,7 @@ def decide_registration(
     currency and dates). With an idempotency key the claim id derives from it, so a retried
     request names the same claim.
     """
-    errors = registration_errors(command)
+    errors = registration_errors(command, policy)
     if errors:
         raise InvalidClaim(errors)
     if taken_by is not None:
@@ -385,6 +451,7 @@ def decide_registration(
         if command.idempotency_key
         else new_id()
     )
+    law, law_source = policy.governing_laws.choose(command.tenant, command.governing_law)
     registered = ClaimRegistered(
         claim_id=claim_id,
         invoice_number=command.invoice_number,
@@ -398,6 +465,9 @@ def decide_registration(
         debtor=command.debtor,
         registered_at=now,
         idempotency_key=command.idempotency_key,
+        governing_law=law,
+        governing_law_source=law_source,
+        late_payment_terms=command.late_payment_terms,
     )
     claim = _registered(registered, None, command.tenant, command.debtor.id)
     return [
@@ -451,11 +521,9 @@ def decide_payment(
     currency = command.currency or claim.currency
     if currency != claim.currency:
         raise _invalid("currency", f"the claim is in {claim.currency}")
-    if command.amount <= 0:
-        raise _invalid("amount", "must be greater than 0")
-    precision = _precision_error("amount", command.amount, currency)
-    if precision:
-        raise InvalidClaim([precision])
+    amount = _amount_error("amount", command.amount, currency)
+    if amount:
+        raise InvalidClaim([amount])
     if command.received_on > now.date():
         raise _invalid("received_on", "cannot be in the future")
     payment = PaymentReceived(
@@ -494,13 +562,9 @@ def decide_payment_plan(
     today = now.date()
     previous = None
     for index, installment in enumerate(command.installments):
-        if installment.amount <= 0:
-            errors.append(FieldError(f"installments.{index}.amount", "must be greater than 0"))
-        precision = _precision_error(
-            f"installments.{index}.amount", installment.amount, claim.currency
-        )
-        if precision:
-            errors.append(precision)
+        amount = _amount_error(f"installments.{index}.amount", installment.amount, claim.currency)
+        if amount:
+            errors.append(amount)
         if installment.due_on < today:
             errors.append(FieldError(f"installments.{index}.due_on", "cannot be in the past"))
         if previous and installment.due_on <= previous:
@@ -533,11 +597,9 @@ def decide_promise(
     claim: Claim, command: RecordPromise, *, now: datetime, new_id: NewId, policy: Policy
 ) -> list[PromiseToPayRecorded]:
     _open(claim)
-    if command.amount <= 0:
-        raise _invalid("amount", "must be greater than 0")
-    precision = _precision_error("amount", command.amount, claim.currency)
-    if precision:
-        raise InvalidClaim([precision])
+    amount = _amount_error("amount", command.amount, claim.currency)
+    if amount:
+        raise InvalidClaim([amount])
     if command.promised_on < now.date():
         raise _invalid("promised_on", "cannot be in the past")
     grace = policy.promise_grace_days if command.grace_days is None else command.grace_days
@@ -585,11 +647,9 @@ def decide_adjustment(
     """A partial credit note: it reduces the principal; one that clears the claim settles it."""
     _open(claim)
     principal_left = claim.principal
-    if amount <= 0:
-        raise _invalid("amount", "must be greater than 0")
-    precision = _precision_error("amount", amount, claim.currency)
-    if precision:
-        raise InvalidClaim([precision])
+    error = _amount_error("amount", amount, claim.currency)
+    if error:
+        raise InvalidClaim([error])
     if amount >= principal_left:
         raise _invalid(
             "amount",
@@ -787,6 +847,9 @@ def _registered(event: ClaimRegistered, state: Claim | None, tenant: str, debtor
         reachable_contacts=_reachable(event.debtor.contacts, event.debtor.postal_address),
         status="registered",
         registered_at=event.registered_at,
+        governing_law=event.governing_law,
+        governing_law_source=event.governing_law_source,
+        late_payment_terms=event.late_payment_terms,
     )
 
 

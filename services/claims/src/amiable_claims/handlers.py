@@ -217,6 +217,8 @@ class Registrations:
             purchase_order=body.purchase_order,
             description=body.description,
             idempotency_key=idempotency_key,
+            governing_law=body.governing_law,
+            late_payment_terms=body.late_payment_terms,
             debtor=Debtor(
                 id=debtor.id,
                 legal_name=debtor.legal_name,

@@ -29,6 +29,8 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, Literal
 
+from amiable_rules.late_fees import Movement, open_principal
+
 ClosedAs = Literal["settled", "written_off", "cancelled"]
 AgingStyle = Literal["portfolio", "statement"]
 
@@ -67,19 +69,23 @@ def currencies(claims: Iterable[ClaimFacts]) -> tuple[str, ...]:
 
 
 def open_balance(claim: ClaimFacts, as_of: date) -> Decimal:
-    """What the debtor still owes on ``claim`` at the end of ``as_of``.
+    """What the debtor still owes on ``claim`` at the end of ``as_of``: the open receivable.
 
-    ``amount - credits dated <= as_of - payments dated <= as_of``, floored at 0; and 0 when
-    the claim is not issued yet (``issued_on > as_of``) or already closed
+    ``amount - credits dated <= as_of - payments dated <= as_of``, floored at 0 (the one rule
+    of what is owed before late charges, ``amiable_rules.late_fees.open_principal``); and 0
+    when the claim is not issued yet (``issued_on > as_of``) or already closed
     (``closed_on <= as_of``: settled, written off or cancelled).
     """
     if claim.issued_on > as_of:
         return _ZERO
     if claim.closed_on is not None and claim.closed_on <= as_of:
         return _ZERO
-    credited = sum((a for d, a in claim.credits if d <= as_of), _ZERO)
-    paid = sum((a for d, a in claim.payments if d <= as_of), _ZERO)
-    return max(_ZERO, claim.amount - credited - paid)
+    movements = [Movement(d, "payment", a) for d, a in claim.payments] + [
+        Movement(d, "credit", a) for d, a in claim.credits
+    ]
+    return open_principal(
+        principal=claim.amount, currency=claim.currency, movements=movements, as_of=as_of
+    )
 
 
 def placed_amount(claim: ClaimFacts) -> Decimal:

@@ -24,6 +24,7 @@ from amiable_events.producer import EventLog
 from amiable_events.projection import ProjectionRunner, ProjectionStore
 from amiable_events.timers import TimerLoop
 from amiable_events.tracing import configure_tracing
+from amiable_rules.governing_law import GoverningLaws
 from amiable_rules.late_fees import LateFeeRules
 from amiable_rules.limitation import LimitationRules
 
@@ -34,6 +35,9 @@ def policy(settings: ClaimsSettings) -> Policy:
     return Policy(
         late_fees=LateFeeRules.load(),
         limitation=LimitationRules.load(),
+        governing_laws=GoverningLaws(
+            default=settings.default_governing_law, by_tenant=settings.tenant_governing_law
+        ),
         allocation=settings.payment_allocation,
         suspend_interest_on_respected_plan=settings.suspend_interest_on_respected_plan,
         installment_grace_days=settings.installment_grace_days,

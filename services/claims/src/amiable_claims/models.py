@@ -10,7 +10,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator
 
 from amiable_claims import reference
+from amiable_events.claims import LatePaymentTerms
 from amiable_events.personal import ERASED
+from amiable_rules.governing_law import GoverningLawSource
 
 E164 = r"^\+[1-9]\d{1,14}$"
 
@@ -127,6 +129,22 @@ class ClaimIn(_Input):
     purchase_order: str | None = Field(None, max_length=100)
     description: str | None = Field(None, max_length=2000)
     debtor: DebtorIn
+    governing_law: str | None = Field(
+        None,
+        description="The law governing the claim's contract: an ISO 3166-1 alpha-2 country "
+        "code, or 'none' when no statute applies (interest only from late_payment_terms). It "
+        "chooses the late-payment and limitation rules. Defaults to the creditor's "
+        "(AMIABLE_TENANT_GOVERNING_LAW, else AMIABLE_DEFAULT_GOVERNING_LAW); the debtor's "
+        "country plays no part.",
+        examples=["FR"],
+    )
+    late_payment_terms: LatePaymentTerms | None = Field(
+        None,
+        description="The contract's own late-payment terms; each replaces the statutory "
+        "figure: interest {kind: fixed, rate} or {kind: reference_plus, margin, reference?}, "
+        "and/or a fixed_fee in the claim's currency.",
+        examples=[{"interest": {"kind": "fixed", "rate": "12.00"}, "fixed_fee": "50.00"}],
+    )
 
     @field_validator("currency")
     @classmethod
@@ -134,6 +152,13 @@ class ClaimIn(_Input):
         if value not in reference.currencies():
             raise ValueError(f"{value} is not an ISO 4217 currency code")
         return value
+
+    @field_validator("governing_law")
+    @classmethod
+    def _known_law(cls, value: str | None) -> str | None:
+        if value is None or value == "none" or value in reference.countries():
+            return value
+        raise ValueError(f"{value} is neither an ISO 3166-1 alpha-2 country code nor 'none'")
 
 
 class ContactOut(BaseModel):
@@ -391,7 +416,20 @@ class AmountDueOut(BaseModel):
     overpaid: str
     interest_accrued: str
     paid: str
-    rule: str
+    rule: str = Field(description="The rule applied, in words")
+    governing_law: str = Field(description="The claim's governing law, or 'none'")
+    governing_law_source: GoverningLawSource = Field(
+        description="Where the governing law came from: the claim's registration, the "
+        "tenant's setting or the service's default"
+    )
+    rule_entry: str = Field(
+        description="The statutory entry applied: the law's own (FR, DE, GB), the EU default "
+        "for another EU member state, or 'none'"
+    )
+    rule_source: str = Field(description="The legal source of that entry")
+    late_payment_terms: LatePaymentTerms | None = Field(
+        description="The contract's late-payment terms, when the claim carries any"
+    )
     lines: list[DueLineOut]
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from babel.languages import get_official_languages
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import list_currencies
 
 # Where B2B correspondence is customarily in another official language than the first one
 # CLDR lists (Hindi for India), the customary one wins.
@@ -77,7 +77,3 @@ def canonical_language(tag: str) -> str | None:
 @cache
 def currencies() -> frozenset[str]:
     return frozenset(list_currencies())
-
-
-def minor_digits(currency: str) -> int:
-    return get_currency_precision(currency)

@@ -541,5 +541,5 @@ def test_as_dict_is_json_ready(q1: Kpis) -> None:
     assert kpis([], *Q1, currency="EUR").as_dict()["cei"] is None
     aged = aged_balance(aging_portfolio(), AS_OF, currency="EUR").as_dict()
     assert aged["as_of"] == "2026-03-31"
-    assert aged["total"] == "3550"
-    assert aged["buckets"][1] == {"label": "1-30", "amount": "250", "count": 1}
+    assert aged["total"] == "3550.00"  # open balances are in the currency's precision
+    assert aged["buckets"][1] == {"label": "1-30", "amount": "250.00", "count": 1}
