@@ -38,7 +38,7 @@ from tests.factories import (
     ParcelWeighedV2,
     registered,
 )
-from tests.support import create_topic, eventually
+from tests.support import create_topic, delete_topics, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -125,6 +125,7 @@ async def rig(infra, unique):
             for schema in (store.schema, f"{store.schema}_rebuild"):
                 await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         await engine.dispose()
+        await delete_topics(infra.bootstrap, [topic, dlq_topic(service)])
 
 
 async def scalar(rig, query):

@@ -38,7 +38,7 @@ from amiable_events.timers import (
     timer_event_id,
 )
 from amiable_events.topics import dlq_topic
-from tests.support import create_topic, eventually
+from tests.support import create_topic, delete_topics, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -268,6 +268,7 @@ async def rig(infra, unique):
             for schema in (rig.store.schema, f"{rig.store.schema}_rebuild"):
                 await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         await rig.engine.dispose()
+        await delete_topics(infra.bootstrap, [topic, dlq_topic(rig.service)])
 
 
 async def test_a_timer_fires_once_when_the_clock_passes_its_due_time(rig):
