@@ -21,7 +21,8 @@ from referencing import Registry, Resource
 
 from amiable_events.catalog import REGISTRY
 from amiable_events.schemas import ASYNCAPI_FILE, SCHEMAS_DIR
-from amiable_events.topics import CLAIM_EVENTS_TOPIC, PARTITIONS, SERVICES, dlq_topic
+from amiable_events.service import declared
+from amiable_events.topics import CLAIM_EVENTS_TOPIC, PARTITIONS, dlq_topic
 from tests.support import ROOT
 
 pytestmark = pytest.mark.contract
@@ -124,6 +125,10 @@ def test_the_document_describes_the_log_its_messages_and_the_dead_letter_topics(
         "description": document["servers"]["local-kafka"]["description"],
     }
     addresses = {channel["address"] for channel in document["channels"].values()}
-    assert addresses == {CLAIM_EVENTS_TOPIC, *(dlq_topic(service) for service in SERVICES)}
+    assert addresses == {CLAIM_EVENTS_TOPIC, f"{CLAIM_EVENTS_TOPIC}.dlq.{{service}}"}
+    assert set(document["channels"]["deadLetters"]["parameters"]) == {"service"}
+    for service in declared():  # the one address pattern names every service's DLQ topic
+        address = document["channels"]["deadLetters"]["address"]
+        assert address.format(service=service) == dlq_topic(service)
     actions = {operation["action"] for operation in document["operations"].values()}
     assert actions == {"send", "receive"}

@@ -34,7 +34,6 @@ from amiable_events.topics import (
     DLQ_PARTITIONS,
     PARTITIONS,
     REPLICATION_FACTOR,
-    SERVICES,
     dlq_topic,
 )
 
@@ -43,7 +42,6 @@ ASYNCAPI_FILE = "asyncapi.yaml"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 KAFKA_BINDING_VERSION = "0.5.0"
 LOCAL_BOOTSTRAP = "localhost:19092"
-#: Every service that consumes the log, hence has a dead-letter topic.
 ACCOUNT_KEY_PATTERN = r"^[^:]+:.+$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
@@ -270,21 +268,26 @@ def asyncapi(registry: Registry) -> dict[str, Any]:
             "messages": [{"$ref": f"#/channels/claimEvents/messages/{name}"} for name in models],
         },
     }
-    for service in SERVICES:
-        channel = f"deadLetters.{service}"
-        channels[channel] = {
-            "address": dlq_topic(service),
-            "title": f"Dead letters of {service}",
-            "servers": [{"$ref": "#/servers/local-kafka"}],
-            "messages": {"deadLetter": {"$ref": "#/components/messages/deadLetter"}},
-            "bindings": _topic_binding(dlq_topic(service), DLQ_PARTITIONS, DLQ_CONFIGS),
-        }
-        operations[f"deadLetter.{service}"] = {
-            "action": "send",
-            "title": f"{service} parks a record it could not decode, and goes on",
-            "channel": {"$ref": f"#/channels/{channel}"},
-            "messages": [{"$ref": f"#/channels/{channel}/messages/deadLetter"}],
-        }
+    # Every service consuming the log has its own dead-letter topic; the document names the
+    # pattern, not the services (they are declared in their own packages, see service.py).
+    dlq_address = f"{CLAIM_EVENTS_TOPIC}.dlq.{{service}}"
+    dlq_binding = _topic_binding(dlq_address, DLQ_PARTITIONS, DLQ_CONFIGS)
+    del dlq_binding["kafka"]["topic"]  # the address has a parameter: no one topic name
+    channels["deadLetters"] = {
+        "address": dlq_address,
+        "title": "Dead letters of one service",
+        "description": f"One topic per service that consumes the log, e.g. {dlq_topic('claims')}.",
+        "parameters": {"service": {"description": "The consuming service's name (claims, ...)."}},
+        "servers": [{"$ref": "#/servers/local-kafka"}],
+        "messages": {"deadLetter": {"$ref": "#/components/messages/deadLetter"}},
+        "bindings": dlq_binding,
+    }
+    operations["deadLetter"] = {
+        "action": "send",
+        "title": "A service parks a record it could not decode, and goes on",
+        "channel": {"$ref": "#/channels/deadLetters"},
+        "messages": [{"$ref": "#/channels/deadLetters/messages/deadLetter"}],
+    }
     return {
         "asyncapi": "3.0.0",
         "info": {
