@@ -1,17 +1,17 @@
 """The deployment files (Dockerfile, docker-compose.yml, deploy/) checked against the code.
 
 No Docker engine or cluster is needed: the files are parsed and held to what the code says (the
-topic layout of `amiable_events.topics`, the services and databases of the local stack, each
-service's settings). A tiny kustomize renderer resolves every kustomization recursively, so a
-missing file fails here; when `kustomize` or `kubectl` is installed, its output must match.
-Fast and offline.
+topic layout of `amiable_events.topics`, and the services as declared, `declared()`: each one's
+name, port and database). Every declared service must be deployed and nothing else: adding a
+service means adding its compose block, its k8s folder, its database and its dead-letter topic.
+A tiny kustomize renderer resolves every kustomization recursively, so a missing file fails
+here; when `kustomize` or `kubectl` is installed, its output must match. Fast and offline.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
-import importlib
 import json
 import os
 import re
@@ -26,15 +26,13 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from amiable_cli.main import SERVICES as CLI_SERVICES
-from amiable_cli.stack import DATABASES
+from amiable_events.service import KEYS_DATABASE, declared
 from amiable_events.topics import (
     CLAIM_EVENTS_CONFIGS,
     CLAIM_EVENTS_TOPIC,
     DLQ_CONFIGS,
     DLQ_PARTITIONS,
     PARTITIONS,
-    SERVICES,
     dlq_topic,
     topic_specs,
 )
@@ -77,6 +75,11 @@ RENDERED_FIELDS = {
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "ReplicaSet"}
 
+#: The services, as declared by their packages (``amiable.services`` entry points).
+SERVICES = declared()
+#: One database per service, plus the per-debtor keys.
+DATABASES = {*(service.database for service in SERVICES.values()), KEYS_DATABASE}
+
 
 # ------------------------------------------------------------------------------------------------
 # helpers
@@ -116,9 +119,8 @@ def rel(path: Path) -> str:
 
 
 def service_port(service: str) -> int:
-    """The default port in the service's settings class."""
-    module = importlib.import_module(CLI_SERVICES[service])
-    return module.Settings.model_fields["port"].default
+    """The service's declared port."""
+    return SERVICES[service].port
 
 
 def image_tag(image: str) -> str | None:
@@ -435,7 +437,7 @@ def test_deployments_run_an_existing_service_on_its_port(root: Path) -> None:
         assert args[0] == "serve"
         service = args[1]
         assert (REPO / "services" / service).is_dir(), f"no folder services/{service}"
-        assert service in CLI_SERVICES, f"`amiable serve {service}` is not registered"
+        assert service in SERVICES, f"`amiable serve {service}`: {service} is not declared"
         assert deployment["metadata"]["name"] == service
         port = service_port(service)
         ports = [p["containerPort"] for p in container["ports"]]
@@ -445,6 +447,14 @@ def test_deployments_run_an_existing_service_on_its_port(root: Path) -> None:
         sources = container.get("envFrom") or []
         assert {"configMapRef": {"name": CONFIG_MAP}} in sources
         assert {"secretRef": {"name": SECRET}} in sources
+
+
+@pytest.mark.parametrize("root", ROOTS, ids=ROOT_IDS)
+def test_every_declared_service_is_deployed_and_nothing_else(root: Path) -> None:
+    docs = rendered(root)
+    for kind in ("Deployment", "Service", "PodDisruptionBudget"):
+        names = {doc["metadata"]["name"] for doc in of_kind(docs, kind)}
+        assert names == set(SERVICES), f"{rel(root)}: {kind} {sorted(names)}, not {list(SERVICES)}"
 
 
 @pytest.mark.parametrize("root", ROOTS, ids=ROOT_IDS)
@@ -516,7 +526,7 @@ def test_kafka_topics_match_amiable_events_topics(root: Path) -> None:
         topic["spec"].get("topicName", topic["metadata"]["name"]): topic
         for topic in of_kind(docs, "KafkaTopic")
     }
-    expected = {spec.name: spec for spec in topic_specs(SERVICES)}
+    expected = {spec.name: spec for spec in topic_specs(list(SERVICES))}
     assert set(topics) == set(expected)
     for name, spec in expected.items():
         topic = topics[name]
@@ -736,20 +746,20 @@ def test_compose_depends_on_waits_on_conditions() -> None:
 def test_compose_amiable_services_match_their_settings() -> None:
     services = compose_services()
     amiable = amiable_services()
-    assert "claims" in amiable
+    assert set(amiable) == set(SERVICES), "one compose service per declared service"
     kafka_env = environment(services["kafka"])
     advertised = dict(
         listener.split("://", 1) for listener in kafka_env["KAFKA_ADVERTISED_LISTENERS"].split(",")
     )
     for name, service in amiable.items():
         assert service["command"] == ["serve", name]
-        assert (REPO / "services" / name).is_dir() and name in CLI_SERVICES
+        assert (REPO / "services" / name).is_dir() and name in SERVICES
         env = environment(service)
         port = service_port(name)
         assert env["AMIABLE_ENV"] == "prod"
         assert env["AMIABLE_HOST"] == "0.0.0.0"
         assert env["AMIABLE_PORT"] == str(port)
-        assert any(str(p).endswith(f":{port}:{port}") for p in service["ports"])
+        assert f"127.0.0.1:{port}:{port}" in [str(p) for p in service["ports"]]
         assert env["AMIABLE_KAFKA_BOOTSTRAP"] == advertised["PLAINTEXT"]
         assert env["AMIABLE_JWT_SECRET"] == TEST_ENV["AMIABLE_JWT_SECRET"]
         database = urlsplit(env["AMIABLE_DATABASE_URL"])
@@ -805,7 +815,7 @@ def test_compose_kafka_init_creates_the_log_and_dead_letter_topics() -> None:
             int(option(words, "--replication-factor")[0]),
             configs,
         )
-    expected = {spec.name: spec for spec in topic_specs(SERVICES)}
+    expected = {spec.name: spec for spec in topic_specs(list(SERVICES))}
     assert set(created) == set(expected)
     for name, spec in expected.items():
         partitions, replication, configs = created[name]
@@ -824,6 +834,7 @@ def test_compose_postgres_creates_every_database() -> None:
     sql = re.sub(r"--[^\n]*", "", sql)
     created = re.findall(r"CREATE DATABASE\s+(\w+)", sql, re.I)
     assert sorted(created) == sorted(DATABASES)
+    assert len(created) == len(set(created))
     assert environment(postgres)["POSTGRES_PASSWORD"] == TEST_ENV["POSTGRES_PASSWORD"]
 
 
@@ -912,7 +923,7 @@ def test_dockerfile_runs_amiable_as_a_non_root_user() -> None:
     final = {keyword: rest for keyword, rest in instructions}
     assert json.loads(final["ENTRYPOINT"]) == ["amiable"]
     command = json.loads(final["CMD"])
-    assert command[0] == "serve" and command[1] in CLI_SERVICES
+    assert command[0] == "serve" and command[1] in SERVICES
     assert str(service_port(command[1])) in final["EXPOSE"].split()
     environment_lines = " ".join(rest for keyword, rest in instructions if keyword == "ENV")
     assert re.search(r"\bAMIABLE_HOST=0\.0\.0\.0\b", environment_lines)

@@ -54,7 +54,8 @@ async def test_claim_log_has_twelve_partitions_and_infinite_retention(config):
 
 
 async def test_every_service_has_its_dlq_topic(config):
-    topics = [dlq_topic(service) for service in stack.SERVICES]
+    topics = [dlq_topic(service) for service in stack.service_names()]
+    assert "claims" in stack.service_names()
     layout = await _topic_layout(config.kafka_bootstrap, topics)
 
     assert sorted(layout) == sorted(topics)
@@ -66,13 +67,13 @@ async def test_every_service_has_its_dlq_topic(config):
 
 
 async def test_ensure_topics_is_idempotent(config):
-    await ensure_topics(config.kafka_bootstrap, stack.SERVICES)
+    await ensure_topics(config.kafka_bootstrap, stack.service_names())
 
     layout = await _topic_layout(config.kafka_bootstrap, [CLAIM_EVENTS_TOPIC])
     assert layout[CLAIM_EVENTS_TOPIC][0] == PARTITIONS
 
 
-@pytest.mark.parametrize("database", stack.DATABASES)
+@pytest.mark.parametrize("database", stack.databases())
 async def test_every_database_accepts_the_amiable_role(config, database):
     conn = await asyncpg.connect(f"{config.database_url}/{database}", timeout=10)
     try:

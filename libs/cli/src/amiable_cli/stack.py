@@ -44,32 +44,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from amiable_events.topics import CLAIM_EVENTS_TOPIC, SERVICES, dlq_topic, ensure_topics
+from amiable_events.topics import CLAIM_EVENTS_TOPIC, dlq_topic, ensure_topics
 
 __all__ = [
-    "DATABASES",
     "DB_PASSWORD",
     "DB_USER",
-    "SERVICES",
     "StackConfig",
     "StackError",
     "StackStatus",
     "Tools",
+    "databases",
     "down",
     "ensure_prerequisites",
     "is_up",
+    "service_names",
     "status",
     "up",
 ]
-
-DATABASES = (
-    "amiable_claims",
-    "amiable_risk",
-    "amiable_dunning",
-    "amiable_communications",
-    "amiable_disputes",
-    "amiable_keys",
-)
 
 DB_USER = "amiable"
 DB_PASSWORD = "amiable"
@@ -103,6 +94,24 @@ T = TypeVar("T")
 
 class StackError(RuntimeError):
     """The local stack cannot be provisioned, started or stopped; the message says why."""
+
+
+# --------------------------------------------------------------------------------------------
+# what the declared services need: a database and a dead-letter topic each
+
+
+def service_names() -> list[str]:
+    """The declared services (``amiable.services`` entry points), in port order."""
+    from amiable_events.service import declared
+
+    return list(declared())
+
+
+def databases() -> list[str]:
+    """Every database the stack creates: one per declared service, then the keys' database."""
+    from amiable_events.service import KEYS_DATABASE, declared
+
+    return [service.database for service in declared().values()] + [KEYS_DATABASE]
 
 
 # --------------------------------------------------------------------------------------------
@@ -682,7 +691,7 @@ def _stop_kafka(config: StackConfig, log: Log) -> None:
 
 def _ensure_topics(config: StackConfig) -> None:
     try:
-        _run_sync(lambda: ensure_topics(config.kafka_bootstrap, SERVICES))
+        _run_sync(lambda: ensure_topics(config.kafka_bootstrap, service_names()))
     except Exception as error:
         raise StackError(f"cannot create the Kafka topics: {error}") from error
 
@@ -893,7 +902,7 @@ async def _ensure_databases(config: StackConfig) -> None:
             await conn.execute(f"ALTER ROLE {DB_USER} LOGIN CREATEDB PASSWORD '{DB_PASSWORD}'")
         rows = await conn.fetch("SELECT datname FROM pg_database")
         existing = {row["datname"] for row in rows}
-        for database in DATABASES:
+        for database in databases():
             if database not in existing:
                 with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                     await conn.execute(f'CREATE DATABASE "{database}" OWNER {DB_USER}')
@@ -1015,13 +1024,13 @@ async def _healthy(config: StackConfig) -> bool:
         finally:
             with contextlib.suppress(Exception):
                 await admin.close()
-        wanted = {CLAIM_EVENTS_TOPIC, *(dlq_topic(service) for service in SERVICES)}
+        wanted = {CLAIM_EVENTS_TOPIC, *(dlq_topic(service) for service in service_names())}
         return wanted <= topics
 
     async def postgres_ok() -> bool:
         try:
             conn = await asyncpg.connect(
-                config.database_url_for(DATABASES[0]), timeout=5, command_timeout=5
+                config.database_url_for(databases()[0]), timeout=5, command_timeout=5
             )
         except Exception:
             return False

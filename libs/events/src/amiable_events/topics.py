@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from aiokafka.partitioner import murmur2
 
 CLAIM_EVENTS_TOPIC = "claim-events.v1"
-#: The five services; each consumes the whole log and has its own dead-letter topic.
-SERVICES = ("claims", "risk", "dunning", "communications", "disputes")
 PARTITIONS = 12
 REPLICATION_FACTOR = 1
 DLQ_PARTITIONS = 1
@@ -57,7 +55,11 @@ def dlq_topic(service: str) -> str:
 
 
 def topic_specs(services: Sequence[str]) -> list[TopicSpec]:
-    """Every topic the log needs: the claim log plus one DLQ per service."""
+    """Every topic the log needs: the claim log plus one DLQ per service.
+
+    The service names come from the caller (the CLI passes the declared services,
+    ``amiable_events.service.declared()``): this module knows no service.
+    """
     specs = [TopicSpec(CLAIM_EVENTS_TOPIC, PARTITIONS, configs=dict(CLAIM_EVENTS_CONFIGS))]
     specs += [
         TopicSpec(dlq_topic(service), DLQ_PARTITIONS, configs=dict(DLQ_CONFIGS))
