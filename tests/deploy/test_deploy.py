@@ -20,13 +20,14 @@ import shutil
 import subprocess
 import tomllib
 from collections.abc import Iterator
+from importlib.metadata import entry_points
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
-from amiable_events.service import KEYS_DATABASE, declared
+from amiable_events.service import ENTRY_POINT_GROUP, KEYS_DATABASE, declared
 from amiable_events.topics import (
     CLAIM_EVENTS_CONFIGS,
     CLAIM_EVENTS_TOPIC,
@@ -930,6 +931,21 @@ def test_dockerfile_runs_amiable_as_a_non_root_user() -> None:
     assert "/healthz" in final["HEALTHCHECK"] and "urllib" in final["HEALTHCHECK"]
     scripts = tomllib.loads((REPO / "libs/cli/pyproject.toml").read_text())["project"]["scripts"]
     assert "amiable" in scripts
+
+
+def test_the_image_installs_every_declared_service() -> None:
+    """The image installs amiable-cli and what it depends on (`uv sync --package amiable-cli`):
+    every package declaring an ``amiable.services`` entry point must be among them."""
+    project = tomllib.loads((REPO / "libs/cli/pyproject.toml").read_text())["project"]
+    dependencies = {
+        re.split(r"[<>=!~;\[ ]", item, maxsplit=1)[0] for item in project["dependencies"]
+    }
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        assert entry.dist is not None and entry.dist.name in dependencies, (
+            f"service {entry.name}: add {entry.dist.name if entry.dist else '?'} to "
+            "libs/cli/pyproject.toml's dependencies, or the image lacks it"
+        )
+    assert set(SERVICES) == {entry.name for entry in entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def test_dockerfile_installs_the_locked_dependencies() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -18,28 +17,33 @@ events_app = typer.Typer(no_args_is_help=True, help="Read the claim event log.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(events_app, name="events")
 
-# Services are registered explicitly: name -> module holding create_app, settings and store.
-SERVICES = {"claims": "amiable_claims.main"}
 
-ServiceArg = Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICES)}")]
+def _declared():
+    from amiable_events.service import declared
+
+    return declared()
+
+
+ServiceArg = Annotated[str, typer.Argument(help="a declared service: claims, ...")]
 
 
 def _service(name: str):
-    if name not in SERVICES:
-        raise typer.BadParameter(f"unknown service {name!r}; known: {', '.join(SERVICES)}")
-    return importlib.import_module(SERVICES[name])
+    services = _declared()
+    if name not in services:
+        raise typer.BadParameter(f"unknown service {name!r}; known: {', '.join(services)}")
+    return services[name]
 
 
-def _on_store(module, work):
+def _on_store(service, work):
     """Run ``work(settings, engine, store)`` against a service's projection, then clean up."""
 
     async def run():
         from amiable_events.db import create_engine
 
-        settings = module.Settings()
-        engine = create_engine(settings.database_url, settings.database)
+        settings = service.settings()
+        engine = create_engine(settings.database_url, service.database_of(settings))
         try:
-            return await work(settings, engine, module.projection_store(settings, engine))
+            return await work(settings, engine, service.store(settings, engine))
         finally:
             await engine.dispose()
 
@@ -77,12 +81,14 @@ def serve(service: ServiceArg, port: int | None = None) -> None:
     """Run one service in the foreground."""
     import uvicorn
 
-    module = _service(service)
-    settings = module.Settings()
+    from amiable_events.service import build_app
+
+    declared = _service(service)
+    settings = declared.settings()
     uvicorn.run(
-        module.create_app(settings),
+        build_app(declared, settings),
         host=settings.host,
-        port=port or settings.port,
+        port=port or declared.port_of(settings),
         loop="uvloop",
         http="httptools",
         log_level="info",
@@ -93,7 +99,10 @@ def serve(service: ServiceArg, port: int | None = None) -> None:
 @app.command()
 def token(
     tenant: Annotated[str, typer.Option(help="the creditor the token acts for")],
-    scope: Annotated[list[str] | None, typer.Option(help="repeat for several scopes")] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(help="repeat for several scopes; default: every declared service's scopes"),
+    ] = None,
     ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 8 * 3600,
 ) -> None:
     """Print a dev token signed with AMIABLE_JWT_SECRET (HS256)."""
@@ -101,8 +110,13 @@ def token(
     from amiable_events.settings import ServiceSettings
 
     settings = ServiceSettings()
-    scopes = scope or ["claims:read", "claims:write"]
+    scopes = scope or _all_scopes()
     typer.echo(issue_token(settings.jwt_secret, tenant=tenant, scopes=scopes, ttl_seconds=ttl))
+
+
+def _all_scopes() -> list[str]:
+    """Every declared service's scopes (``admin`` included), once each."""
+    return list(dict.fromkeys(s for service in _declared().values() for s in service.all_scopes))
 
 
 @app.command()
@@ -280,22 +294,39 @@ def import_claims(
 
 @app.command()
 def run() -> None:
-    """Start the local stack and the services, print their URLs and a dev token, serve claims."""
-    status = local_stack.up()
+    """Start the local stack and every declared service (one process each), print their URLs
+    and a dev token; Ctrl-C stops the services (Kafka and PostgreSQL keep running)."""
+    from amiable_cli.supervise import supervise
     from amiable_events.auth import issue_token
     from amiable_events.settings import ServiceSettings
 
+    status = local_stack.up()
+    services = _declared()
     settings = ServiceSettings()
+    ttl = 8 * 3600
     dev_token = issue_token(
-        settings.jwt_secret, tenant="demo-creditor", scopes=["claims:read", "claims:write", "admin"]
+        settings.jwt_secret, tenant="demo-creditor", scopes=_all_scopes(), ttl_seconds=ttl
     )
-    typer.echo(f"kafka       {status.bootstrap}")
-    typer.echo(f"postgresql  {status.database_url}")
-    typer.echo("claims API  http://127.0.0.1:8001/v1/claims")
-    typer.echo("claims docs http://127.0.0.1:8001/docs")
-    typer.echo(f"dev token (tenant demo-creditor, {datetime.now():%H:%M} + 8h):\n{dev_token}")
-    typer.echo("stop with Ctrl-C; `make stack-down` stops Kafka and PostgreSQL")
-    serve("claims")
+    rows = [("kafka", status.bootstrap), ("postgresql", status.database_url)]
+    for name, service in services.items():
+        base = f"http://127.0.0.1:{service.port}"
+        api = next((router.prefix for router in service.routers if router.prefix), "")
+        rows += [(f"{name} API", f"{base}{api}"), (f"{name} docs", f"{base}/docs")]
+    width = max(len(label) for label, _ in rows) + 1
+
+    def ready() -> None:
+        for label, value in rows:
+            typer.echo(f"{label:<{width}}{value}")
+        typer.echo(f"dev token (tenant demo-creditor, {datetime.now():%H:%M} + 8h):\n{dev_token}")
+        typer.echo("stop with Ctrl-C; `make stack-down` stops Kafka and PostgreSQL")
+
+    typer.echo(f"starting {', '.join(services)}", err=True)
+    code = supervise(
+        [(name, service.port) for name, service in services.items()],
+        on_ready=ready,
+        log=lambda message: typer.echo(message, err=True),
+    )
+    raise typer.Exit(code)
 
 
 if __name__ == "__main__":
