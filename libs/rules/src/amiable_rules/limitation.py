@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 Interruption = Literal["acknowledgement", "payment", "payment_plan"]
 INTERRUPTIONS: tuple[Interruption, ...] = ("acknowledgement", "payment", "payment_plan")
+RunsFrom = Literal["due_date", "end_of_year"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class LimitationRule:
     interrupted_by: frozenset[str]
     warn_days_before: int
     source: str
+    runs_from: RunsFrom = "due_date"
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,16 @@ class LimitationRules:
             unknown = set(spec["interrupted_by"]) - set(INTERRUPTIONS)
             if unknown:
                 raise ValueError(f"{law}: unknown interrupting events {sorted(unknown)}")
+            runs_from = spec.get("runs_from", "due_date")
+            if runs_from not in ("due_date", "end_of_year"):
+                raise ValueError(f"{law}: runs_from due_date or end_of_year")
             rules[law] = LimitationRule(
                 law=law,
                 years=int(spec["years"]),
                 interrupted_by=frozenset(spec["interrupted_by"]),
                 warn_days_before=int(spec.get("warn_days_before", 90)),
                 source=spec["source"],
+                runs_from=runs_from,
             )
         if default not in rules:
             raise ValueError(f"default limitation entry {default} is not configured")
@@ -91,8 +97,9 @@ def prescription_date(
     payments: Iterable[date] = (),
     payment_plans: Iterable[date] = (),
 ) -> date:
-    """The due date, or the last event the rule counts as interrupting, plus its years."""
-    starts = [due_on]
+    """When the period ends: it runs from the due date (or the end of its year, by the rule),
+    or from the last event the rule counts as interrupting, for the rule's years."""
+    starts = [date(due_on.year, 12, 31) if rule.runs_from == "end_of_year" else due_on]
     if "acknowledgement" in rule.interrupted_by:
         starts += acknowledgements
     if "payment" in rule.interrupted_by:

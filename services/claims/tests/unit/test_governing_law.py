@@ -127,3 +127,18 @@ def test_the_settings_give_the_default_and_the_tenants_laws(monkeypatch) -> None
     assert laws.choose("acme", None) == ("GB", "tenant")
     assert laws.choose("acme-us", None) == ("none", "tenant")
     assert laws.choose(str(uuid.uuid4()), None) == ("DE", "service_default")
+
+
+def test_limitation_follows_the_governing_law_too() -> None:
+    """Due 2026-01-15: FR 5 years -> 2031-01-15; DE 3 years from the end of 2026 ->
+    2029-12-31; GB 6 years -> 2032-01-15. A DE claim due 2022-06-01 was time-barred on
+    2025-12-31, so on 2026-01-10 it is rejected; under French law it is not."""
+    _, fr = register(debtor=INDIAN)
+    _, de = register(governing_law="DE")
+    _, gb = register(LONDON)
+    assert domain.prescription_date(fr, POLICY) == date(2031, 1, 15)
+    assert domain.prescription_date(de, POLICY) == date(2029, 12, 31)
+    assert domain.prescription_date(gb, LONDON) == date(2032, 1, 15)
+    old = {"issued_on": date(2022, 5, 1), "due_on": date(2022, 6, 1)}
+    assert register(governing_law="DE", **old)[1].rejection_reasons == ("time_barred",)
+    assert register(**old)[1].status == "qualified"
