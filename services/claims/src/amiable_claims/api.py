@@ -8,7 +8,7 @@ import io
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -406,8 +406,7 @@ async def list_claims(
     principal: ReaderDep,
     handler: HandlerDep,
     debtor_id: str | None = None,
-    status: Literal["registered", "qualified", "rejected", "settled", "written_off", "cancelled"]
-    | None = None,
+    status: domain.ClaimStatus | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ClaimPage:

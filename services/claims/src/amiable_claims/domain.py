@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import singledispatch
-from typing import Literal
+from typing import Literal, get_args
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -61,8 +61,9 @@ from amiable_rules.late_fees import (
 from amiable_rules.late_fees import amount_due as statutory_amount_due
 from amiable_rules.limitation import LimitationRule, LimitationRules
 
-ClaimStatus = Literal["registered", "qualified", "rejected", "settled", "written_off", "cancelled"]
-CLOSED: frozenset[str] = frozenset({"settled", "written_off", "cancelled"})
+ClosedStatus = Literal["settled", "written_off", "cancelled"]
+ClaimStatus = Literal["registered", "qualified", "rejected", ClosedStatus]
+CLOSED: frozenset[str] = frozenset(get_args(ClosedStatus))
 
 
 # ---------------------------------------------------------------- errors a command can meet

@@ -29,9 +29,9 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, Literal
 
+from amiable_claims.domain import ClosedStatus
 from amiable_rules.late_fees import Movement, open_principal
 
-ClosedAs = Literal["settled", "written_off", "cancelled"]
 AgingStyle = Literal["portfolio", "statement"]
 
 RATE_PLACES = Decimal("0.0001")
@@ -53,7 +53,7 @@ class ClaimFacts:
     payments: tuple[tuple[date, Decimal], ...]  # (value date, amount) allocated to this claim
     credits: tuple[tuple[date, Decimal], ...]  # credit notes / adjustments reducing what is owed
     closed_on: date | None  # settled, written off or cancelled on that date
-    closed_as: ClosedAs | None
+    closed_as: ClosedStatus | None
     disputed_on: date | None = None  # first dispute (none until the disputes service exists)
     dispute_reason: str | None = None
     recovery_cost: Decimal = Decimal(0)  # communication / agent costs (zero until communications)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator
 
 from amiable_claims import reference
+from amiable_claims.domain import ClaimStatus
 from amiable_events.claims import LatePaymentTerms
 from amiable_events.personal import ERASED
 from amiable_rules.governing_law import GoverningLawSource
@@ -223,7 +224,7 @@ class ClaimOut(BaseModel):
     outstanding: str
     issued_on: date
     due_on: date
-    status: Literal["registered", "qualified", "rejected", "settled", "written_off", "cancelled"]
+    status: ClaimStatus
     rejection_reasons: list[str]
     paid: str
     closed_on: date | None
