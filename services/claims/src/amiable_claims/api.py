@@ -6,6 +6,7 @@ import base64
 import csv
 import io
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -15,6 +16,13 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import ValidationError
 
 from amiable_claims import domain
+from amiable_claims.commands import (
+    AcknowledgeDebt,
+    AdjustClaim,
+    CancelClaim,
+    RequalifyClaim,
+    WriteOffClaim,
+)
 from amiable_claims.domain import Claim
 from amiable_claims.handlers import ClaimsHandler, Registrations, sealed_address, sealed_contacts
 from amiable_claims.models import (
@@ -44,8 +52,10 @@ from amiable_claims.models import (
 )
 from amiable_events.auth import Principal, require_scope
 from amiable_events.claims import Installment
+from amiable_events.commands import Idempotency
 from amiable_events.envelope import account_key
-from amiable_events.http import Problem
+from amiable_events.errors import Invalid, NotFound, TooLarge, UnsupportedMediaType
+from amiable_events.idempotency import fingerprint
 from amiable_events.ids import keyed_id
 from amiable_events.personal import ERASED
 from amiable_rules import money as amiable_money
@@ -53,6 +63,15 @@ from amiable_rules import money as amiable_money
 ReaderDep = Annotated[Principal, Depends(require_scope("claims:read"))]
 WriterDep = Annotated[Principal, Depends(require_scope("claims:write"))]
 CorrelationDep = Annotated[uuid.UUID | None, Header(alias="X-Correlation-Id")]
+IdempotencyKeyDep = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="A retry with the same key and body changes nothing and gets the same "
+        "answer; the same key on another body is a 422",
+    ),
+]
 
 MAX_IMPORT_ROWS = 50_000
 
@@ -169,12 +188,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         registered_at, claim_id = orjson.loads(base64.urlsafe_b64decode(padded))
         return datetime.fromisoformat(registered_at), uuid.UUID(claim_id)
     except (ValueError, TypeError) as exc:
-        raise Problem(
-            422,
-            "Invalid request",
-            "bad cursor",
-            errors=[{"field": "cursor", "reason": "malformed"}],
-        ) from exc
+        raise Invalid.field("cursor", "malformed") from exc
 
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
@@ -204,7 +218,7 @@ async def register_claim(
     principal: WriterDep,
     handler: HandlerDep,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: IdempotencyKeyDep = None,
     correlation_id: CorrelationDep = None,
 ) -> ClaimOut:
     """Register an unpaid invoice; it is qualified (`qualified` or `rejected` with reasons) in
@@ -310,10 +324,10 @@ def _parse_rows(content_type: str, raw: bytes) -> list:
         records = [line for line in text.splitlines() if line.strip()]
         make = orjson.loads
     else:
-        raise Problem(415, "Unsupported media type", "send text/csv or application/x-ndjson")
+        raise UnsupportedMediaType("send text/csv or application/x-ndjson")
     if len(records) > MAX_IMPORT_ROWS:
-        raise Problem(
-            413, "Too many rows", f"at most {MAX_IMPORT_ROWS} rows a request, got {len(records)}"
+        raise TooLarge(
+            f"at most {MAX_IMPORT_ROWS} rows a request, got {len(records)}", title="Too many rows"
         )
     rows = []
     for record in records:
@@ -397,7 +411,9 @@ async def get_claim(
     history = await handler.read_model.history(principal.tenant, claim_id, until)
     state = domain.fold(history)
     if state is None:
-        raise Problem(404, "Claim not found", f"claim {claim_id} was not registered yet at {as_of}")
+        raise NotFound(
+            f"claim {claim_id} was not registered yet at {as_of}", title="Claim not found"
+        )
     return await present(handler, row, state)
 
 
@@ -424,26 +440,56 @@ async def list_claims(
     )
 
 
-async def _run(handler, principal, claim_id, decide, correlation_id, event_id=None) -> ClaimOut:
-    row = await handler.execute(
-        principal.tenant, claim_id, decide, correlation_id=correlation_id, event_id=event_id
-    )
-    return await present(handler, row)
+@dataclass(frozen=True)
+class CommandCall:
+    """What every command route needs: the writing tenant, the handler, and the request's
+    correlation id and Idempotency-Key."""
+
+    principal: Principal
+    handler: ClaimsHandler
+    request: Request
+    correlation_id: uuid.UUID | None
+    idempotency_key: str | None
+
+    async def run(self, claim_id: uuid.UUID, command, body=None) -> ClaimOut:
+        """Execute ``command`` on the claim; ``body`` fingerprints the Idempotency-Key."""
+        idempotency = None
+        if self.idempotency_key:
+            payload = body.model_dump(mode="json") if body is not None else None
+            idempotency = Idempotency(
+                self.idempotency_key, fingerprint(self.request.url.path, payload)
+            )
+        row = await self.handler.execute(
+            self.principal.tenant,
+            claim_id,
+            command,
+            correlation_id=self.correlation_id,
+            idempotency=idempotency,
+        )
+        return await present(self.handler, row)
+
+
+async def _command_call(
+    request: Request,
+    principal: WriterDep,
+    handler: HandlerDep,
+    correlation_id: CorrelationDep = None,
+    idempotency_key: IdempotencyKeyDep = None,
+) -> CommandCall:
+    return CommandCall(principal, handler, request, correlation_id, idempotency_key)
+
+
+CommandDep = Annotated[CommandCall, Depends(_command_call)]
 
 
 @router.patch(
     "/{claim_id}", operation_id="amendClaim", response_model=ClaimOut, responses=COMMAND_ERRORS
 )
-async def amend_claim(
-    claim_id: uuid.UUID,
-    body: AmendIn,
-    principal: WriterDep,
-    handler: HandlerDep,
-    correlation_id: CorrelationDep = None,
-) -> ClaimOut:
+async def amend_claim(claim_id: uuid.UUID, body: AmendIn, call: CommandDep) -> ClaimOut:
     """Correct contact and reference fields (`ClaimAmended`); then `requalify`."""
-    row = await handler.claim_row(principal.tenant, claim_id)
-    seal = await handler.sealer.sealer_for(account_key(principal.tenant, row["debtor_id"]))
+    handler, tenant = call.handler, call.principal.tenant
+    row = await handler.claim_row(tenant, claim_id)
+    seal = await handler.sealer.sealer_for(account_key(tenant, row["debtor_id"]))
     command = domain.AmendClaim(
         contract_reference=body.contract_reference,
         purchase_order=body.purchase_order,
@@ -451,13 +497,7 @@ async def amend_claim(
         contacts=None if body.contacts is None else sealed_contacts(seal, body.contacts),
         postal_address=sealed_address(seal, body.postal_address),
     )
-    return await _run(
-        handler,
-        principal,
-        claim_id,
-        lambda claim, now: domain.decide_amendment(claim, command, now=now),
-        correlation_id,
-    )
+    return await call.run(claim_id, command, body)
 
 
 @router.post(
@@ -466,34 +506,10 @@ async def amend_claim(
     response_model=ClaimOut,
     responses=COMMAND_ERRORS,
 )
-async def requalify_claim(
-    claim_id: uuid.UUID,
-    principal: WriterDep,
-    handler: HandlerDep,
-    correlation_id: CorrelationDep = None,
-) -> ClaimOut:
+async def requalify_claim(claim_id: uuid.UUID, call: CommandDep) -> ClaimOut:
     """Check the claim again after a correction: `ClaimQualified` or `ClaimRejected`."""
-    row = await handler.claim_row(principal.tenant, claim_id)
-    look_alike = await handler.read_model.look_alike(
-        principal.tenant,
-        row["debtor_id"],
-        row["amount"],
-        row["currency"],
-        row["issued_on"],
-        row["due_on"],
-    )
-    duplicate_of = (
-        look_alike["claim_id"] if look_alike and look_alike["claim_id"] != claim_id else None
-    )
-    return await _run(
-        handler,
-        principal,
-        claim_id,
-        lambda claim, now: domain.decide_qualification(
-            claim, now=now, policy=handler.policy, duplicate_of=duplicate_of
-        ),
-        correlation_id,
-    )
+    duplicate_of = await call.handler.duplicate_of(call.principal.tenant, claim_id)
+    return await call.run(claim_id, RequalifyClaim(duplicate_of))
 
 
 @router.post(
@@ -503,39 +519,21 @@ async def requalify_claim(
     response_model=ClaimOut,
     responses=COMMAND_ERRORS,
 )
-async def record_payment(
-    claim_id: uuid.UUID,
-    body: PaymentIn,
-    principal: WriterDep,
-    handler: HandlerDep,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-    correlation_id: CorrelationDep = None,
-) -> ClaimOut:
+async def record_payment(claim_id: uuid.UUID, body: PaymentIn, call: CommandDep) -> ClaimOut:
     """Record money received (may be back-dated). A payment that covers everything due
     settles the claim (`ClaimSettled`); on a closed claim, or beyond what is due, it is
     recorded as an overpayment, never refused. With an `Idempotency-Key`, a retry records
     nothing twice."""
-    payment_id = keyed_id(principal.tenant, "payment", idempotency_key) if idempotency_key else None
+    key = call.idempotency_key
     command = domain.RecordPayment(
         amount=Decimal(body.amount),
         currency=body.currency,
         received_on=body.received_on,
         reference=body.reference,
         method=body.method,
-        payment_id=payment_id,
+        payment_id=keyed_id(call.principal.tenant, "payment", key) if key else None,
     )
-    return await _run(
-        handler,
-        principal,
-        claim_id,
-        lambda claim, now: domain.decide_payment(
-            claim, command, now=now, new_id=uuid.uuid4, policy=handler.policy
-        ),
-        correlation_id,
-        event_id=keyed_id(principal.tenant, "payment-received", idempotency_key)
-        if idempotency_key
-        else None,
-    )
+    return await call.run(claim_id, command, body)
 
 
 @router.post(
@@ -546,11 +544,7 @@ async def record_payment(
     responses=COMMAND_ERRORS,
 )
 async def agree_payment_plan(
-    claim_id: uuid.UUID,
-    body: PaymentPlanIn,
-    principal: WriterDep,
-    handler: HandlerDep,
-    correlation_id: CorrelationDep = None,
+    claim_id: uuid.UUID, body: PaymentPlanIn, call: CommandDep
 ) -> ClaimOut:
     """An échéancier: instalments whose amounts add up to the balance due today (422
     otherwise). A missed instalment (due date + grace days) is `InstallmentMissed`, a second
@@ -561,15 +555,7 @@ async def agree_payment_plan(
         ),
         grace_days=body.grace_days,
     )
-    return await _run(
-        handler,
-        principal,
-        claim_id,
-        lambda claim, now: domain.decide_payment_plan(
-            claim, command, now=now, new_id=uuid.uuid4, policy=handler.policy
-        ),
-        correlation_id,
-    )
+    return await call.run(claim_id, command, body)
 
 
 @router.post(
@@ -579,13 +565,7 @@ async def agree_payment_plan(
     response_model=ClaimOut,
     responses=COMMAND_ERRORS,
 )
-async def record_promise(
-    claim_id: uuid.UUID,
-    body: PromiseIn,
-    principal: WriterDep,
-    handler: HandlerDep,
-    correlation_id: CorrelationDep = None,
-) -> ClaimOut:
+async def record_promise(claim_id: uuid.UUID, body: PromiseIn, call: CommandDep) -> ClaimOut:
     """A promise to pay `amount` by `promised_on`; `PromiseBroken` when the date plus grace
     passes without the amount."""
     command = domain.RecordPromise(
@@ -594,15 +574,7 @@ async def record_promise(
         source=body.source,
         grace_days=body.grace_days,
     )
-    return await _run(
-        handler,
-        principal,
-        claim_id,
-        lambda claim, now: domain.decide_promise(
-            claim, command, now=now, new_id=uuid.uuid4, policy=handler.policy
-        ),
-        correlation_id,
-    )
+    return await call.run(claim_id, command, body)
 
 
 @router.post(
@@ -611,21 +583,9 @@ async def record_promise(
     response_model=ClaimOut,
     responses=COMMAND_ERRORS,
 )
-async def write_off_claim(
-    claim_id: uuid.UUID,
-    body: WriteOffIn,
-    principal: WriterDep,
-    handler: HandlerDep,
-    correlation_id: CorrelationDep = None,
-) -> ClaimOut:
+async def write_off_claim(claim_id: uuid.UUID, body: WriteOffIn, call: CommandDep) -> ClaimOut:
     """Stop recovery and write the balance off (`ClaimWrittenOff`)."""
-    return await _run(
-        handler,
-        principal,
-        claim_id,
-        lambda claim, now: domain.decide_write_off(claim, body.reason, now=now),
-        correlation_id,
-    )
+    return await call.run(claim_id, WriteOffClaim(body.reason), body)
 
 
 @router.post(
@@ -634,23 +594,9 @@ async def write_off_claim(
     response_model=ClaimOut,
     responses=COMMAND_ERRORS,
 )
-async def cancel_claim(
-    claim_id: uuid.UUID,
-    body: CancelIn,
-    principal: WriterDep,
-    handler: HandlerDep,
-    correlation_id: CorrelationDep = None,
-) -> ClaimOut:
+async def cancel_claim(claim_id: uuid.UUID, body: CancelIn, call: CommandDep) -> ClaimOut:
     """The invoice is cancelled by a full credit note (`ClaimCancelled`)."""
-    return await _run(
-        handler,
-        principal,
-        claim_id,
-        lambda claim, now: domain.decide_cancel(
-            claim, body.reason, body.credit_note_reference, now=now
-        ),
-        correlation_id,
-    )
+    return await call.run(claim_id, CancelClaim(body.reason, body.credit_note_reference), body)
 
 
 @router.post(
@@ -660,28 +606,10 @@ async def cancel_claim(
     response_model=ClaimOut,
     responses=COMMAND_ERRORS,
 )
-async def adjust_claim(
-    claim_id: uuid.UUID,
-    body: AdjustmentIn,
-    principal: WriterDep,
-    handler: HandlerDep,
-    correlation_id: CorrelationDep = None,
-) -> ClaimOut:
+async def adjust_claim(claim_id: uuid.UUID, body: AdjustmentIn, call: CommandDep) -> ClaimOut:
     """A partial credit note reduces the principal (`ClaimAdjusted`)."""
-    return await _run(
-        handler,
-        principal,
-        claim_id,
-        lambda claim, now: domain.decide_adjustment(
-            claim,
-            Decimal(body.amount),
-            body.credit_note_reference,
-            body.reason,
-            now=now,
-            policy=handler.policy,
-        ),
-        correlation_id,
-    )
+    command = AdjustClaim(Decimal(body.amount), body.credit_note_reference, body.reason)
+    return await call.run(claim_id, command, body)
 
 
 @router.post(
@@ -692,23 +620,11 @@ async def adjust_claim(
     responses=COMMAND_ERRORS,
 )
 async def record_acknowledgement(
-    claim_id: uuid.UUID,
-    body: AcknowledgementIn,
-    principal: WriterDep,
-    handler: HandlerDep,
-    correlation_id: CorrelationDep = None,
+    claim_id: uuid.UUID, body: AcknowledgementIn, call: CommandDep
 ) -> ClaimOut:
     """The debtor acknowledged the debt in writing: the limitation period starts again
     (`DebtAcknowledged`)."""
-    return await _run(
-        handler,
-        principal,
-        claim_id,
-        lambda claim, now: domain.decide_acknowledgement(
-            claim, body.acknowledged_on, body.reference, now=now
-        ),
-        correlation_id,
-    )
+    return await call.run(claim_id, AcknowledgeDebt(body.acknowledged_on, body.reference), body)
 
 
 @router.get("/{claim_id}/amount-due", operation_id="getAmountDue", response_model=AmountDueOut)
@@ -755,7 +671,7 @@ async def get_timeline(claim_id: uuid.UUID, principal: ReaderDep, handler: Handl
     """Every event about the claim, from every service, in log order: the audit trail."""
     events = await handler.read_model.timeline(principal.tenant, claim_id)
     if not events:
-        raise Problem(404, "Claim not found", f"no claim {claim_id} for this tenant")
+        raise NotFound(f"no claim {claim_id} for this tenant", title="Claim not found")
     return Timeline(
         claim_id=claim_id,
         events=[

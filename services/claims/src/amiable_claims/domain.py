@@ -20,6 +20,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from amiable_claims import reference
+from amiable_events import errors
 from amiable_events.claims import (
     ClaimAdjusted,
     ClaimAmended,
@@ -44,6 +45,7 @@ from amiable_events.claims import (
     RejectionReason,
 )
 from amiable_events.envelope import Envelope
+from amiable_events.errors import FieldError
 from amiable_events.ids import NewId, keyed_id
 from amiable_rules import limitation, money
 from amiable_rules.governing_law import GoverningLaws, GoverningLawSource
@@ -69,27 +71,27 @@ CLOSED: frozenset[str] = frozenset(get_args(ClosedStatus))
 # ---------------------------------------------------------------- errors a command can meet
 
 
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    reason: str
+class InvalidClaim(errors.Invalid):
+    """The command breaks a rule of the claim; each broken rule names its field."""
 
 
-class InvalidClaim(ValueError):
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
-        self.errors = errors
+class InvoiceNumberTaken(errors.Conflict):
+    title = "Invoice already registered"
 
-
-class InvoiceNumberTaken(ValueError):
     def __init__(self, invoice_number: str, claim_id: UUID) -> None:
-        super().__init__(f"invoice {invoice_number} is already registered as claim {claim_id}")
+        super().__init__(
+            f"invoice {invoice_number} is already registered as claim {claim_id}",
+            existing_claim_id=str(claim_id),
+        )
         self.invoice_number = invoice_number
         self.claim_id = claim_id
 
 
-class Conflict(ValueError):
+class Conflict(errors.Conflict):
     """The claim's state forbids the command (closed, a plan already running...)."""
+
+    def __init__(self, detail: str, claim: Claim) -> None:
+        super().__init__(detail, status_of_claim=claim.status)
 
 
 def _invalid(field_name: str, reason: str) -> InvalidClaim:
@@ -482,7 +484,7 @@ def decide_qualification(
 ) -> list:
     """Qualify: valid, complete and not time-barred; otherwise reject with every reason."""
     if claim.closed:
-        raise Conflict(f"claim is {claim.status}")
+        raise Conflict(f"claim is {claim.status}", claim)
     reasons: list[RejectionReason] = []
     if claim.reachable_contacts == 0:
         reasons.append("missing_debtor_contact")
@@ -509,7 +511,7 @@ def decide_qualification(
 
 def _open(claim: Claim) -> None:
     if claim.closed:
-        raise Conflict(f"claim is {claim.status.replace('_', ' ')}")
+        raise Conflict(f"claim is {claim.status.replace('_', ' ')}", claim)
 
 
 def decide_payment(
@@ -556,7 +558,7 @@ def decide_payment_plan(
     """An échéancier whose instalments add up to the balance due today."""
     _open(claim)
     if claim.plan_running:
-        raise Conflict("a payment plan is already running")
+        raise Conflict("a payment plan is already running", claim)
     if not command.installments:
         raise _invalid("installments", "at least one instalment")
     errors = []

@@ -1,18 +1,16 @@
-"""Runs claim commands: load the claim -> decide -> append -> wait until readable.
+"""The claims application: commands on claims through the command bus, registrations (one by
+one or in bulk) and the reads the routes need. No HTTP here: errors are application errors.
 
-One lock per debtor account (one partition) serialises a command's read of the state with its
-append inside a process; across replicas, ``evolve`` is total, so a concurrent append can never
-corrupt a claim, and every command first waits until the account's partition is applied.
+Registrations create a claim, so they are not a command on an existing subject: they hold the
+tenant's lock (invoice numbers and look-alikes are per tenant) through the checks and the append,
+and use the bus for everything else.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 
 import orjson
@@ -20,141 +18,73 @@ import orjson
 from amiable_claims import reference
 from amiable_claims.domain import (
     Claim,
-    Conflict,
-    FieldError,
     InvalidClaim,
-    InvoiceNumberTaken,
     Policy,
     RegisterClaim,
     decide_registration,
 )
-from amiable_events.base import Event
+from amiable_claims.projection import ClaimsReadModel
 from amiable_events.claims import Contact, Debtor
-from amiable_events.envelope import Envelope, account_key
-from amiable_events.http import Problem
-from amiable_events.ids import caused_id, keyed_id
-
-Decide = Callable[[Claim, datetime], list[Event]]
-
-
-def invalid(errors) -> Problem:
-    return Problem(
-        422,
-        "Invalid request",
-        f"{len(errors)} field(s) are invalid",
-        errors=[{"field": e.field, "reason": e.reason} for e in errors],
-    )
+from amiable_events.commands import CommandBus, Idempotency
+from amiable_events.envelope import account_key
+from amiable_events.errors import FieldError, Invalid, NotFound, Unavailable
+from amiable_events.ids import keyed_id
+from amiable_events.personal import Sealer
 
 
 class ClaimsHandler:
-    def __init__(self, *, log, runner, read_model, sealer, clock, policy: Policy, timeout) -> None:
-        self.log = log
-        self.runner = runner
+    def __init__(
+        self,
+        *,
+        bus: CommandBus[Claim],
+        read_model: ClaimsReadModel,
+        sealer: Sealer,
+        policy: Policy,
+    ) -> None:
+        self.bus = bus
         self.read_model = read_model
         self.sealer = sealer
-        self.clock = clock
         self.policy = policy
-        self.timeout = timeout
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.clock = bus.clock
         # tenant -> invoice number -> registration appended but not yet projected
         self.pending_registrations: dict[str, dict] = {}
-
-    def lock(self, key: str) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        return lock
-
-    async def catch_up(self, account: str) -> None:
-        """Read your writes: the account's partition is applied up to its end before deciding."""
-        if not await self.runner.wait_caught_up(account, self.timeout):
-            raise Problem(503, "Read model lagging", "the claims projection is catching up")
-
-    def envelopes(
-        self,
-        events: list[Event],
-        *,
-        tenant: str,
-        debtor_id: str,
-        now: datetime,
-        first_id: uuid.UUID,
-        correlation_id: uuid.UUID,
-    ) -> list[Envelope]:
-        """The first event gets ``first_id``; the ones it entails are caused by it, with
-        deterministic ids."""
-        envelopes = []
-        for index, event in enumerate(events):
-            envelopes.append(
-                Envelope(
-                    id=first_id if index == 0 else caused_id(first_id, "claims", event.type),
-                    subject=str(event.claim_id),
-                    time=now,
-                    tenant=tenant,
-                    debtor_id=debtor_id,
-                    correlation_id=correlation_id,
-                    causation_id=None if index == 0 else first_id,
-                    data=event,
-                )
-            )
-        return envelopes
-
-    async def append_and_wait(self, envelopes: list[Envelope]) -> None:
-        """Durably in the log (acks=all), then applied by the projection (bounded wait)."""
-        appended = await self.log.append(envelopes)
-        await self.wait_applied(appended[-1], envelopes[0].subject)
-
-    async def wait_applied(self, last, claim_id: str) -> None:
-        if not await self.runner.wait_until_applied(last.partition, last.offset, self.timeout):
-            raise Problem(
-                503,
-                "Recorded, not yet readable",
-                "the events are in the log but the read model lags; read the claim shortly",
-                claim_id=claim_id,
-            )
 
     async def claim_row(self, tenant: str, claim_id: uuid.UUID) -> dict:
         """The tenant's claim, or 404 (also for another tenant's claim)."""
         row = await self.read_model.claim(tenant, claim_id)
         if row is None:
-            raise Problem(404, "Claim not found", f"no claim {claim_id} for this tenant")
+            raise NotFound(f"no claim {claim_id} for this tenant", title="Claim not found")
         return row
+
+    async def duplicate_of(self, tenant: str, claim_id: uuid.UUID) -> uuid.UUID | None:
+        """Another claim of the tenant that looks like this one (same debtor, amount, dates)."""
+        row = await self.claim_row(tenant, claim_id)
+        look_alike = await self.read_model.look_alike(
+            tenant,
+            row["debtor_id"],
+            row["amount"],
+            row["currency"],
+            row["issued_on"],
+            row["due_on"],
+        )
+        if look_alike and look_alike["claim_id"] != claim_id:
+            return look_alike["claim_id"]
+        return None
 
     async def execute(
         self,
         tenant: str,
         claim_id: uuid.UUID,
-        decide: Decide,
+        command,
         *,
         correlation_id: uuid.UUID | None = None,
-        event_id: uuid.UUID | None = None,
+        idempotency: Idempotency | None = None,
     ) -> dict:
-        """Run one command on one claim; answers the claim's row after the events applied."""
-        row = await self.claim_row(tenant, claim_id)
-        account = account_key(tenant, row["debtor_id"])
-        async with self.lock(account):
-            await self.catch_up(account)
-            row = await self.read_model.claim(tenant, claim_id)
-            claim = Claim.model_validate(row["state"])
-            now = self.clock.now()
-            try:
-                events = decide(claim, now)
-            except InvalidClaim as exc:
-                raise invalid(exc.errors) from exc
-            except Conflict as exc:
-                raise Problem(409, "Conflict", str(exc), status_of_claim=claim.status) from exc
-            if events:
-                first_id = event_id or uuid.uuid4()
-                await self.append_and_wait(
-                    self.envelopes(
-                        events,
-                        tenant=tenant,
-                        debtor_id=row["debtor_id"],
-                        now=now,
-                        first_id=first_id,
-                        correlation_id=correlation_id or first_id,
-                    )
-                )
-            return await self.read_model.claim(tenant, claim_id)
+        """Run one command on one claim; answers the claim's row once its events applied."""
+        await self.bus.execute(
+            tenant, claim_id, command, correlation_id=correlation_id, idempotency=idempotency
+        )
+        return await self.claim_row(tenant, claim_id)
 
 
 @dataclass
@@ -240,10 +170,10 @@ class Registrations:
         projected are kept in ``pending`` so the next registration sees them, and the wait for
         the projection happens outside the lock.
         """
-        handler = self.handler
+        handler, bus = self.handler, self.handler.bus
         pending = self.pending.setdefault(tenant, {})
-        async with handler.lock(tenant):
-            await handler.catch_up(account_key(tenant, body.debtor.id))
+        async with bus.lock(tenant):
+            await bus.catch_up(account_key(tenant, body.debtor.id))
             if idempotency_key:
                 first = await handler.read_model.with_idempotency_key(tenant, idempotency_key)
                 in_flight = next(
@@ -251,14 +181,7 @@ class Registrations:
                 )
                 invoice = first["invoice_number"] if first else in_flight and in_flight.invoice
                 if invoice and invoice != body.invoice_number:
-                    raise Problem(
-                        422,
-                        "Idempotency-Key reused",
-                        "this Idempotency-Key was used for another request",
-                        errors=[
-                            {"field": "Idempotency-Key", "reason": f"used for invoice {invoice}"}
-                        ],
-                    )
+                    raise Invalid.field("Idempotency-Key", f"used for invoice {invoice}")
                 if first is not None:
                     return first, False
                 if in_flight is not None:
@@ -268,45 +191,35 @@ class Registrations:
             taken_by = existing["claim_id"] if existing else None
             if taken_by is None and body.invoice_number in pending:
                 taken_by = pending[body.invoice_number].claim_id
-            now = handler.clock.now()
-            try:
-                command = await self.command(tenant, body, idempotency_key)
-                look_alike = await handler.read_model.look_alike(
-                    tenant,
-                    body.debtor.id,
-                    command.amount,
-                    command.currency,
-                    command.issued_on,
-                    command.due_on,
-                )
-                duplicate_of = (
-                    look_alike["claim_id"]
-                    if look_alike
-                    else next((p.claim_id for p in pending.values() if p.looks_like(command)), None)
-                )
-                events = decide_registration(
-                    command,
-                    taken_by,
-                    now=now,
-                    new_id=uuid.uuid4,
-                    policy=handler.policy,
-                    duplicate_of=duplicate_of,
-                )
-            except InvalidClaim as exc:
-                raise invalid(exc.errors) from exc
-            except InvoiceNumberTaken as exc:
-                raise Problem(
-                    409,
-                    "Invoice already registered",
-                    str(exc),
-                    existing_claim_id=str(exc.claim_id),
-                ) from exc
+            now = bus.clock.now()
+            command = await self.command(tenant, body, idempotency_key)
+            look_alike = await handler.read_model.look_alike(
+                tenant,
+                body.debtor.id,
+                command.amount,
+                command.currency,
+                command.issued_on,
+                command.due_on,
+            )
+            duplicate_of = (
+                look_alike["claim_id"]
+                if look_alike
+                else next((p.claim_id for p in pending.values() if p.looks_like(command)), None)
+            )
+            events = decide_registration(
+                command,
+                taken_by,
+                now=now,
+                new_id=uuid.uuid4,
+                policy=handler.policy,
+                duplicate_of=duplicate_of,
+            )
             first_id = (
                 keyed_id(tenant, "claim-registered", idempotency_key)
                 if idempotency_key
                 else uuid.uuid4()
             )
-            envelopes = handler.envelopes(
+            envelopes = bus.envelopes(
                 events,
                 tenant=tenant,
                 debtor_id=body.debtor.id,
@@ -314,11 +227,11 @@ class Registrations:
                 first_id=first_id,
                 correlation_id=correlation_id,
             )
-            appended = await handler.log.append(envelopes)
+            appended = await bus.log.append(envelopes)
             claim = _Pending(command, events[0].claim_id, idempotency_key)
             pending[command.invoice_number] = claim
         try:
-            await handler.wait_applied(appended[-1], envelopes[0].subject)
+            await bus.wait_applied(appended)
         finally:
             claim.applied.set()
             pending.pop(command.invoice_number, None)
@@ -330,11 +243,11 @@ class Registrations:
         ``rows`` holds, per file row, a ``ClaimIn`` or the list of its field errors. Duplicates
         are invoice numbers the tenant already has, or that an earlier row of the file has.
         """
-        handler = self.handler
+        handler, bus = self.handler, self.handler.bus
         results: list[dict] = []
-        last: dict[int, int] = {}
+        appended = []
         taken: dict[str, uuid.UUID] = {}  # invoice numbers known: registered before or in the file
-        async with handler.lock(tenant):
+        async with bus.lock(tenant):
             for start in range(0, len(rows), batch):
                 chunk = rows[start : start + batch]
                 numbers = [body.invoice_number for body in chunk if not isinstance(body, list)]
@@ -343,7 +256,7 @@ class Registrations:
                 ).items():
                     taken.setdefault(number, claim_id)
                 envelopes = []
-                now = handler.clock.now()
+                now = bus.clock.now()
                 for offset, body in enumerate(chunk, start=start + 1):
                     if isinstance(body, list):
                         results.append({"row": offset, "status": "invalid", "errors": body})
@@ -377,7 +290,7 @@ class Registrations:
                     claim_id = events[0].claim_id
                     taken[body.invoice_number] = claim_id
                     first_id = uuid.uuid4()
-                    envelopes += handler.envelopes(
+                    envelopes += bus.envelopes(
                         events,
                         tenant=tenant,
                         debtor_id=body.debtor.id,
@@ -395,16 +308,15 @@ class Registrations:
                     )
                 # Batches are appended back to back (the in-memory ``taken`` covers the rows not
                 # yet projected); the answer waits once, for the whole import to be readable.
-                for record in await handler.log.append(envelopes) if envelopes else []:
-                    last[record.partition] = max(last.get(record.partition, -1), record.offset)
-            deadline = handler.timeout + len(rows) / 500  # the projection applies >2,000 rows/s
-            for partition, offset in last.items():
-                if not await handler.runner.wait_until_applied(partition, offset, deadline):
-                    raise Problem(
-                        503,
-                        "Imported, not yet readable",
-                        "every created row is in the log; the read model is catching up",
-                    )
+                if envelopes:
+                    appended += await bus.log.append(envelopes)
+            try:
+                await bus.wait_applied(appended, timeout=bus.timeout + len(rows) / 500)
+            except Unavailable as exc:
+                raise Unavailable(
+                    "every created row is in the log; the read model is catching up",
+                    title="Imported, not yet readable",
+                ) from exc
         return results
 
 

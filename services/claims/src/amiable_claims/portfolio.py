@@ -12,7 +12,7 @@ from amiable_claims import domain, kpis
 from amiable_claims.api import HandlerDep, ReaderDep, money
 from amiable_claims.domain import Claim
 from amiable_claims.handlers import ClaimsHandler
-from amiable_events.http import Problem
+from amiable_events.errors import Invalid, NotFound
 
 router = APIRouter(tags=["portfolio"])
 
@@ -51,7 +51,7 @@ async def debtor_statement(
     and 90+ days past due."""
     account = await handler.read_model.debtor_account(principal.tenant, debtor_id)
     if account is None:
-        raise Problem(404, "Debtor not found", f"no claims on debtor {debtor_id} for this tenant")
+        raise NotFound(f"no claims on debtor {debtor_id} for this tenant", title="Debtor not found")
     day = as_of or handler.clock.now().date()
     states = [
         Claim.model_validate(row["state"])
@@ -155,12 +155,7 @@ async def portfolio_kpis(
     to = period_to or handler.clock.now().date()
     start = period_from or to - timedelta(days=30)
     if start > to:
-        raise Problem(
-            422,
-            "Invalid request",
-            "from is after to",
-            errors=[{"field": "from", "reason": "must be on or before to"}],
-        )
+        raise Invalid.field("from", "must be on or before to")
     facts_ = [facts(c) for c in await _claims(handler, principal.tenant)]
     return {
         "from": start.isoformat(),

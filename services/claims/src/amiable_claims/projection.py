@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from amiable_claims.domain import TIMER_EVENTS, Claim, Policy, desired_timers, evolve
 from amiable_claims.timeline import summarize
 from amiable_events.claims import ClaimAmended, ClaimRegistered
+from amiable_events.commands import Loaded
 from amiable_events.envelope import Envelope
 from amiable_events.projection import add_runner_tables
 from amiable_events.registry import Registry
@@ -345,6 +346,18 @@ class ClaimsReadModel:
         return await self._one(
             select(claims).where(claims.c.tenant == tenant, claims.c.claim_id == claim_id)
         )
+
+    async def load(self, tenant: str, claim_id: UUID) -> Loaded[Claim] | None:
+        """The claim's state, for the command bus."""
+        row = await self._one(
+            select(claims.c.state, claims.c.debtor_id).where(
+                claims.c.tenant == tenant, claims.c.claim_id == claim_id
+            )
+        )
+        return None if row is None else Loaded(Claim.model_validate(row["state"]), row["debtor_id"])
+
+    async def applied(self, event_id: UUID) -> bool:
+        return await self._store.has_applied(event_id)
 
     async def first_with_invoice(self, tenant: str, invoice_number: str) -> dict | None:
         """The earliest registered claim of ``tenant`` for ``invoice_number``."""

@@ -9,9 +9,6 @@ from amiable_rules.late_fees import Allocation
 
 
 class ClaimsSettings(ServiceSettings):
-    port: int = 8001
-    database: str = "amiable_claims"
-    keys_database: str = "amiable_keys"
     # How a payment is allocated: to the fixed fee and late interest first, then the principal
     # (the default, as creditors usually stipulate), or to the principal first.
     payment_allocation: Allocation = "fees_interest_first"
@@ -23,4 +20,3 @@ class ClaimsSettings(ServiceSettings):
     suspend_interest_on_respected_plan: bool = True
     installment_grace_days: int = 5
     promise_grace_days: int = 3
-    timer_interval: float = 1.0

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from amiable_claims.main import create_app
+from amiable_claims.main import SERVICE
 from amiable_claims.settings import ClaimsSettings
+from amiable_events.service import build_app
 
-SPEC = create_app(ClaimsSettings(env="dev")).openapi()
+SPEC = build_app(SERVICE, ClaimsSettings(env="dev")).openapi()
 OPERATIONS = [
     (path, method, op) for path, ops in SPEC["paths"].items() for method, op in ops.items()
 ]
