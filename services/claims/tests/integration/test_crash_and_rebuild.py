@@ -161,7 +161,7 @@ async def test_kill_minus_9_mid_batch_then_restart_applies_every_event_once(
             swap=False,
         )
         assert rebuilt.events == events
-        assert rebuilt.digest["tables"]["paid_totals"] == live["tables"]["paid_totals"]
+        assert rebuilt.digest["tables"] == live["tables"]  # names the table that differs
         assert rebuilt.digest["digest"] == live["digest"]
     finally:
         for process in processes:
