@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 GoverningLawSource = Literal["claim", "tenant", "service_default"]
-SOURCES: tuple[GoverningLawSource, ...] = ("claim", "tenant", "service_default")
 
 
 @dataclass(frozen=True)

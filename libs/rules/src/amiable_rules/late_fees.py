@@ -125,6 +125,31 @@ class Terms:
     interest: ContractualInterest | None = None
     fixed_fee: Decimal | None = None  # in the claim's currency
 
+    @classmethod
+    def from_mapping(cls, terms: Mapping[str, Any] | None) -> Terms | None:
+        """The terms from their wire shape (``late_payment_terms`` of ``ClaimRegistered``):
+        ``{"interest": {"kind", "rate", "margin", "reference"}, "fixed_fee"}``, decimals as
+        strings or Decimals; None stays None."""
+        if terms is None:
+            return None
+        interest = terms.get("interest")
+        fee = terms.get("fixed_fee")
+        return cls(
+            interest=None
+            if interest is None
+            else ContractualInterest(
+                kind=interest["kind"],
+                rate=_decimal(interest.get("rate")),
+                margin=_decimal(interest.get("margin")),
+                reference=interest.get("reference"),
+            ),
+            fixed_fee=_decimal(fee),
+        )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
 
 # --- rules as data -------------------------------------------------------------------------------
 
@@ -239,7 +264,6 @@ class LateRule:
     entry: LawEntry  # the entry used: "FR", the "EU" default, "none"
     interest: InterestRule | None
     fee: FeeRule | None
-    terms: Terms | None = None
 
     @property
     def description(self) -> str:
@@ -379,7 +403,7 @@ class LateFeeRules:
                 contractual=True,
                 flat=terms.fixed_fee,
             )
-        return LateRule(law=law, entry=entry, interest=interest, fee=fee, terms=terms)
+        return LateRule(law=law, entry=entry, interest=interest, fee=fee)
 
     def _contractual_interest(self, spec: ContractualInterest, entry: LawEntry) -> InterestRule:
         if spec.kind == "fixed":

@@ -317,3 +317,16 @@ def test_a_claims_own_governing_law_beats_the_tenant_default() -> None:
     assert laws.choose("london-creditor", None) == ("GB", "tenant")
     assert laws.choose("london-creditor", "DE") == ("DE", "claim")
     assert laws.choose("paris-creditor", "none") == ("none", "claim")
+
+
+def test_terms_from_their_wire_shape() -> None:
+    wire = {
+        "interest": {"kind": "reference_plus", "margin": "5", "reference": "ECB_MRO"},
+        "fixed_fee": "50.00",
+    }
+    assert Terms.from_mapping(wire) == Terms(
+        interest=ContractualInterest("reference_plus", margin=D("5"), reference="ECB_MRO"),
+        fixed_fee=D("50.00"),
+    )
+    assert Terms.from_mapping({"fixed_fee": None}) == Terms()
+    assert Terms.from_mapping(None) is None

@@ -52,7 +52,6 @@ from amiable_rules.governing_law import GoverningLaws, GoverningLawSource
 from amiable_rules.late_fees import (
     Allocation,
     AmountDue,
-    ContractualInterest,
     LateFeeRules,
     LateRule,
     Movement,
@@ -229,20 +228,7 @@ def governing_law(claim: Claim, policy: Policy) -> tuple[str, GoverningLawSource
 
 def contract_terms(terms: LatePaymentTerms | None) -> Terms | None:
     """The event's late-payment terms as the rules read them."""
-    if terms is None:
-        return None
-    interest = terms.interest
-    return Terms(
-        interest=None
-        if interest is None
-        else ContractualInterest(
-            kind=interest.kind,
-            rate=interest.rate,
-            margin=interest.margin,
-            reference=interest.reference,
-        ),
-        fixed_fee=terms.fixed_fee,
-    )
+    return Terms.from_mapping(None if terms is None else terms.model_dump())
 
 
 def late_rule(claim: Claim, policy: Policy) -> LateRule:
