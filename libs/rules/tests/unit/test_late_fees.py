@@ -471,3 +471,49 @@ def test_rules_parse_refuses_unsorted_rates() -> None:
         LateFeeRules.parse(rules, {"r.csv": bad})
     with pytest.raises(ValueError, match="last_checked"):
         LateFeeRules.parse(rules, {"r.csv": good.split("\n", 1)[1]})
+
+
+def test_rules_parse_refuses_conventions_it_does_not_implement() -> None:
+    csv = "# last_checked: 2026-11-24\neffective_from,rate_percent\n2020-01-01,1\n"
+
+    def parse(law: dict, series: dict | None = None, text: str = csv) -> LateFeeRules:
+        return LateFeeRules.parse(
+            {
+                "last_checked": "2026-11-24",
+                "default": "EU",
+                "rate_series": {"S": {"file": "r.csv", "label": "S", **(series or {})}},
+                "laws": {
+                    "EU": {"source": "x", **law},
+                    "none": {"source": "no statute"},
+                },
+            },
+            {"r.csv": text},
+        )
+
+    interest = {"reference_rate_series": "S", "margin_points": "8"}
+    with pytest.raises(ValueError, match="reference_date"):
+        parse({"interest": {**interest, "reference_date": "first_business_day"}})
+    with pytest.raises(ValueError, match="period"):
+        parse({"interest": {**interest, "period": "monthly"}})
+    with pytest.raises(ValueError, match="day_count"):
+        parse({"interest": interest, "day_count": "30/360"})
+    with pytest.raises(ValueError, match="no 'below'"):
+        parse({"fixed_fee": {"GBP": [{"below": "1000", "amount": "40"}]}})
+    with pytest.raises(ValueError, match="ascend"):
+        parse(
+            {
+                "fixed_fee": {
+                    "GBP": [
+                        {"below": "1000", "amount": "40"},
+                        {"below": "500", "amount": "70"},
+                        {"amount": "100"},
+                    ]
+                }
+            }
+        )
+    with pytest.raises(ValueError, match="1 Jan / 1 Jul"):
+        parse(
+            {"interest": interest},
+            {"changes_on_half_year_days": True},
+            csv + "2020-03-01,2\n",
+        )
