@@ -263,6 +263,7 @@ CSV_COLUMNS = [
     "address_postal_code",
     "address_city",
     "address_country",
+    "governing_law",
 ]
 
 
@@ -308,6 +309,7 @@ def _csv_body(record: dict[str, str]) -> dict:
             "contract_reference",
             "purchase_order",
             "description",
+            "governing_law",
         )
     }
     return {**{k: v for k, v in body.items() if v is not None}, "debtor": debtor}
@@ -384,7 +386,7 @@ async def import_claims(
     purchase_order, description, debtor_id, debtor_legal_name, debtor_registration_id,
     debtor_country, debtor_language, debtor_timezone, contact_name, contact_email,
     contact_phone, contact_role, address_line1, address_line2, address_postal_code,
-    address_city, address_country."""
+    address_city, address_country, governing_law (`late_payment_terms`: NDJSON only)."""
     rows = _parse_rows(request.headers.get("content-type", ""), await request.body())
     results = await Registrations(handler).import_rows(principal.tenant, rows)
     counts = {status: 0 for status in ("created", "duplicate", "invalid")}

@@ -139,3 +139,32 @@ async def test_a_bad_law_or_terms_are_422_naming_the_field(api):
             "reason": "required: no statutory reference rate under law none",
         }
     ]
+
+
+async def test_a_csv_import_names_the_governing_law(api):
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    csv = (
+        "invoice_number,amount,currency,issued_on,due_on,debtor_id,debtor_legal_name,"
+        "debtor_country,contact_email,governing_law\n"
+        "INV-C1,10000.00,EUR,2026-01-01,2026-01-15,IN-1,Mehta,IN,ap@mehta.example,DE\n"
+        "INV-C2,10000.00,EUR,2026-01-01,2026-01-15,IN-2,Mehta,IN,ap@mehta.example,\n"
+    )
+    imported = await api.post(
+        "/v1/claims:import",
+        content=csv,
+        headers={**auth(tenant, *WRITE), "content-type": "text/csv"},
+    )
+    assert imported.status_code == 200, imported.text
+    rows = imported.json()["rows"]
+    assert [row["status"] for row in rows] == ["created", "created"]
+    de, fr = [await amount_due(api, tenant, str(row["claim_id"])) for row in rows]
+    assert (de["governing_law"], de["governing_law_source"], de["total"]) == (
+        "DE",
+        "claim",
+        "10765.93",
+    )
+    assert (fr["governing_law"], fr["governing_law_source"], fr["total"]) == (
+        "FR",
+        "service_default",
+        "10898.83",
+    )
