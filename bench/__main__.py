@@ -1,4 +1,6 @@
-"""``make bench``: the claim log's read rate vs the projection's rebuild rate, and the intake API.
+"""``make bench``: the claim log's read rate vs the projection's rebuild rate, and the intake API
+(``POST /v1/claims`` throughput and latency; ``POST /v1/claims:import`` rate on 50,000 CSV rows,
+1 % of them invalid, some duplicates, counted exactly: a measurement kept out of the test suite).
 
 Prints figures only. Starts the local stack if it is not up (and stops it again), works on a
 topic and schemas of its own and removes them at the end.
