@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+import pytest
 from sqlalchemy import text
 
 from amiable_events.catalog import REGISTRY
@@ -25,10 +25,10 @@ from amiable_events.envelope import Envelope, decode
 from amiable_events.idempotency import PostgresLedger
 from amiable_events.memory import InMemoryLedger, InMemoryLog, InMemoryRunner, InMemoryStates
 from amiable_events.producer import EventLog
-from amiable_events.projection import ProjectionRunner, ProjectionStore, topic_partitions
+from amiable_events.projection import ProjectionRunner, ProjectionStore
 from amiable_events.reactions import Reactions, Reactor
 from amiable_events.topics import delete_topics
-from tests.support import create_topic, eventually
+from tests.support import create_topic, eventually, read_topic
 
 
 @dataclass(frozen=True)
@@ -151,29 +151,10 @@ class RealBackend(Backend):
             await eventually(settled, timeout=30)
 
     async def log(self) -> list[Envelope]:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.infra.bootstrap, isolation_level="read_committed"
-        )
-        await consumer.start()
-        try:
-            partitions = await topic_partitions(consumer, self.topic)
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            ends = await consumer.end_offsets(partitions)
-            found: list[Envelope] = []
-            pending = {tp for tp, end in ends.items() if end}
-            while pending:
-                for tp, rows in (await consumer.getmany(*pending, timeout_ms=500)).items():
-                    found += [
-                        decode(REGISTRY, r.key, r.value, r.headers, r.partition, r.offset)
-                        for r in rows
-                        if r.offset < ends[tp]
-                    ]
-                    if await consumer.position(tp) >= ends[tp]:
-                        pending.discard(tp)
-            return sorted(found, key=lambda e: (e.partition, e.offset))
-        finally:
-            await consumer.stop()
+        return [
+            decode(REGISTRY, r.key, r.value, r.headers, r.partition, r.offset)
+            for r in await read_topic(self.infra.bootstrap, self.topic)
+        ]
 
     async def close(self) -> None:
         await self.runner.stop()
@@ -182,6 +163,27 @@ class RealBackend(Backend):
             await conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.store.schema}" CASCADE'))
         await self.engine.dispose()
         await delete_topics(self.infra.bootstrap, [self.topic])
+
+
+def backends(service: ServiceUnderTest):
+    """The ``real_backend`` (module-scoped) and ``backend`` (memory, then real) fixtures of a
+    behaviour module: ``real_backend, backend = backends(SERVICE)``."""
+
+    @pytest.fixture(scope="module")
+    async def real_backend(infra):
+        backend = await RealBackend(service, infra, uuid.uuid4().hex[:10]).start()
+        try:
+            yield backend
+        finally:
+            await backend.close()
+
+    @pytest.fixture(params=["memory", pytest.param("real", marks=pytest.mark.integration)])
+    def backend(request):
+        if request.param == "memory":
+            return MemoryBackend(service)
+        return request.getfixturevalue("real_backend")
+
+    return real_backend, backend
 
 
 def types(envelopes: Sequence[Envelope]) -> list[str]:

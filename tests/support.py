@@ -87,6 +87,33 @@ async def drop_schemas(database_url: str, database: str, schemas: list[str]) -> 
         await engine.dispose()
 
 
+async def read_topic(bootstrap: str, topic: str):
+    """Every record of ``topic`` up to its end as of now (committed ones only), in order per
+    partition, duplicates included."""
+    from aiokafka import AIOKafkaConsumer
+
+    from amiable_events.projection import topic_partitions
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    await consumer.start()
+    try:
+        partitions = await topic_partitions(consumer, topic)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found = []
+        while True:
+            behind = [tp for tp, end in ends.items() if await consumer.position(tp) < end]
+            if not behind:
+                return sorted(found, key=lambda record: (record.partition, record.offset))
+            for tp, rows in (await consumer.getmany(*behind, timeout_ms=500)).items():
+                found += [record for record in rows if record.offset < ends[tp]]
+    finally:
+        await consumer.stop()
+
+
 def unique_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 

@@ -12,11 +12,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from amiable_events.clock import FrozenClock
 from amiable_events.ids import caused_id
-from tests.behaviour import MemoryBackend, RealBackend, ServiceUnderTest, types
+from tests.behaviour import ServiceUnderTest, backends, types
 from tests.factories import registered
 
 sys.path.insert(0, str(Path(__file__).parent / "integration"))
@@ -37,20 +35,7 @@ QUALIFIER = ServiceUnderTest(
 )
 
 
-@pytest.fixture(scope="module")
-async def real_backend(infra):
-    backend = await RealBackend(QUALIFIER, infra, uuid.uuid4().hex[:10]).start()
-    try:
-        yield backend
-    finally:
-        await backend.close()
-
-
-@pytest.fixture(params=["memory", pytest.param("real", marks=pytest.mark.integration)])
-def backend(request):
-    if request.param == "memory":
-        return MemoryBackend(QUALIFIER)
-    return request.getfixturevalue("real_backend")
+real_backend, backend = backends(QUALIFIER)
 
 
 def about(envelopes, tenant: str):

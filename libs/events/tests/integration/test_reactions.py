@@ -17,7 +17,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
 from sqlalchemy.dialects.postgresql import insert
 
@@ -31,11 +30,10 @@ from amiable_events.projection import (
     ProjectionStore,
     add_runner_tables,
     rebuild,
-    topic_partitions,
 )
 from amiable_events.topics import delete_topics
 from tests.factories import registered
-from tests.support import create_topic, eventually
+from tests.support import create_topic, eventually, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -67,26 +65,10 @@ class CountingProjector:
 
 
 async def records(bootstrap: str, topic: str) -> list[Envelope]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed")
-    await consumer.start()
-    try:
-        partitions = await topic_partitions(consumer, topic)
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found = []
-
-        async def behind() -> bool:
-            return any([await consumer.position(tp) < end for tp, end in ends.items()])
-
-        while await behind():
-            for rows in (await consumer.getmany(timeout_ms=500)).values():
-                found += [
-                    decode(REGISTRY, r.key, r.value, r.headers, r.partition, r.offset) for r in rows
-                ]
-        return found
-    finally:
-        await consumer.stop()
+    return [
+        decode(REGISTRY, r.key, r.value, r.headers, r.partition, r.offset)
+        for r in await read_topic(bootstrap, topic)
+    ]
 
 
 async def stored_total(engine, schema: str) -> int:

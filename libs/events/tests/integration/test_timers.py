@@ -38,7 +38,7 @@ from amiable_events.timers import (
     timer_event_id,
 )
 from amiable_events.topics import dlq_topic
-from tests.support import create_topic, delete_topics, eventually
+from tests.support import create_topic, delete_topics, eventually, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -226,27 +226,13 @@ async def records(
     bootstrap: str, topic: str, traces: dict[str, str] | None = None
 ) -> list[tuple[str, str]]:
     """(ce_type, ce_id) of every record of ``topic``; ``traces`` gets each id's traceparent."""
-    traces = {} if traces is None else traces
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = await topic_partitions(consumer, topic)
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found = []
-        while True:
-            behind = [tp for tp, end in ends.items() if await consumer.position(tp) < end]
-            if not behind:
-                return found
-            batch = await consumer.getmany(*behind, timeout_ms=500)
-            for rows in batch.values():
-                for record in rows:
-                    headers = dict(record.headers)
-                    found.append((headers["ce_type"].decode(), headers["ce_id"].decode()))
-                    traces[headers["ce_id"].decode()] = headers.get("traceparent", b"").decode()
-    finally:
-        await consumer.stop()
+    found = []
+    for record in await read_topic(bootstrap, topic):
+        headers = dict(record.headers)
+        found.append((headers["ce_type"].decode(), headers["ce_id"].decode()))
+        if traces is not None:
+            traces[headers["ce_id"].decode()] = headers.get("traceparent", b"").decode()
+    return found
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from amiable_events.commands import Idempotency
 from amiable_events.envelope import Envelope
 from amiable_events.errors import Conflict, Invalid, NotFound
 from amiable_events.ids import caused_id, seeded_ids
-from tests.behaviour import MemoryBackend, RealBackend, ServiceUnderTest, types
+from tests.behaviour import ServiceUnderTest, backends, types
 from tests.claims_givens import NOW, POLICY, register_command
 
 CLAIMS = ServiceUnderTest(
@@ -34,20 +34,7 @@ CLAIMS = ServiceUnderTest(
 )
 
 
-@pytest.fixture(scope="module")
-async def real_backend(infra):
-    backend = await RealBackend(CLAIMS, infra, uuid.uuid4().hex[:10]).start()
-    try:
-        yield backend
-    finally:
-        await backend.close()
-
-
-@pytest.fixture(params=["memory", pytest.param("real", marks=pytest.mark.integration)])
-def backend(request):
-    if request.param == "memory":
-        return MemoryBackend(CLAIMS)
-    return request.getfixturevalue("real_backend")
+real_backend, backend = backends(CLAIMS)
 
 
 @pytest.fixture
