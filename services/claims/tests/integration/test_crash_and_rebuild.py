@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +34,10 @@ pytestmark = pytest.mark.integration
 CLAIMS = 100
 PAYMENTS_PER_CLAIM = 200  # 20,000 payments after 100 registrations
 PROCESS = Path(__file__).with_name("paying_process.py")
+#: Every event of the crash test carries this one trace, so that what the projection stores does
+#: not depend on whether the test process happens to trace (an earlier test may have installed a
+#: tracer provider): see the xfail test below for events that each carry their own trace.
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
 def _load_process_module():
@@ -49,10 +54,15 @@ def payment_amount(n: int, k: int) -> Decimal:
     return Decimal(f"{(n * 7 + k) % 90 + 1}.{(n + k * 13) % 100:02d}")
 
 
-def payment(n: int, k: int, tenant: str) -> Envelope:
+def registration(n: int, tenant: str, traceparent: str | None = TRACEPARENT) -> Envelope:
+    return replace(registered(n, tenant=tenant), traceparent=traceparent)
+
+
+def payment(n: int, k: int, tenant: str, traceparent: str | None = TRACEPARENT) -> Envelope:
     claim = registered(n, tenant=tenant)
     return Envelope(
         id=keyed_id("test-payment", tenant, str(n), str(k)),
+        traceparent=traceparent,
         subject=claim.subject,
         time=T0,
         tenant=tenant,
@@ -77,7 +87,7 @@ async def test_kill_minus_9_mid_batch_then_restart_applies_every_event_once(
     log = EventLog(infra.bootstrap, topic=topic, client_id="crash-test")
     await log.start()
     try:
-        await log.append([registered(n, tenant=tenant) for n in range(CLAIMS)])
+        await log.append([registration(n, tenant) for n in range(CLAIMS)])
         for k in range(0, PAYMENTS_PER_CLAIM, 20):  # interleaved: every batch holds many claims
             await log.append(
                 [payment(n, j, tenant) for j in range(k, k + 20) for n in range(CLAIMS)]
@@ -170,6 +180,55 @@ async def test_kill_minus_9_mid_batch_then_restart_applies_every_event_once(
                 process.wait(10)
         await engine.dispose()
         await drop_schemas(infra.database_url, "amiable_claims", [schema])
+
+
+def own_trace(*parts: int) -> str:
+    trace = keyed_id("trace", *map(str, parts)).hex
+    return f"00-{trace}-{trace[:16]}-01"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ClaimsProjector._fold keeps, as a timer's trace, the trace of the claim's last event "
+    "in the batch that first wants the timer (armed_by), so the timers table depends on where "
+    "batches end: a rebuild does not give the live digest when events carry their own traces",
+)
+async def test_the_projection_does_not_depend_on_batch_boundaries(infra, fresh_topic, unique):
+    """The projection is a function of the log: replayed in batches of one event or of 5,000,
+    it gives the same digest, with every event carrying a trace of its own as in production."""
+    topic = await fresh_topic("batches")
+    tenant = f"batches-{unique}"
+    log = EventLog(infra.bootstrap, topic=topic, client_id="batches-test")
+    await log.start()
+    try:
+        await log.append([registration(n, tenant, own_trace(n)) for n in range(10)])
+        await log.append(
+            [payment(n, k, tenant, own_trace(n, k)) for k in range(3) for n in range(10)]
+        )
+    finally:
+        await log.stop()
+    engine = create_engine(infra.database_url, "amiable_claims")
+    schemas = [f"one_{unique}", f"many_{unique}"]
+    try:
+        digests = [
+            (
+                await rebuild(
+                    paying.projector(),
+                    engine,
+                    REGISTRY,
+                    bootstrap=infra.bootstrap,
+                    topic=topic,
+                    live_schema=schema,
+                    swap=False,
+                    max_records=size,
+                )
+            ).digest
+            for schema, size in zip(schemas, (1, 5000), strict=True)
+        ]
+        assert digests[0]["tables"] == digests[1]["tables"]
+    finally:
+        await engine.dispose()
+        await drop_schemas(infra.database_url, "amiable_claims", [f"{s}_rebuild" for s in schemas])
 
 
 async def test_amiable_rebuild_gives_the_live_state_digest(
