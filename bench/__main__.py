@@ -22,8 +22,8 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 
+from amiable_claims.adapters.projector import ClaimsProjector
 from amiable_claims.main import policy
-from amiable_claims.projection import ClaimsProjector
 from amiable_claims.settings import ClaimsSettings
 from amiable_events.catalog import REGISTRY
 from amiable_events.db import create_engine

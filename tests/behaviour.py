@@ -45,6 +45,7 @@ class ServiceUnderTest:
     projector: Any = None
     read_model: Callable[[ProjectionStore], Any] | None = None
     reactions: Reactions | None = None
+    policy: Any = None
     database: str | None = None  # default: amiable_<name>
 
 
@@ -79,6 +80,7 @@ class MemoryBackend(Backend):
             ledger=InMemoryLedger(),
             clock=service.clock,
             timeout=1.0,
+            policy=service.policy,
         )
 
     async def given(self, *envelopes: Envelope) -> None:
@@ -133,6 +135,7 @@ class RealBackend(Backend):
             ledger=ledger,
             clock=service.clock,
             timeout=30.0,
+            policy=service.policy,
         )
         return self
 

@@ -8,10 +8,14 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from amiable_claims.domain import Claim, RegisterClaim, decide_registration, fold
+from amiable_claims.domain.commands import RegisterClaim
+from amiable_claims.domain.decide import decide_registration
+from amiable_claims.domain.evolve import fold
+from amiable_claims.domain.state import Claim
 from amiable_claims.main import policy
 from amiable_claims.settings import ClaimsSettings
 from amiable_events.claims import Contact, Debtor
+from amiable_events.commands import Context
 from amiable_events.envelope import Envelope
 from amiable_events.ids import seeded_ids
 
@@ -54,15 +58,18 @@ def envelope(event, time: datetime = NOW) -> Envelope:
     )
 
 
+def context(now: datetime = NOW, new_id=uuid.uuid4, policy=POLICY, tenant: str = "acme") -> Context:
+    """What a decider is given besides the claim and the command."""
+    return Context(tenant=tenant, now=now, new_id=new_id, policy=policy)
+
+
 def given(*events) -> Claim:
     return fold([envelope(e) for e in events])
 
 
 def registered_claim(now: datetime = NOW, **changes) -> tuple[Claim, list]:
     """A claim registered (and qualified) at ``now``: the state and its events."""
-    events = decide_registration(
-        register_command(**changes), None, now=now, new_id=seeded_ids(1), policy=POLICY
-    )
+    events = decide_registration(None, register_command(**changes), context(now, seeded_ids(1)))
     return given(*events), events
 
 
@@ -71,7 +78,25 @@ def every_claims_event() -> list:
     contract tests: every event produced must validate against its published schema)."""
     from datetime import timedelta
 
-    from amiable_claims import domain
+    from amiable_claims.domain.commands import (
+        AcknowledgeDebt,
+        AdjustClaim,
+        AgreePaymentPlan,
+        RecordPayment,
+        RecordPromise,
+        WriteOffClaim,
+    )
+    from amiable_claims.domain.decide import (
+        decide_acknowledgement,
+        decide_adjustment,
+        decide_payment,
+        decide_payment_plan,
+        decide_promise,
+        decide_write_off,
+    )
+    from amiable_claims.domain.evolve import _evolve
+    from amiable_claims.domain.figures import amount_due
+    from amiable_claims.domain.timers import desired_timers, timer_event
     from amiable_events.claims import ClaimAmended, ClaimCancelled, Installment
 
     ids = seeded_ids(11)
@@ -82,16 +107,17 @@ def every_claims_event() -> list:
         nonlocal claim
         events.extend(new)
         for event in new:
-            claim = domain._evolve(event, claim, envelope(event))
+            claim = _evolve(event, claim, envelope(event))
         return new
 
     rejected = decide_registration(
-        register_command(invoice_number="INV-R", debtor=DEBTOR.model_copy(update={"contacts": ()})),
         None,
-        now=NOW,
-        new_id=ids,
-        policy=POLICY,
-        duplicate_of=uuid.uuid4(),
+        register_command(
+            invoice_number="INV-R",
+            debtor=DEBTOR.model_copy(update={"contacts": ()}),
+            duplicate_of=uuid.uuid4(),
+        ),
+        context(NOW, ids),
     )
     events.extend(rejected)
     events.append(
@@ -104,49 +130,41 @@ def every_claims_event() -> list:
         )
     )
     then(
-        domain.decide_promise(
+        decide_promise(
             claim,
-            domain.RecordPromise(Decimal("100.00"), date(2026, 11, 20), "call"),
-            now=NOW,
-            new_id=ids,
-            policy=POLICY,
+            RecordPromise(Decimal("100.00"), date(2026, 11, 20), "call"),
+            context(NOW, ids, POLICY),
         )
     )
-    then(
-        domain.decide_adjustment(
-            claim, Decimal("50.00"), "AV-1", "discount", now=NOW, policy=POLICY
-        )
-    )
-    then(domain.decide_acknowledgement(claim, date(2026, 11, 1), "letter", now=NOW))
-    total = domain.amount_due(claim, later.date(), POLICY).total
+    then(decide_adjustment(claim, AdjustClaim(Decimal("50.00"), "AV-1", "discount"), context()))
+    then(decide_acknowledgement(claim, AcknowledgeDebt(date(2026, 11, 1), "letter"), context()))
+    total = amount_due(claim, later.date(), POLICY).total
     half = (total / 2).quantize(Decimal("0.01"))
     then(
-        domain.decide_payment_plan(
+        decide_payment_plan(
             claim,
-            domain.AgreePaymentPlan(
+            AgreePaymentPlan(
                 (
                     Installment(due_on=date(2027, 1, 1), amount=half),
                     Installment(due_on=date(2027, 2, 1), amount=total - half),
                 )
             ),
-            now=later,
-            new_id=ids,
-            policy=POLICY,
+            context(later, ids, POLICY),
         )
     )
-    while timers := domain.desired_timers(claim, POLICY):  # fire them one at a time
-        then([domain.timer_event(timers[0].kind, timers[0].payload, timers[0].due_at)])
+    while timers := desired_timers(claim, POLICY):  # fire them one at a time
+        then([timer_event(timers[0].kind, timers[0].payload, timers[0].due_at)])
     then(
-        domain.decide_payment(
+        decide_payment(
             claim,
-            domain.RecordPayment(total + Decimal("5.00"), "EUR", later.date(), "VIR-1"),
-            now=later,
-            new_id=ids,
-            policy=POLICY,
+            RecordPayment(total + Decimal("5.00"), "EUR", later.date(), "VIR-1"),
+            context(later, ids, POLICY),
         )
     )
     events.append(
-        domain.decide_write_off(claim.model_copy(update={"status": "qualified"}), "x", now=NOW)[0]
+        decide_write_off(
+            claim.model_copy(update={"status": "qualified"}), WriteOffClaim("x"), context()
+        )[0]
     )
     events.append(
         ClaimCancelled(

@@ -14,13 +14,14 @@ from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
-from amiable_claims.domain import RegisterClaim, decide_registration
+from amiable_claims.domain.commands import RegisterClaim
+from amiable_claims.domain.decide import decide_registration
 from amiable_events.claims import Contact, Debtor
 from amiable_events.envelope import Envelope, encode
 from amiable_events.ids import caused_id, seeded_ids
 from amiable_events.personal import seal_with
 from amiable_events.schemas import ASYNCAPI_FILE, SCHEMAS_DIR
-from tests.claims_givens import POLICY, envelope, every_claims_event
+from tests.claims_givens import context, envelope, every_claims_event
 from tests.factories import T0, registered
 
 pytestmark = pytest.mark.contract
@@ -69,7 +70,7 @@ def _fully_described_claim() -> Envelope:
             postal_address=seal('{"lines": ["12 rue de la Paix"], "city": "Paris"}'),
         ),
     )
-    [event, _] = decide_registration(command, None, now=T0, new_id=seeded_ids(1), policy=POLICY)
+    [event, _] = decide_registration(None, command, context(T0, seeded_ids(1)))
     cause = registered(99, tenant="acme", debtor="durand")
     return replace(
         cause.caused(event, id=caused_id(cause.id, "claims", "register"), time=T0),

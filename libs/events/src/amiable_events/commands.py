@@ -39,11 +39,13 @@ S = TypeVar("S")
 
 @dataclass(frozen=True)
 class Context:
-    """What a decider may know besides the state and the command: who asks, and when."""
+    """What a decider may know besides the state and the command: who asks, when, new ids,
+    and the service's rules as data (its policy)."""
 
     tenant: str
     now: datetime
     new_id: NewId = uuid.uuid4
+    policy: Any = None
 
 
 #: Pure: the events a command entails on a state (raises an application error to refuse).
@@ -107,9 +109,11 @@ class CommandBus(Generic[S]):
         ledger: Ledger,
         clock: Clock,
         timeout: float,
+        policy: Any = None,
         new_id: NewId = uuid.uuid4,
     ) -> None:
         self.service = service
+        self.policy = policy
         self.deciders = deciders
         self.read_model = read_model
         self.log = log
@@ -128,7 +132,7 @@ class CommandBus(Generic[S]):
         return lock
 
     def context(self, tenant: str) -> Context:
-        return Context(tenant=tenant, now=self.clock.now(), new_id=self.new_id)
+        return Context(tenant=tenant, now=self.clock.now(), new_id=self.new_id, policy=self.policy)
 
     async def catch_up(self, account: str) -> None:
         if not await self.runner.wait_caught_up(account, self.timeout):

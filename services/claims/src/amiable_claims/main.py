@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from amiable_claims import portfolio
-from amiable_claims.api import router
-from amiable_claims.commands import deciders
-from amiable_claims.domain import Policy
-from amiable_claims.handlers import ClaimsHandler
-from amiable_claims.projection import ClaimsProjector, ClaimsReadModel, timers
+from amiable_claims.adapters.projector import ClaimsProjector
+from amiable_claims.adapters.read_model import ClaimsReadModel
+from amiable_claims.adapters.tables import timers
+from amiable_claims.api import imports, portfolio
+from amiable_claims.api.claims import router
+from amiable_claims.app.handlers import ClaimsHandler
+from amiable_claims.app.timers import fire
+from amiable_claims.domain.decide import DECIDERS
+from amiable_claims.domain.state import Policy
 from amiable_claims.settings import ClaimsSettings
-from amiable_claims.worker import fire
 from amiable_events.catalog import REGISTRY
 from amiable_events.commands import CommandBus
 from amiable_events.service import Parts, Service, TimerDeclaration
@@ -38,7 +40,8 @@ def wire(parts: Parts) -> dict:
     rules = parts.store.projector.policy
     bus = CommandBus(
         service="claims",
-        deciders=deciders(rules),
+        deciders=DECIDERS,
+        policy=rules,
         read_model=read_model,
         log=parts.log,
         runner=parts.runner,
@@ -64,7 +67,7 @@ SERVICE = Service(
         "claims:write": "register claims and record what happens to them",
     },
     projector=lambda settings: ClaimsProjector(policy(settings)),
-    routers=(router, portfolio.router),
+    routers=(router, imports.router, portfolio.router),
     timers=TimerDeclaration(table=timers, fire=fire),
     wire=wire,
 )

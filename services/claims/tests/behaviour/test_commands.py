@@ -11,9 +11,11 @@ from decimal import Decimal
 
 import pytest
 
-from amiable_claims.commands import AdjustClaim, CancelClaim, WriteOffClaim, deciders
-from amiable_claims.domain import RecordPayment, decide_registration, evolve
-from amiable_claims.projection import ClaimsProjector, ClaimsReadModel
+from amiable_claims.adapters.projector import ClaimsProjector
+from amiable_claims.adapters.read_model import ClaimsReadModel
+from amiable_claims.domain.commands import AdjustClaim, CancelClaim, RecordPayment, WriteOffClaim
+from amiable_claims.domain.decide import DECIDERS, decide_registration
+from amiable_claims.domain.evolve import evolve
 from amiable_events.catalog import REGISTRY
 from amiable_events.clock import FrozenClock
 from amiable_events.commands import Idempotency
@@ -21,11 +23,12 @@ from amiable_events.envelope import Envelope
 from amiable_events.errors import Conflict, Invalid, NotFound
 from amiable_events.ids import caused_id, seeded_ids
 from tests.behaviour import ServiceUnderTest, backends, types
-from tests.claims_givens import NOW, POLICY, register_command
+from tests.claims_givens import NOW, POLICY, context, register_command
 
 CLAIMS = ServiceUnderTest(
     name="claims",
-    deciders=deciders(POLICY),
+    deciders=DECIDERS,
+    policy=POLICY,
     clock=FrozenClock(NOW),
     evolve=evolve,
     follows=lambda envelope: envelope.data.source == "claims",
@@ -45,11 +48,9 @@ def tenant() -> str:
 async def registered_claim(backend, tenant: str, amount: str = "1250.00") -> uuid.UUID:
     """Given: a qualified claim of ``tenant`` (registered at NOW, due 2026-10-31)."""
     events = decide_registration(
-        register_command(tenant=tenant, amount=Decimal(amount)),
         None,
-        now=NOW,
-        new_id=seeded_ids(hash(tenant) & 0xFFFF),
-        policy=POLICY,
+        register_command(tenant=tenant, amount=Decimal(amount)),
+        context(NOW, seeded_ids(hash(tenant) & 0xFFFF), tenant=tenant),
     )
     first = uuid.uuid4()
     await backend.given(

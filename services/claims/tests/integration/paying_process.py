@@ -20,9 +20,9 @@ from decimal import Decimal
 from sqlalchemy import Column, Integer, MetaData, Numeric, Table, Uuid
 from sqlalchemy.dialects.postgresql import insert
 
+from amiable_claims.adapters.projector import ClaimsProjector
+from amiable_claims.adapters.tables import metadata as claims_metadata
 from amiable_claims.main import policy
-from amiable_claims.projection import ClaimsProjector
-from amiable_claims.projection import metadata as claims_metadata
 from amiable_claims.settings import ClaimsSettings
 from amiable_events.catalog import REGISTRY
 from amiable_events.claims import PaymentReceived

@@ -9,14 +9,15 @@ from decimal import Decimal
 
 import pytest
 
-from amiable_claims import domain
-from amiable_claims.domain import FieldError, InvalidClaim, decide_registration
+from amiable_claims.domain.decide import InvalidClaim, decide_registration
+from amiable_claims.domain.figures import amount_due, governing_law, prescription_date
 from amiable_claims.main import policy
 from amiable_claims.settings import ClaimsSettings
 from amiable_events.claims import ClaimRegistered, ContractualInterest, LatePaymentTerms
+from amiable_events.errors import FieldError
 from amiable_events.ids import seeded_ids
 from amiable_rules.governing_law import GoverningLaws
-from tests.claims_givens import DEBTOR, POLICY, given, register_command
+from tests.claims_givens import DEBTOR, POLICY, context, given, register_command
 
 D = Decimal
 NOW = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
@@ -32,7 +33,7 @@ def register(policy=POLICY, **changes):
     values = dict(amount=D("10000.00"), issued_on=date(2026, 1, 1), due_on=date(2026, 1, 15))
     values.update(changes)
     events = decide_registration(
-        register_command(**values), None, now=NOW, new_id=seeded_ids(5), policy=policy
+        None, register_command(**values), context(NOW, seeded_ids(5), policy)
     )
     return events[0], given(*events)
 
@@ -41,7 +42,7 @@ def test_an_indian_debtor_under_french_law_gets_the_french_rule() -> None:
     """The service default (the creditor's country) is FR: the worked example, to the cent."""
     event, claim = register(debtor=INDIAN)
     assert (event.governing_law, event.governing_law_source) == ("FR", "service_default")
-    due = domain.amount_due(claim, AS_OF, POLICY)
+    due = amount_due(claim, AS_OF, POLICY)
     assert due.rule == "FR: ECB MRO + 10 pts, half-year reference rate, actual/365"
     assert (due.interest, due.fixed_fee, due.total) == (D("858.83"), D("40.00"), D("10898.83"))
 
@@ -49,17 +50,17 @@ def test_an_indian_debtor_under_french_law_gets_the_french_rule() -> None:
 def test_the_claims_own_law_beats_the_tenant_default() -> None:
     event, claim = register(LONDON)
     assert (event.governing_law, event.governing_law_source) == ("GB", "tenant")
-    assert domain.amount_due(claim, AS_OF, LONDON).rule.startswith("GB: BoE Bank Rate + 8")
+    assert amount_due(claim, AS_OF, LONDON).rule.startswith("GB: BoE Bank Rate + 8")
     event, claim = register(LONDON, governing_law="DE")
     assert (event.governing_law, event.governing_law_source) == ("DE", "claim")
-    due = domain.amount_due(claim, AS_OF, LONDON)
+    due = amount_due(claim, AS_OF, LONDON)
     assert due.rule.startswith("DE: Basiszinssatz + 9 pts")
-    assert domain.governing_law(claim, LONDON) == ("DE", "claim")
+    assert governing_law(claim, LONDON) == ("DE", "claim")
 
 
 def test_the_law_recorded_at_registration_outlives_a_change_of_setting() -> None:
     _, claim = register(LONDON)
-    assert domain.governing_law(claim, POLICY) == ("GB", "tenant")
+    assert governing_law(claim, POLICY) == ("GB", "tenant")
 
 
 def test_a_claim_registered_before_laws_were_recorded_takes_its_tenants_default() -> None:
@@ -69,8 +70,8 @@ def test_a_claim_registered_before_laws_were_recorded_takes_its_tenants_default(
     )
     claim = given(old)
     assert claim.governing_law is None
-    assert domain.governing_law(claim, LONDON) == ("GB", "tenant")
-    assert domain.governing_law(claim, POLICY) == ("FR", "service_default")
+    assert governing_law(claim, LONDON) == ("GB", "tenant")
+    assert governing_law(claim, POLICY) == ("FR", "service_default")
 
 
 def test_no_statute_with_a_contractual_rate_and_fee() -> None:
@@ -81,7 +82,7 @@ def test_no_statute_with_a_contractual_rate_and_fee() -> None:
     )
     event, claim = register(governing_law="US", currency="USD", late_payment_terms=terms)
     assert event.late_payment_terms == terms
-    due = domain.amount_due(claim, date(2026, 3, 31), POLICY)
+    due = amount_due(claim, date(2026, 3, 31), POLICY)
     assert (due.interest, due.fixed_fee, due.total) == (D("246.58"), D("25.00"), D("10271.58"))
     assert due.entry == "none"
 
@@ -136,9 +137,9 @@ def test_limitation_follows_the_governing_law_too() -> None:
     _, fr = register(debtor=INDIAN)
     _, de = register(governing_law="DE")
     _, gb = register(LONDON)
-    assert domain.prescription_date(fr, POLICY) == date(2031, 1, 15)
-    assert domain.prescription_date(de, POLICY) == date(2029, 12, 31)
-    assert domain.prescription_date(gb, LONDON) == date(2032, 1, 15)
+    assert prescription_date(fr, POLICY) == date(2031, 1, 15)
+    assert prescription_date(de, POLICY) == date(2029, 12, 31)
+    assert prescription_date(gb, LONDON) == date(2032, 1, 15)
     old = {"issued_on": date(2022, 5, 1), "due_on": date(2022, 6, 1)}
     assert register(governing_law="DE", **old)[1].rejection_reasons == ("time_barred",)
     assert register(**old)[1].status == "qualified"

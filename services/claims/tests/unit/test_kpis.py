@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from amiable_claims.kpis import (
+from amiable_claims.domain.kpis import (
     ClaimFacts,
     Kpis,
     aged_balance,

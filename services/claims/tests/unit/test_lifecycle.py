@@ -9,18 +9,27 @@ from decimal import Decimal
 
 import pytest
 
-from amiable_claims import domain
-from amiable_claims.domain import (
+from amiable_claims.domain.commands import (
+    AdjustClaim,
     AgreePaymentPlan,
-    Conflict,
-    InvalidClaim,
+    CancelClaim,
     RecordPayment,
     RecordPromise,
-    amount_due,
-    desired_timers,
-    prescription_date,
-    timer_event,
+    WriteOffClaim,
 )
+from amiable_claims.domain.decide import (
+    Conflict,
+    InvalidClaim,
+    decide_adjustment,
+    decide_cancel,
+    decide_payment,
+    decide_payment_plan,
+    decide_promise,
+    decide_write_off,
+)
+from amiable_claims.domain.evolve import _evolve
+from amiable_claims.domain.figures import amount_due, prescription_date
+from amiable_claims.domain.timers import desired_timers, timer_event
 from amiable_events.claims import (
     ClaimSettled,
     DebtAcknowledged,
@@ -34,7 +43,7 @@ from amiable_events.claims import (
     PromiseToPayRecorded,
 )
 from amiable_events.ids import seeded_ids
-from tests.claims_givens import POLICY, envelope, given, registered_claim
+from tests.claims_givens import POLICY, context, envelope, given, registered_claim
 
 D = Decimal
 LATER = datetime(2026, 12, 15, 9, 0, tzinfo=UTC)
@@ -42,18 +51,16 @@ PAYMENT_IDS = seeded_ids(3)  # one deterministic stream: every payment gets its 
 
 
 def pay(claim, amount: str, on: date, now: datetime = LATER, currency: str = "EUR"):
-    return domain.decide_payment(
+    return decide_payment(
         claim,
         RecordPayment(amount=D(amount), currency=currency, received_on=on),
-        now=now,
-        new_id=PAYMENT_IDS,
-        policy=POLICY,
+        context(now, PAYMENT_IDS, POLICY),
     )
 
 
 def then(claim, events):
     for event in events:
-        claim = domain._evolve(event, claim, envelope(event))
+        claim = _evolve(event, claim, envelope(event))
     return claim
 
 
@@ -109,7 +116,7 @@ def test_a_plan_must_add_up_to_the_balance():
         installments=(Installment(due_on=date(2027, 1, 15), amount=D("100.00")),)
     )
     with pytest.raises(InvalidClaim) as invalid:
-        domain.decide_payment_plan(claim, plan, now=LATER, new_id=seeded_ids(4), policy=POLICY)
+        decide_payment_plan(claim, plan, context(LATER, seeded_ids(4), POLICY))
     assert invalid.value.errors[0].field == "installments"
     assert "balance due is" in invalid.value.errors[0].reason
 
@@ -123,7 +130,7 @@ def agreed_plan(claim):
             Installment(due_on=date(2027, 2, 15), amount=balance - first),
         )
     )
-    events = domain.decide_payment_plan(claim, plan, now=LATER, new_id=seeded_ids(4), policy=POLICY)
+    events = decide_payment_plan(claim, plan, context(LATER, seeded_ids(4), POLICY))
     return then(claim, events), events[0]
 
 
@@ -160,7 +167,7 @@ def test_instalments_falling_due_together_miss_then_default_then_stop():
     )
     claim = then(
         claim,
-        domain.decide_payment_plan(claim, plan, now=LATER, new_id=seeded_ids(9), policy=POLICY),
+        decide_payment_plan(claim, plan, context(LATER, seeded_ids(9), POLICY)),
     )
     fired = [
         timer_event(t.kind, t.payload, t.due_at)
@@ -195,12 +202,10 @@ def test_a_second_plan_while_one_runs_is_a_conflict():
 
 def test_a_promise_is_kept_by_a_payment_or_broken_by_its_timer():
     claim, _ = registered_claim()
-    [promise] = domain.decide_promise(
+    [promise] = decide_promise(
         claim,
         RecordPromise(amount=D("300.00"), promised_on=date(2026, 12, 20), source="call"),
-        now=LATER,
-        new_id=seeded_ids(5),
-        policy=POLICY,
+        context(LATER, seeded_ids(5), POLICY),
     )
     assert isinstance(promise, PromiseToPayRecorded)
     promised = then(claim, [promise])
@@ -220,17 +225,15 @@ def test_a_promise_is_kept_by_a_payment_or_broken_by_its_timer():
 
 def test_closed_claims_refuse_commands_with_a_conflict():
     claim, _ = registered_claim()
-    written_off = then(claim, domain.decide_write_off(claim, "insolvent", now=LATER))
+    written_off = then(claim, decide_write_off(claim, WriteOffClaim("insolvent"), context(LATER)))
     assert written_off.status == "written_off"
     for command in (
-        lambda c: domain.decide_write_off(c, "again", now=LATER),
-        lambda c: domain.decide_cancel(c, "error", None, now=LATER),
-        lambda c: domain.decide_promise(
+        lambda c: decide_write_off(c, WriteOffClaim("again"), context(LATER)),
+        lambda c: decide_cancel(c, CancelClaim("error"), context(LATER)),
+        lambda c: decide_promise(
             c,
             RecordPromise(D("1.00"), date(2027, 1, 1), "email"),
-            now=LATER,
-            new_id=uuid.uuid4,
-            policy=POLICY,
+            context(LATER, uuid.uuid4, POLICY),
         ),
     ):
         with pytest.raises(Conflict, match="written off"):
@@ -240,11 +243,11 @@ def test_closed_claims_refuse_commands_with_a_conflict():
 
 def test_a_partial_credit_note_reduces_the_principal():
     claim, _ = registered_claim()
-    events = domain.decide_adjustment(claim, D("250.00"), "AV-1", None, now=LATER, policy=POLICY)
+    events = decide_adjustment(claim, AdjustClaim(D("250.00"), "AV-1"), context(LATER))
     claim = then(claim, events)
     assert amount_due(claim, LATER.date(), POLICY).principal_outstanding == D("1000.00")
     with pytest.raises(InvalidClaim, match="use /cancel"):
-        domain.decide_adjustment(claim, D("1000.00"), "AV-2", None, now=LATER, policy=POLICY)
+        decide_adjustment(claim, AdjustClaim(D("1000.00"), "AV-2"), context(LATER))
 
 
 def test_an_acknowledgement_or_a_part_payment_restarts_the_limitation_period():
@@ -278,7 +281,7 @@ def test_evolve_is_total_any_order_of_events_gives_a_claim():
         *registration,
         agreed,
         *pay(claim, "100.00", date(2026, 12, 1)),
-        *domain.decide_write_off(claim, "insolvent", now=LATER),
+        *decide_write_off(claim, WriteOffClaim("insolvent"), context(LATER)),
         DebtAcknowledged(
             claim_id=claim.claim_id, acknowledged_on=date(2026, 12, 2), recorded_at=LATER
         ),

@@ -3,32 +3,33 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from amiable_claims import reference
-from amiable_claims.domain import (
-    FieldError,
+from amiable_claims.domain import reference
+from amiable_claims.domain.commands import RegisterClaim
+from amiable_claims.domain.decide import (
     InvalidClaim,
     InvoiceNumberTaken,
-    RegisterClaim,
     decide_registration,
-    fold,
     siren_is_valid,
 )
+from amiable_claims.domain.evolve import fold
 from amiable_events.claims import ClaimQualified, ClaimRegistered, ClaimRejected
 from amiable_events.envelope import Envelope
+from amiable_events.errors import FieldError
 from amiable_events.ids import keyed_id, seeded_ids
-from tests.claims_givens import NOW, POLICY, register_command
+from tests.claims_givens import NOW, context, register_command
 
 FR_DEBTOR = register_command().debtor
 
 
 def decide(cmd: RegisterClaim, existing=None, **kwargs):
     return decide_registration(
-        cmd, existing, now=NOW, new_id=seeded_ids(7), policy=POLICY, **kwargs
+        None, replace(cmd, taken_by=existing, **kwargs), context(NOW, seeded_ids(7))
     )
 
 
@@ -48,9 +49,7 @@ def test_a_valid_claim_is_registered_and_qualified():
 
 def test_an_idempotency_key_fixes_the_claim_id():
     [first, _] = decide(command(idempotency_key="k-1"))
-    [again, _] = decide_registration(
-        command(idempotency_key="k-1"), None, now=NOW, new_id=uuid.uuid4, policy=POLICY
-    )
+    [again, _] = decide_registration(None, command(idempotency_key="k-1"), context(NOW))
     assert first.claim_id == again.claim_id == keyed_id("acme", "claim", "k-1")
 
 

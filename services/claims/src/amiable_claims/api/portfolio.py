@@ -8,10 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from amiable_claims import domain, kpis
-from amiable_claims.api import HandlerDep, ReaderDep, money
-from amiable_claims.domain import Claim
-from amiable_claims.handlers import ClaimsHandler
+from amiable_claims.api.deps import HandlerDep, ReaderDep
+from amiable_claims.api.views import money
+from amiable_claims.app.handlers import ClaimsHandler
+from amiable_claims.domain import kpis
+from amiable_claims.domain.figures import amount_due
+from amiable_claims.domain.state import Claim
 from amiable_events.errors import Invalid, NotFound
 
 router = APIRouter(tags=["portfolio"])
@@ -65,7 +67,7 @@ async def debtor_statement(
     for currency, claims in sorted(by_currency.items()):
         lines, balance = [], Decimal(0)
         for claim in claims:
-            due = domain.amount_due(claim, day, handler.policy)
+            due = amount_due(claim, day, handler.policy)
             balance += due.total
             lines.append(
                 {

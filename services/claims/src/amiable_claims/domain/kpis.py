@@ -29,7 +29,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, Literal
 
-from amiable_claims.domain import ClosedStatus
+from amiable_claims.domain.state import ClosedStatus
 from amiable_rules.late_fees import Movement, open_principal
 
 AgingStyle = Literal["portfolio", "statement"]

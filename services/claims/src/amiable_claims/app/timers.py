@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from amiable_claims.domain import timer_event
+from amiable_claims.domain.timers import timer_event
 from amiable_events.envelope import Envelope
 from amiable_events.timers import TimerRow
 

@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import orjson
 
-from amiable_claims import reference
-from amiable_claims.domain import (
-    Claim,
-    InvalidClaim,
-    Policy,
-    RegisterClaim,
-    decide_registration,
-)
-from amiable_claims.projection import ClaimsReadModel
+from amiable_claims.adapters.read_model import ClaimsReadModel
+from amiable_claims.domain import reference
+from amiable_claims.domain.commands import RegisterClaim
+from amiable_claims.domain.decide import InvalidClaim, decide_registration
+from amiable_claims.domain.state import Claim, Policy
 from amiable_events.claims import Contact, Debtor
 from amiable_events.commands import CommandBus, Idempotency
 from amiable_events.envelope import account_key
@@ -191,7 +187,8 @@ class Registrations:
             taken_by = existing["claim_id"] if existing else None
             if taken_by is None and body.invoice_number in pending:
                 taken_by = pending[body.invoice_number].claim_id
-            now = bus.clock.now()
+            context = bus.context(tenant)
+            now = context.now
             command = await self.command(tenant, body, idempotency_key)
             look_alike = await handler.read_model.look_alike(
                 tenant,
@@ -207,12 +204,9 @@ class Registrations:
                 else next((p.claim_id for p in pending.values() if p.looks_like(command)), None)
             )
             events = decide_registration(
-                command,
-                taken_by,
-                now=now,
-                new_id=uuid.uuid4,
-                policy=handler.policy,
-                duplicate_of=duplicate_of,
+                None,
+                replace(command, taken_by=taken_by, duplicate_of=duplicate_of),
+                context,
             )
             first_id = (
                 keyed_id(tenant, "claim-registered", idempotency_key)
@@ -256,7 +250,8 @@ class Registrations:
                 ).items():
                     taken.setdefault(number, claim_id)
                 envelopes = []
-                now = bus.clock.now()
+                context = bus.context(tenant)
+                now = context.now
                 for offset, body in enumerate(chunk, start=start + 1):
                     if isinstance(body, list):
                         results.append({"row": offset, "status": "invalid", "errors": body})
@@ -273,9 +268,7 @@ class Registrations:
                         continue
                     try:
                         command = await self.command(tenant, body, None)
-                        events = decide_registration(
-                            command, None, now=now, new_id=uuid.uuid4, policy=handler.policy
-                        )
+                        events = decide_registration(None, command, context)
                     except InvalidClaim as exc:
                         results.append(
                             {

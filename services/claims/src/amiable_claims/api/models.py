@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator
 
-from amiable_claims import reference
-from amiable_claims.domain import ClaimStatus
+from amiable_claims.domain import reference
+from amiable_claims.domain.state import ClaimStatus
 from amiable_events.claims import LatePaymentTerms
 from amiable_events.personal import ERASED
 from amiable_rules.governing_law import GoverningLawSource

@@ -1,0 +1,1 @@
+"""The claims service's adapters: its PostgreSQL tables, projector and read model."""

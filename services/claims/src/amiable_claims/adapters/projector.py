@@ -1,0 +1,245 @@
+"""The claims projector: applies a batch of events to the tables with a few set-based
+statements (the fold is the domain's ``evolve``) and keeps the timers equal to what each
+claim needs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from uuid import UUID
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from amiable_claims.adapters.tables import claim_events, claims, debtor_accounts, metadata, timers
+from amiable_claims.domain.evolve import evolve
+from amiable_claims.domain.state import Claim, Policy
+from amiable_claims.domain.timeline import summarize
+from amiable_claims.domain.timers import TIMER_EVENTS, desired_timers
+from amiable_events.claims import ClaimAmended, ClaimRegistered
+from amiable_events.envelope import Envelope
+from amiable_events.timers import timer_event_id
+
+
+def _claim_id(subject: str) -> UUID | None:
+    try:
+        return UUID(subject)
+    except ValueError:
+        return None
+
+
+def _debtor_json(registered: dict, event: ClaimAmended) -> dict:
+    debtor = dict(registered)
+    if event.contacts is not None:
+        debtor["contacts"] = [c.model_dump(mode="json") for c in event.contacts]
+    if event.postal_address is not None:
+        debtor["postal_address"] = event.postal_address
+    return debtor
+
+
+class ClaimsProjector:
+    service = "claims"
+    metadata = metadata
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    async def apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
+        await self.apply_many(conn, [envelope])
+
+    async def apply_many(self, conn: AsyncConnection, envelopes: list[Envelope]) -> None:
+        """A batch in a handful of set-based statements: timeline, claims, accounts, timers."""
+        timeline, by_claim = [], defaultdict(list)
+        for envelope in envelopes:
+            claim_id = _claim_id(envelope.subject)
+            if claim_id is None:
+                continue
+            timeline.append(_timeline_row(claim_id, envelope))
+            if envelope.data.source == "claims":
+                by_claim[claim_id].append(envelope)
+        if timeline:
+            await conn.execute(insert(claim_events).on_conflict_do_nothing(), timeline)
+        if by_claim:
+            await self._fold(conn, by_claim)
+
+    async def _fold(self, conn, by_claim: dict[UUID, list[Envelope]]) -> None:
+        rows = await conn.execute(select(claims).where(claims.c.claim_id.in_(list(by_claim))))
+        current = {row["claim_id"]: dict(row) for row in rows.mappings()}
+        changed, registered, fired = [], defaultdict(int), []
+        armed_by: dict[UUID, Envelope] = {}
+        names: dict[tuple[str, str], tuple[str, str]] = {}
+        for claim_id, envelopes in by_claim.items():
+            row = current.get(claim_id)
+            state = Claim.model_validate(row["state"]) if row else None
+            for envelope in envelopes:
+                event = envelope.data
+                if isinstance(event, ClaimRegistered) and row is None:
+                    row = _registered_row(event, envelope)
+                    account = (envelope.tenant, envelope.debtor_id)
+                    registered[account] += 1
+                    names[account] = (event.debtor.legal_name, event.debtor.country)
+                elif isinstance(event, ClaimAmended) and row is not None:
+                    row = {**row, "debtor": _debtor_json(row["debtor"], event)}
+                    row.update(
+                        {
+                            name: getattr(event, name)
+                            for name in ("contract_reference", "purchase_order", "description")
+                            if getattr(event, name) is not None
+                        }
+                    )
+                state = evolve(state, envelope)
+                armed_by[claim_id] = envelope
+                if isinstance(event, TIMER_EVENTS):
+                    fired.append(envelope.id)
+            if row is None or state is None:
+                continue  # events about a claim this service never registered
+            row.update(
+                status=state.status,
+                outstanding=state.unpaid_principal,
+                closed_on=state.closed_on,
+                state=state.model_dump(mode="json"),
+            )
+            changed.append((row, state))
+        if not changed:
+            return
+        statement = insert(claims)
+        await conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[claims.c.claim_id],
+                set_={
+                    name: statement.excluded[name]
+                    for name in (
+                        "debtor",
+                        "contract_reference",
+                        "purchase_order",
+                        "description",
+                        "status",
+                        "outstanding",
+                        "closed_on",
+                        "state",
+                    )
+                },
+            ),
+            [row for row, _ in changed],
+        )
+        if registered:
+            await self._count_registrations(conn, registered, names)
+        await self._reconcile_timers(conn, [state for _, state in changed], fired, armed_by)
+
+    async def _count_registrations(self, conn, registered, names) -> None:
+        statement = insert(debtor_accounts).values(
+            [
+                {
+                    "tenant": tenant,
+                    "debtor_id": debtor_id,
+                    "legal_name": names[(tenant, debtor_id)][0],
+                    "country": names[(tenant, debtor_id)][1],
+                    "claims_registered": count,
+                }
+                for (tenant, debtor_id), count in sorted(registered.items())
+            ]
+        )
+        await conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[debtor_accounts.c.tenant, debtor_accounts.c.debtor_id],
+                set_={
+                    "legal_name": statement.excluded.legal_name,
+                    "country": statement.excluded.country,
+                    "claims_registered": debtor_accounts.c.claims_registered
+                    + statement.excluded.claims_registered,
+                },
+            )
+        )
+
+    async def _reconcile_timers(
+        self, conn, states: list[Claim], fired: list[UUID], armed_by: dict[UUID, Envelope]
+    ) -> None:
+        """Timers follow the claims declaratively: each changed claim's pending timers become
+        exactly :func:`domain.desired_timers`; a fired timer is never re-armed. A timer keeps
+        the trace of the event that first armed it."""
+        if fired:
+            await conn.execute(
+                timers.update().where(timers.c.event_id.in_(fired)).values(state="fired")
+            )
+        wanted = []
+        for state in states:
+            for timer in desired_timers(state, self.policy):
+                wanted.append(
+                    {
+                        "timer_id": timer.timer_id,
+                        "due_at": timer.due_at,
+                        "account": f"{state.tenant}:{state.debtor_id}",
+                        "subject": str(state.claim_id),
+                        "kind": timer.kind,
+                        "payload": timer.payload,
+                        "state": "pending",
+                        "event_id": timer_event_id(self.service, timer.timer_id),
+                        "traceparent": armed_by[state.claim_id].traceparent,
+                        "tracestate": armed_by[state.claim_id].tracestate,
+                    }
+                )
+        subjects = [str(state.claim_id) for state in states]
+        keep = {row["timer_id"] for row in wanted}
+        pending = await conn.execute(
+            select(timers.c.timer_id).where(
+                timers.c.subject.in_(subjects), timers.c.state == "pending"
+            )
+        )
+        stale = [timer_id for timer_id in pending.scalars() if timer_id not in keep]
+        if stale:
+            await conn.execute(
+                timers.update().where(timers.c.timer_id.in_(stale)).values(state="cancelled")
+            )
+        if wanted:
+            statement = insert(timers)
+            await conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[timers.c.timer_id],
+                    set_={
+                        "due_at": statement.excluded.due_at,
+                        "payload": statement.excluded.payload,
+                        "state": "pending",
+                    },
+                    where=timers.c.state != "fired",
+                ),
+                wanted,
+            )
+
+
+def _registered_row(event: ClaimRegistered, envelope: Envelope) -> dict:
+    return {
+        "claim_id": event.claim_id,
+        "tenant": envelope.tenant,
+        "debtor_id": envelope.debtor_id,
+        "invoice_number": event.invoice_number,
+        "amount": event.amount,
+        "currency": event.currency,
+        "issued_on": event.issued_on,
+        "due_on": event.due_on,
+        "contract_reference": event.contract_reference,
+        "purchase_order": event.purchase_order,
+        "description": event.description,
+        "debtor": event.debtor.model_dump(mode="json"),
+        "registered_at": event.registered_at,
+        "idempotency_key": event.idempotency_key,
+        "event_id": envelope.id,
+    }
+
+
+def _timeline_row(claim_id: UUID, envelope: Envelope) -> dict:
+    return {
+        "partition": envelope.partition,
+        "offset": envelope.offset,
+        "claim_id": claim_id,
+        "tenant": envelope.tenant,
+        "debtor_id": envelope.debtor_id,
+        "event_id": envelope.id,
+        "type": envelope.type,
+        "source": envelope.data.source,
+        "time": envelope.time,
+        "correlation_id": envelope.correlation_id,
+        "causation_id": envelope.causation_id,
+        "summary": summarize(envelope.data),
+        "payload": orjson.loads(envelope.data.model_dump_json()),
+    }

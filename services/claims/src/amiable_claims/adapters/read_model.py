@@ -1,0 +1,171 @@
+"""The queries the API and the command bus answer from. Every query is scoped to one tenant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import orjson
+from sqlalchemy import (
+    select,
+    tuple_,
+)
+
+from amiable_claims.adapters.tables import claim_events, claims, debtor_accounts
+from amiable_claims.domain.state import Claim
+from amiable_events.commands import Loaded
+from amiable_events.envelope import Envelope
+from amiable_events.registry import Registry
+
+
+class ClaimsReadModel:
+    """Queries the API answers from. Every query is scoped to one tenant."""
+
+    def __init__(self, store, registry: Registry) -> None:
+        self._store = store
+        self._registry = registry
+
+    async def _one(self, query) -> dict | None:
+        async with self._store.reading() as conn:
+            found = (await conn.execute(query)).mappings().first()
+            return dict(found) if found else None
+
+    async def _all(self, query) -> list[dict]:
+        async with self._store.reading() as conn:
+            return [dict(row) for row in (await conn.execute(query)).mappings()]
+
+    async def claim(self, tenant: str, claim_id) -> dict | None:
+        return await self._one(
+            select(claims).where(claims.c.tenant == tenant, claims.c.claim_id == claim_id)
+        )
+
+    async def load(self, tenant: str, claim_id: UUID) -> Loaded[Claim] | None:
+        """The claim's state, for the command bus."""
+        row = await self._one(
+            select(claims.c.state, claims.c.debtor_id).where(
+                claims.c.tenant == tenant, claims.c.claim_id == claim_id
+            )
+        )
+        return None if row is None else Loaded(Claim.model_validate(row["state"]), row["debtor_id"])
+
+    async def applied(self, event_id: UUID) -> bool:
+        return await self._store.has_applied(event_id)
+
+    async def first_with_invoice(self, tenant: str, invoice_number: str) -> dict | None:
+        """The earliest registered claim of ``tenant`` for ``invoice_number``."""
+        return await self._one(
+            select(claims)
+            .where(claims.c.tenant == tenant, claims.c.invoice_number == invoice_number)
+            .order_by(claims.c.registered_at, claims.c.claim_id)
+            .limit(1)
+        )
+
+    async def invoices_taken(self, tenant: str, invoice_numbers: list[str]) -> dict[str, UUID]:
+        rows = await self._all(
+            select(claims.c.invoice_number, claims.c.claim_id)
+            .where(claims.c.tenant == tenant, claims.c.invoice_number.in_(invoice_numbers))
+            .order_by(claims.c.registered_at.desc(), claims.c.claim_id.desc())
+        )
+        return {row["invoice_number"]: row["claim_id"] for row in rows}
+
+    async def look_alike(self, tenant: str, debtor_id: str, amount, currency, issued_on, due_on):
+        """An open claim of the same debtor with the same amount and dates: likely the same
+        invoice registered under another number."""
+        return await self._one(
+            select(claims.c.claim_id)
+            .where(
+                claims.c.tenant == tenant,
+                claims.c.debtor_id == debtor_id,
+                claims.c.amount == amount,
+                claims.c.currency == currency,
+                claims.c.issued_on == issued_on,
+                claims.c.due_on == due_on,
+                claims.c.status.in_(["registered", "qualified"]),
+            )
+            .order_by(claims.c.registered_at, claims.c.claim_id)
+            .limit(1)
+        )
+
+    async def with_idempotency_key(self, tenant: str, key: str) -> dict | None:
+        return await self._one(
+            select(claims)
+            .where(claims.c.tenant == tenant, claims.c.idempotency_key == key)
+            .order_by(claims.c.registered_at, claims.c.claim_id)
+            .limit(1)
+        )
+
+    async def page(
+        self,
+        tenant: str,
+        *,
+        debtor_id: str | None,
+        status: str | None,
+        after: tuple | None,
+        limit: int,
+    ) -> list[dict]:
+        """Claims in registration order, after the ``(registered_at, claim_id)`` cursor."""
+        query = select(claims).where(claims.c.tenant == tenant)
+        if debtor_id is not None:
+            query = query.where(claims.c.debtor_id == debtor_id)
+        if status is not None:
+            query = query.where(claims.c.status == status)
+        if after is not None:
+            query = query.where(tuple_(claims.c.registered_at, claims.c.claim_id) > tuple_(*after))
+        return await self._all(
+            query.order_by(claims.c.registered_at, claims.c.claim_id).limit(limit)
+        )
+
+    async def of_debtor(self, tenant: str, debtor_id: str) -> list[dict]:
+        return await self._all(
+            select(claims)
+            .where(claims.c.tenant == tenant, claims.c.debtor_id == debtor_id)
+            .order_by(claims.c.due_on, claims.c.claim_id)
+        )
+
+    async def portfolio(self, tenant: str) -> list[dict]:
+        """Every claim's state; KPIs and aged balances are computed from them."""
+        return await self._all(
+            select(claims.c.claim_id, claims.c.state, claims.c.registered_at)
+            .where(claims.c.tenant == tenant)
+            .order_by(claims.c.registered_at, claims.c.claim_id)
+        )
+
+    async def debtor_account(self, tenant: str, debtor_id: str) -> dict | None:
+        return await self._one(
+            select(debtor_accounts).where(
+                debtor_accounts.c.tenant == tenant, debtor_accounts.c.debtor_id == debtor_id
+            )
+        )
+
+    async def timeline(self, tenant: str, claim_id) -> list[dict]:
+        return await self._all(
+            select(claim_events)
+            .where(claim_events.c.tenant == tenant, claim_events.c.claim_id == claim_id)
+            .order_by(claim_events.c.partition, claim_events.c.offset)
+        )
+
+    async def history(self, tenant: str, claim_id, until: datetime | None) -> list[Envelope]:
+        """The claim's own events in log order (up to ``until``), as envelopes to fold."""
+        query = select(claim_events).where(
+            claim_events.c.tenant == tenant,
+            claim_events.c.claim_id == claim_id,
+            claim_events.c.source == "claims",
+        )
+        if until is not None:
+            query = query.where(claim_events.c.time <= until)
+        rows = await self._all(query.order_by(claim_events.c.partition, claim_events.c.offset))
+        return [
+            Envelope(
+                id=row["event_id"],
+                subject=str(row["claim_id"]),
+                time=row["time"],
+                tenant=row["tenant"],
+                debtor_id=row["debtor_id"],
+                correlation_id=row["correlation_id"],
+                causation_id=row["causation_id"],
+                data=self._registry.load(row["type"], orjson.dumps(row["payload"])),
+                partition=row["partition"],
+                offset=row["offset"],
+            )
+            for row in rows
+        ]

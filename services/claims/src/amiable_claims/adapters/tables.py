@@ -1,0 +1,90 @@
+"""The claims projection's tables: one row per claim (its folded state), one per debtor
+account, every event about a claim (the timeline), and the claims' timers. No wall-clock
+column: a rebuild from the log gives the same rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from amiable_events.projection import add_runner_tables
+from amiable_events.timers import add_timer_table
+
+metadata = MetaData()
+
+claims = Table(
+    "claims",
+    metadata,
+    Column("claim_id", Uuid, primary_key=True),
+    Column("tenant", String, nullable=False),
+    Column("debtor_id", String, nullable=False),
+    Column("invoice_number", String, nullable=False),
+    Column("amount", Numeric(20, 4), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("contract_reference", String),
+    Column("purchase_order", String),
+    Column("description", Text),
+    Column(
+        "debtor", JSONB, nullable=False, comment="as registered and amended; personal data sealed"
+    ),
+    Column("status", String, nullable=False),
+    Column("outstanding", Numeric(20, 4), nullable=False, comment="principal not yet paid"),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("closed_on", Date),
+    Column("idempotency_key", String),
+    Column("event_id", Uuid, nullable=False, comment="the ClaimRegistered event"),
+    Column(
+        "state", JSONB, nullable=False, comment="the domain state (amiable_claims.domain.Claim)"
+    ),
+    Index("claims_tenant_invoice", "tenant", "invoice_number"),
+    Index("claims_tenant_idempotency", "tenant", "idempotency_key"),
+    Index("claims_tenant_listing", "tenant", "registered_at", "claim_id"),
+    Index("claims_tenant_debtor", "tenant", "debtor_id", "status"),
+)
+
+debtor_accounts = Table(
+    "debtor_accounts",
+    metadata,
+    Column("tenant", String, primary_key=True),
+    Column("debtor_id", String, primary_key=True),
+    Column("legal_name", String, nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("claims_registered", Integer, nullable=False),
+)
+
+claim_events = Table(
+    "claim_events",
+    metadata,
+    Column("partition", Integer, primary_key=True),
+    Column("offset", BigInteger, primary_key=True),
+    Column("claim_id", Uuid, nullable=False),
+    Column("tenant", String, nullable=False),
+    Column("debtor_id", String, nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    Column("type", String, nullable=False),
+    Column("source", String, nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("correlation_id", Uuid, nullable=False),
+    Column("causation_id", Uuid),
+    Column("summary", Text, nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Index("claim_events_claim", "tenant", "claim_id", "offset"),
+)
+
+timers = add_timer_table(metadata)
+add_runner_tables(metadata)

@@ -1,0 +1,79 @@
+"""What the claims routes depend on: the caller's scopes, the handler, and everything a
+command route needs (correlation id, Idempotency-Key) in one ``CommandDep``."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from amiable_claims.api.models import ClaimOut
+from amiable_claims.api.views import present
+from amiable_claims.app.handlers import ClaimsHandler
+from amiable_events.auth import Principal, require_scope
+from amiable_events.commands import Idempotency
+from amiable_events.idempotency import fingerprint
+
+ReaderDep = Annotated[Principal, Depends(require_scope("claims:read"))]
+WriterDep = Annotated[Principal, Depends(require_scope("claims:write"))]
+CorrelationDep = Annotated[uuid.UUID | None, Header(alias="X-Correlation-Id")]
+IdempotencyKeyDep = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="A retry with the same key and body changes nothing and gets the same "
+        "answer; the same key on another body is a 422",
+    ),
+]
+
+
+def _handler(request: Request) -> ClaimsHandler:
+    return request.app.state.claims
+
+
+HandlerDep = Annotated[ClaimsHandler, Depends(_handler)]
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    """What every command route needs: the writing tenant, the handler, and the request's
+    correlation id and Idempotency-Key."""
+
+    principal: Principal
+    handler: ClaimsHandler
+    request: Request
+    correlation_id: uuid.UUID | None
+    idempotency_key: str | None
+
+    async def run(self, claim_id: uuid.UUID, command, body=None) -> ClaimOut:
+        """Execute ``command`` on the claim; ``body`` fingerprints the Idempotency-Key."""
+        idempotency = None
+        if self.idempotency_key:
+            payload = body.model_dump(mode="json") if body is not None else None
+            idempotency = Idempotency(
+                self.idempotency_key, fingerprint(self.request.url.path, payload)
+            )
+        row = await self.handler.execute(
+            self.principal.tenant,
+            claim_id,
+            command,
+            correlation_id=self.correlation_id,
+            idempotency=idempotency,
+        )
+        return await present(self.handler, row)
+
+
+async def _command_call(
+    request: Request,
+    principal: WriterDep,
+    handler: HandlerDep,
+    correlation_id: CorrelationDep = None,
+    idempotency_key: IdempotencyKeyDep = None,
+) -> CommandCall:
+    return CommandCall(principal, handler, request, correlation_id, idempotency_key)
+
+
+CommandDep = Annotated[CommandCall, Depends(_command_call)]

@@ -1,0 +1,2 @@
+"""The claims application: handlers that run commands and registrations, and timer firing.
+No HTTP here."""
