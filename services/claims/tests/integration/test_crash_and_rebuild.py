@@ -36,7 +36,7 @@ PAYMENTS_PER_CLAIM = 200  # 20,000 payments after 100 registrations
 PROCESS = Path(__file__).with_name("paying_process.py")
 #: Every event of the crash test carries this one trace, so that what the projection stores does
 #: not depend on whether the test process happens to trace (an earlier test may have installed a
-#: tracer provider): see the xfail test below for events that each carry their own trace.
+#: tracer provider); the test below gives each event a trace of its own.
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
@@ -187,12 +187,6 @@ def own_trace(*parts: int) -> str:
     return f"00-{trace}-{trace[:16]}-01"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ClaimsProjector._fold keeps, as a timer's trace, the trace of the claim's last event "
-    "in the batch that first wants the timer (armed_by), so the timers table depends on where "
-    "batches end: a rebuild does not give the live digest when events carry their own traces",
-)
 async def test_the_projection_does_not_depend_on_batch_boundaries(infra, fresh_topic, unique):
     """The projection is a function of the log: replayed in batches of one event or of 5,000,
     it gives the same digest, with every event carrying a trace of its own as in production."""

@@ -67,7 +67,10 @@ class ClaimsProjector:
         rows = await conn.execute(select(claims).where(claims.c.claim_id.in_(list(by_claim))))
         current = {row["claim_id"]: dict(row) for row in rows.mappings()}
         changed, registered, fired = [], defaultdict(int), []
-        armed_by: dict[UUID, Envelope] = {}
+        # (claim, timer) -> the event after which the claim first needed the timer in this batch:
+        # a new timer row keeps that event's trace, wherever the batch happens to end.
+        armed_by: dict[tuple[UUID, str], Envelope] = {}
+        sole_event: dict[UUID, Envelope] = {}
         names: dict[tuple[str, str], tuple[str, str]] = {}
         for claim_id, envelopes in by_claim.items():
             row = current.get(claim_id)
@@ -89,7 +92,9 @@ class ClaimsProjector:
                         }
                     )
                 state = evolve(state, envelope)
-                armed_by[claim_id] = envelope
+                if state is not None and len(envelopes) > 1:
+                    for timer in desired_timers(state, self.policy):
+                        armed_by.setdefault((claim_id, timer.timer_id), envelope)
                 if isinstance(event, TIMER_EVENTS):
                     fired.append(envelope.id)
             if row is None or state is None:
@@ -101,6 +106,8 @@ class ClaimsProjector:
                 state=state.model_dump(mode="json"),
             )
             changed.append((row, state))
+            if len(envelopes) == 1:
+                sole_event[claim_id] = envelopes[0]  # whatever timer the claim needs, it armed it
         if not changed:
             return
         statement = insert(claims)
@@ -125,7 +132,9 @@ class ClaimsProjector:
         )
         if registered:
             await self._count_registrations(conn, registered, names)
-        await self._reconcile_timers(conn, [state for _, state in changed], fired, armed_by)
+        await self._reconcile_timers(
+            conn, [state for _, state in changed], fired, armed_by, sole_event
+        )
 
     async def _count_registrations(self, conn, registered, names) -> None:
         statement = insert(debtor_accounts).values(
@@ -153,7 +162,12 @@ class ClaimsProjector:
         )
 
     async def _reconcile_timers(
-        self, conn, states: list[Claim], fired: list[UUID], armed_by: dict[UUID, Envelope]
+        self,
+        conn,
+        states: list[Claim],
+        fired: list[UUID],
+        armed_by: dict[tuple[UUID, str], Envelope],
+        sole_event: dict[UUID, Envelope],
     ) -> None:
         """Timers follow the claims declaratively: each changed claim's pending timers become
         exactly :func:`domain.desired_timers`; a fired timer is never re-armed. A timer keeps
@@ -165,6 +179,7 @@ class ClaimsProjector:
         wanted = []
         for state in states:
             for timer in desired_timers(state, self.policy):
+                armed = armed_by.get((state.claim_id, timer.timer_id)) or sole_event[state.claim_id]
                 wanted.append(
                     {
                         "timer_id": timer.timer_id,
@@ -175,8 +190,8 @@ class ClaimsProjector:
                         "payload": timer.payload,
                         "state": "pending",
                         "event_id": timer_event_id(self.service, timer.timer_id),
-                        "traceparent": armed_by[state.claim_id].traceparent,
-                        "tracestate": armed_by[state.claim_id].tracestate,
+                        "traceparent": armed.traceparent,
+                        "tracestate": armed.tracestate,
                     }
                 )
         subjects = [str(state.claim_id) for state in states]
