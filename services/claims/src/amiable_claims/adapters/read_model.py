@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -14,8 +16,56 @@ from sqlalchemy import (
 from amiable_claims.adapters.tables import claim_events, claims, debtor_accounts
 from amiable_claims.domain.state import Claim
 from amiable_events.commands import Loaded
-from amiable_events.envelope import Envelope
+from amiable_events.envelope import Envelope, account_key
 from amiable_events.registry import Registry
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    """A claim as the read model holds it: its domain state (validated once, here) and what the
+    API shows beside it (the debtor as registered and amended, personal data sealed, and the
+    reference fields)."""
+
+    claim: Claim
+    debtor: dict[str, Any]
+    contract_reference: str | None
+    purchase_order: str | None
+    description: str | None
+
+    @property
+    def claim_id(self) -> UUID:
+        return self.claim.claim_id
+
+    @property
+    def tenant(self) -> str:
+        return self.claim.tenant
+
+    @property
+    def debtor_id(self) -> str:
+        return self.claim.debtor_id
+
+    @property
+    def account(self) -> str:
+        return account_key(self.claim.tenant, self.claim.debtor_id)
+
+
+def _record(row) -> ClaimRecord:
+    return ClaimRecord(
+        claim=Claim.model_validate(row["state"]),
+        debtor=row["debtor"],
+        contract_reference=row["contract_reference"],
+        purchase_order=row["purchase_order"],
+        description=row["description"],
+    )
+
+
+_RECORD = (
+    claims.c.state,
+    claims.c.debtor,
+    claims.c.contract_reference,
+    claims.c.purchase_order,
+    claims.c.description,
+)
 
 
 class ClaimsReadModel:
@@ -34,9 +84,24 @@ class ClaimsReadModel:
         async with self._store.reading() as conn:
             return [dict(row) for row in (await conn.execute(query)).mappings()]
 
-    async def claim(self, tenant: str, claim_id) -> dict | None:
-        return await self._one(
-            select(claims).where(claims.c.tenant == tenant, claims.c.claim_id == claim_id)
+    async def _scalar(self, query):
+        async with self._store.reading() as conn:
+            return await conn.scalar(query)
+
+    async def _states(self, query) -> list[Claim]:
+        async with self._store.reading() as conn:
+            return [Claim.model_validate(state) for state in (await conn.execute(query)).scalars()]
+
+    async def _record(self, query) -> ClaimRecord | None:
+        row = await self._one(query)
+        return None if row is None else _record(row)
+
+    async def _records(self, query) -> list[ClaimRecord]:
+        return [_record(row) for row in await self._all(query)]
+
+    async def claim(self, tenant: str, claim_id) -> ClaimRecord | None:
+        return await self._record(
+            select(*_RECORD).where(claims.c.tenant == tenant, claims.c.claim_id == claim_id)
         )
 
     async def load(self, tenant: str, claim_id: UUID) -> Loaded[Claim] | None:
@@ -51,10 +116,10 @@ class ClaimsReadModel:
     async def applied(self, event_id: UUID) -> bool:
         return await self._store.has_applied(event_id)
 
-    async def first_with_invoice(self, tenant: str, invoice_number: str) -> dict | None:
+    async def first_with_invoice(self, tenant: str, invoice_number: str) -> UUID | None:
         """The earliest registered claim of ``tenant`` for ``invoice_number``."""
-        return await self._one(
-            select(claims)
+        return await self._scalar(
+            select(claims.c.claim_id)
             .where(claims.c.tenant == tenant, claims.c.invoice_number == invoice_number)
             .order_by(claims.c.registered_at, claims.c.claim_id)
             .limit(1)
@@ -68,10 +133,12 @@ class ClaimsReadModel:
         )
         return {row["invoice_number"]: row["claim_id"] for row in rows}
 
-    async def look_alike(self, tenant: str, debtor_id: str, amount, currency, issued_on, due_on):
+    async def look_alike(
+        self, tenant: str, debtor_id: str, amount, currency, issued_on, due_on
+    ) -> UUID | None:
         """An open claim of the same debtor with the same amount and dates: likely the same
         invoice registered under another number."""
-        return await self._one(
+        return await self._scalar(
             select(claims.c.claim_id)
             .where(
                 claims.c.tenant == tenant,
@@ -86,9 +153,9 @@ class ClaimsReadModel:
             .limit(1)
         )
 
-    async def with_idempotency_key(self, tenant: str, key: str) -> dict | None:
-        return await self._one(
-            select(claims)
+    async def with_idempotency_key(self, tenant: str, key: str) -> ClaimRecord | None:
+        return await self._record(
+            select(*_RECORD)
             .where(claims.c.tenant == tenant, claims.c.idempotency_key == key)
             .order_by(claims.c.registered_at, claims.c.claim_id)
             .limit(1)
@@ -102,30 +169,30 @@ class ClaimsReadModel:
         status: str | None,
         after: tuple | None,
         limit: int,
-    ) -> list[dict]:
+    ) -> list[ClaimRecord]:
         """Claims in registration order, after the ``(registered_at, claim_id)`` cursor."""
-        query = select(claims).where(claims.c.tenant == tenant)
+        query = select(*_RECORD).where(claims.c.tenant == tenant)
         if debtor_id is not None:
             query = query.where(claims.c.debtor_id == debtor_id)
         if status is not None:
             query = query.where(claims.c.status == status)
         if after is not None:
             query = query.where(tuple_(claims.c.registered_at, claims.c.claim_id) > tuple_(*after))
-        return await self._all(
+        return await self._records(
             query.order_by(claims.c.registered_at, claims.c.claim_id).limit(limit)
         )
 
-    async def of_debtor(self, tenant: str, debtor_id: str) -> list[dict]:
-        return await self._all(
-            select(claims)
+    async def of_debtor(self, tenant: str, debtor_id: str) -> list[Claim]:
+        return await self._states(
+            select(claims.c.state)
             .where(claims.c.tenant == tenant, claims.c.debtor_id == debtor_id)
             .order_by(claims.c.due_on, claims.c.claim_id)
         )
 
-    async def portfolio(self, tenant: str) -> list[dict]:
+    async def portfolio(self, tenant: str) -> list[Claim]:
         """Every claim's state; KPIs and aged balances are computed from them."""
-        return await self._all(
-            select(claims.c.claim_id, claims.c.state, claims.c.registered_at)
+        return await self._states(
+            select(claims.c.state)
             .where(claims.c.tenant == tenant)
             .order_by(claims.c.registered_at, claims.c.claim_id)
         )

@@ -11,6 +11,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, Response
 
+from amiable_claims.adapters.read_model import ClaimRecord
 from amiable_claims.api.deps import (
     CommandDep,
     CorrelationDep,
@@ -58,15 +59,14 @@ from amiable_claims.domain.figures import (
     amount_due,
     governing_law,
 )
-from amiable_claims.domain.state import Claim, ClaimStatus
+from amiable_claims.domain.state import ClaimStatus
 from amiable_events.claims import Installment
-from amiable_events.envelope import account_key
 from amiable_events.errors import Invalid, NotFound
 from amiable_events.ids import keyed_id
 
 
-def _encode_cursor(row: dict) -> str:
-    raw = orjson.dumps([row["registered_at"].isoformat(), str(row["claim_id"])])
+def _encode_cursor(record: ClaimRecord) -> str:
+    raw = orjson.dumps([record.claim.registered_at.isoformat(), str(record.claim_id)])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -112,13 +112,13 @@ async def register_claim(
     """Register an unpaid invoice; it is qualified (`qualified` or `rejected` with reasons) in
     the same step. Answered once durably in the event log and readable. A retried request with
     the same `Idempotency-Key` gets the first answer."""
-    row, created = await Registrations(handler).register(
+    record, created = await Registrations(handler).register(
         principal.tenant, body, idempotency_key, correlation_id or uuid.uuid4()
     )
-    response.headers["Location"] = f"{router.prefix}/{row['claim_id']}"
+    response.headers["Location"] = f"{router.prefix}/{record.claim_id}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
-    return await present(handler, row)
+    return await present(handler, record)
 
 
 @router.get("/{claim_id}", operation_id="getClaim", response_model=ClaimOut)
@@ -132,9 +132,9 @@ async def get_claim(
 ) -> ClaimOut:
     """One claim of the caller's tenant (404 for any other tenant's claim); with `as_of`, the
     fold of its events up to that time."""
-    row = await handler.claim_row(principal.tenant, claim_id)
+    record = await handler.claim_record(principal.tenant, claim_id)
     if as_of is None:
-        return await present(handler, row)
+        return await present(handler, record)
     until = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
     history = await handler.read_model.history(principal.tenant, claim_id, until)
     state = fold(history)
@@ -142,7 +142,7 @@ async def get_claim(
         raise NotFound(
             f"claim {claim_id} was not registered yet at {as_of}", title="Claim not found"
         )
-    return await present(handler, row, state)
+    return await present(handler, record, state)
 
 
 @router.get("", operation_id="listClaims", response_model=ClaimPage)
@@ -155,17 +155,16 @@ async def list_claims(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ClaimPage:
     """The tenant's claims in registration order, filtered, one page at a time."""
-    rows = await handler.read_model.page(
+    records = await handler.read_model.page(
         principal.tenant,
         debtor_id=debtor_id,
         status=status,
         after=_decode_cursor(cursor) if cursor else None,
         limit=limit + 1,
     )
-    items = [await present(handler, row) for row in rows[:limit]]
-    return ClaimPage(
-        items=items, next_cursor=_encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    )
+    items = [await present(handler, record) for record in records[:limit]]
+    more = len(records) > limit
+    return ClaimPage(items=items, next_cursor=_encode_cursor(records[limit - 1]) if more else None)
 
 
 @router.patch(
@@ -174,8 +173,8 @@ async def list_claims(
 async def amend_claim(claim_id: uuid.UUID, body: AmendIn, call: CommandDep) -> ClaimOut:
     """Correct contact and reference fields (`ClaimAmended`); then `requalify`."""
     handler, tenant = call.handler, call.principal.tenant
-    row = await handler.claim_row(tenant, claim_id)
-    seal = await handler.sealer.sealer_for(account_key(tenant, row["debtor_id"]))
+    record = await handler.claim_record(tenant, claim_id)
+    seal = await handler.sealer.sealer_for(record.account)
     command = AmendClaim(
         contract_reference=body.contract_reference,
         purchase_order=body.purchase_order,
@@ -322,8 +321,7 @@ async def get_amount_due(
 ) -> AmountDueOut:
     """Principal outstanding, statutory late interest and the fixed recovery fee, itemised,
     computed by replaying the claim's payments and credit notes by value date."""
-    row = await handler.claim_row(principal.tenant, claim_id)
-    claim = Claim.model_validate(row["state"])
+    claim = (await handler.claim_record(principal.tenant, claim_id)).claim
     day = as_of or handler.clock.now().date()
     due = amount_due(claim, day, handler.policy)
     law, law_source = governing_law(claim, handler.policy)

@@ -56,14 +56,14 @@ class CommandCall:
             idempotency = Idempotency(
                 self.idempotency_key, fingerprint(self.request.url.path, payload)
             )
-        row = await self.handler.execute(
+        record = await self.handler.execute(
             self.principal.tenant,
             claim_id,
             command,
             correlation_id=self.correlation_id,
             idempotency=idempotency,
         )
-        return await present(self.handler, row)
+        return await present(self.handler, record)
 
 
 async def _command_call(

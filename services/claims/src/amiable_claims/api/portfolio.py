@@ -36,9 +36,7 @@ def facts(claim: Claim) -> kpis.ClaimFacts:
 
 
 async def _claims(handler: ClaimsHandler, tenant: str) -> list[Claim]:
-    return [
-        Claim.model_validate(row["state"]) for row in await handler.read_model.portfolio(tenant)
-    ]
+    return await handler.read_model.portfolio(tenant)
 
 
 @router.get("/v1/debtors/{debtor_id}/statement", operation_id="getDebtorStatement")
@@ -55,10 +53,7 @@ async def debtor_statement(
     if account is None:
         raise NotFound(f"no claims on debtor {debtor_id} for this tenant", title="Debtor not found")
     day = as_of or handler.clock.now().date()
-    states = [
-        Claim.model_validate(row["state"])
-        for row in await handler.read_model.of_debtor(principal.tenant, debtor_id)
-    ]
+    states = await handler.read_model.of_debtor(principal.tenant, debtor_id)
     open_claims = [c for c in states if not c.closed and c.registered_at.date() <= day]
     by_currency: dict[str, list[Claim]] = {}
     for claim in open_claims:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import orjson
 
+from amiable_claims.adapters.read_model import ClaimRecord
 from amiable_claims.api.models import (
     ClaimOut,
     ContactOut,
@@ -23,7 +24,6 @@ from amiable_claims.domain.figures import (
     prescription_date,
 )
 from amiable_claims.domain.state import Claim
-from amiable_events.envelope import account_key
 from amiable_events.personal import ERASED
 from amiable_rules import money as amiable_money
 
@@ -32,12 +32,14 @@ def money(value: Decimal, currency: str) -> str:
     return str(amiable_money.quantize(value, currency))
 
 
-async def present(handler: ClaimsHandler, row: dict, state: Claim | None = None) -> ClaimOut:
+async def present(
+    handler: ClaimsHandler, record: ClaimRecord, state: Claim | None = None
+) -> ClaimOut:
     """The API view of a claim, personal data opened with the debtor's key. ``state`` replaces
     the current one (a claim as it was at some time)."""
-    claim = state or Claim.model_validate(row["state"])
-    debtor = row["debtor"]
-    opened = await handler.sealer.opener_for(account_key(row["tenant"], row["debtor_id"]))
+    claim = state or record.claim
+    debtor = record.debtor
+    opened = await handler.sealer.opener_for(record.account)
     address = opened(debtor.get("postal_address"))
     if address not in (None, ERASED):
         address = orjson.loads(address)
@@ -97,9 +99,9 @@ async def present(handler: ClaimsHandler, row: dict, state: Claim | None = None)
             )
             for p in claim.promises
         ],
-        contract_reference=row["contract_reference"],
-        purchase_order=row["purchase_order"],
-        description=row["description"],
+        contract_reference=record.contract_reference,
+        purchase_order=record.purchase_order,
+        description=record.description,
         registered_at=claim.registered_at,
         debtor=DebtorOut(
             id=debtor["id"],

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import orjson
 
-from amiable_claims.adapters.read_model import ClaimsReadModel
+from amiable_claims.adapters.read_model import ClaimRecord, ClaimsReadModel
 from amiable_claims.domain import reference
 from amiable_claims.domain.commands import RegisterClaim
 from amiable_claims.domain.decide import InvalidClaim, decide_registration
@@ -45,27 +45,20 @@ class ClaimsHandler:
         # tenant -> invoice number -> registration appended but not yet projected
         self.pending_registrations: dict[str, dict] = {}
 
-    async def claim_row(self, tenant: str, claim_id: uuid.UUID) -> dict:
+    async def claim_record(self, tenant: str, claim_id: uuid.UUID) -> ClaimRecord:
         """The tenant's claim, or 404 (also for another tenant's claim)."""
-        row = await self.read_model.claim(tenant, claim_id)
-        if row is None:
+        record = await self.read_model.claim(tenant, claim_id)
+        if record is None:
             raise NotFound(f"no claim {claim_id} for this tenant", title="Claim not found")
-        return row
+        return record
 
     async def duplicate_of(self, tenant: str, claim_id: uuid.UUID) -> uuid.UUID | None:
         """Another claim of the tenant that looks like this one (same debtor, amount, dates)."""
-        row = await self.claim_row(tenant, claim_id)
+        claim = (await self.claim_record(tenant, claim_id)).claim
         look_alike = await self.read_model.look_alike(
-            tenant,
-            row["debtor_id"],
-            row["amount"],
-            row["currency"],
-            row["issued_on"],
-            row["due_on"],
+            tenant, claim.debtor_id, claim.amount, claim.currency, claim.issued_on, claim.due_on
         )
-        if look_alike and look_alike["claim_id"] != claim_id:
-            return look_alike["claim_id"]
-        return None
+        return look_alike if look_alike != claim_id else None
 
     async def execute(
         self,
@@ -75,12 +68,12 @@ class ClaimsHandler:
         *,
         correlation_id: uuid.UUID | None = None,
         idempotency: Idempotency | None = None,
-    ) -> dict:
-        """Run one command on one claim; answers the claim's row once its events applied."""
+    ) -> ClaimRecord:
+        """Run one command on one claim; answers the claim once its events applied."""
         await self.bus.execute(
             tenant, claim_id, command, correlation_id=correlation_id, idempotency=idempotency
         )
-        return await self.claim_row(tenant, claim_id)
+        return await self.claim_record(tenant, claim_id)
 
 
 @dataclass
@@ -159,8 +152,8 @@ class Registrations:
 
     async def register(
         self, tenant: str, body, idempotency_key: str | None, correlation_id: uuid.UUID
-    ) -> tuple[dict, bool]:
-        """The claim row and whether it was created now (False: an idempotent replay).
+    ) -> tuple[ClaimRecord, bool]:
+        """The claim and whether it was created now (False: an idempotent replay).
 
         The tenant's lock covers the checks and the append only: claims appended but not yet
         projected are kept in ``pending`` so the next registration sees them, and the wait for
@@ -175,7 +168,7 @@ class Registrations:
                 in_flight = next(
                     (p for p in pending.values() if p.idempotency_key == idempotency_key), None
                 )
-                invoice = first["invoice_number"] if first else in_flight and in_flight.invoice
+                invoice = first.claim.invoice_number if first else in_flight and in_flight.invoice
                 if invoice and invoice != body.invoice_number:
                     raise Invalid.field("Idempotency-Key", f"used for invoice {invoice}")
                 if first is not None:
@@ -183,8 +176,7 @@ class Registrations:
                 if in_flight is not None:
                     await in_flight.applied.wait()
                     return await handler.read_model.claim(tenant, in_flight.claim_id), False
-            existing = await handler.read_model.first_with_invoice(tenant, body.invoice_number)
-            taken_by = existing["claim_id"] if existing else None
+            taken_by = await handler.read_model.first_with_invoice(tenant, body.invoice_number)
             if taken_by is None and body.invoice_number in pending:
                 taken_by = pending[body.invoice_number].claim_id
             context = bus.context(tenant)
@@ -198,10 +190,8 @@ class Registrations:
                 command.issued_on,
                 command.due_on,
             )
-            duplicate_of = (
-                look_alike["claim_id"]
-                if look_alike
-                else next((p.claim_id for p in pending.values() if p.looks_like(command)), None)
+            duplicate_of = look_alike or next(
+                (p.claim_id for p in pending.values() if p.looks_like(command)), None
             )
             events = decide_registration(
                 None,
