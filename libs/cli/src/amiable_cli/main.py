@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -300,6 +301,9 @@ def run() -> None:
     from amiable_events.auth import issue_token
     from amiable_events.settings import ServiceSettings
 
+    # Dev mode is explicit: production (no default secret) is what every other start gets. The
+    # services inherit it from this environment.
+    os.environ.setdefault("AMIABLE_ENV", "dev")
     status = local_stack.up()
     services = _declared()
     settings = ServiceSettings()

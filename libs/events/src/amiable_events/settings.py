@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,12 +12,17 @@ from amiable_events.topics import CLAIM_EVENTS_TOPIC
 
 DEV_JWT_SECRET = "amiable-dev-secret-not-for-production-use"
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", DEV_JWT_SECRET}
+#: HS256 needs a key at least as long as its 256-bit hash (RFC 7518 section 3.2).
+MIN_SECRET_BYTES = 32
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AMIABLE_", extra="ignore")
 
-    env: Literal["dev", "test", "prod"] = "dev"
+    # Production unless told otherwise: an image started without AMIABLE_ENV must not accept
+    # tokens signed with the public dev secret. ``amiable run`` (``make run``) sets ``dev``.
+    env: Literal["dev", "test", "prod"] = "prod"
     kafka_bootstrap: str = "localhost:19092"
     database_url: str = "postgresql://amiable:amiable@localhost:15432"
     topic: str = CLAIM_EVENTS_TOPIC
@@ -27,6 +33,9 @@ class ServiceSettings(BaseSettings):
     jwks_url: str | None = None
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
+    #: The audience of operator tokens: the only ones allowed cross-tenant admin operations
+    #: (the whole projection's digest, unparking another tenant's accounts). None: nobody.
+    operator_audience: str | None = None
     host: str = "127.0.0.1"
     # Default to the service's declaration (port, database ``amiable_<service>``).
     port: int | None = None
@@ -34,16 +43,33 @@ class ServiceSettings(BaseSettings):
     timer_interval: float = 1.0
     read_your_writes_timeout: float = 5.0
     ready_max_lag: int = 1000
+    # Request bodies: 413 past these many bytes (amiable_events.limits); bulk routes (paths
+    # ending in ``:import``) stream their body and get the larger cap: 50,000 CSV rows of
+    # about 250 bytes.
+    max_body_bytes: int = 1_048_576
+    max_import_bytes: int = 16_777_216
 
     @model_validator(mode="after")
     def _secrets(self) -> ServiceSettings:
         if self.jwks_url:
+            url = urlsplit(self.jwks_url)
+            loopback = self.env != "prod" and url.hostname in LOOPBACK_HOSTS
+            if url.scheme != "https" and not (url.scheme == "http" and loopback):
+                raise ValueError(
+                    "AMIABLE_JWKS_URL must be https:// (http:// only for a loopback host "
+                    f"when AMIABLE_ENV is dev or test), not {self.jwks_url!r}"
+                )
             return self
         if self.jwt_secret is None and self.env == "dev":
             self.jwt_secret = DEV_JWT_SECRET
         if self.env != "dev" and (self.jwt_secret or "") in PLACEHOLDER_SECRETS:
             raise ValueError(
                 "AMIABLE_JWT_SECRET must be set to a real secret (or AMIABLE_JWKS_URL) "
+                f"when AMIABLE_ENV={self.env}"
+            )
+        if self.env != "dev" and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"AMIABLE_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes "
                 f"when AMIABLE_ENV={self.env}"
             )
         return self

@@ -104,3 +104,47 @@ def test_a_placeholder_secret_is_refused_outside_dev(monkeypatch):
     with pytest.raises(ValueError, match="AMIABLE_JWT_SECRET"):
         ServiceSettings(env="prod", jwt_secret="changeme")
     assert ServiceSettings(env="prod", jwks_url="https://idp.test/jwks").jwt_secret is None
+
+
+def test_production_is_the_default_and_refuses_the_dev_secret(monkeypatch):
+    """Issue 7, secrets fail closed: an image started without AMIABLE_ENV is production."""
+    monkeypatch.delenv("AMIABLE_ENV", raising=False)
+    monkeypatch.delenv("AMIABLE_JWT_SECRET", raising=False)
+    monkeypatch.delenv("AMIABLE_JWKS_URL", raising=False)
+    with pytest.raises(ValueError, match="AMIABLE_JWT_SECRET"):
+        ServiceSettings()
+    with pytest.raises(ValueError, match="AMIABLE_JWT_SECRET"):
+        ServiceSettings(jwt_secret=DEV_JWT_SECRET)
+    assert ServiceSettings(jwt_secret="x" * 32).env == "prod"
+
+
+@pytest.mark.parametrize("env", ["prod", "test"])
+def test_a_short_secret_is_refused_outside_dev(env):
+    """Issue 7: a 3-byte production secret was accepted."""
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        ServiceSettings(env=env, jwt_secret="abc")
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        ServiceSettings(env=env, jwt_secret="é" * 15)  # 30 bytes, 15 characters
+    assert ServiceSettings(env=env, jwt_secret="k" * 32).jwt_secret == "k" * 32
+
+
+@pytest.mark.parametrize(
+    ("env", "url", "accepted"),
+    [
+        ("prod", "http://idp.example/jwks.json", False),
+        ("prod", "http://127.0.0.1:8080/jwks.json", False),
+        ("prod", "ftp://idp.example/jwks.json", False),
+        ("prod", "https://idp.example/jwks.json", True),
+        ("test", "http://idp.example/jwks.json", False),
+        ("test", "http://127.0.0.1:8080/jwks.json", True),
+        ("dev", "http://localhost:8080/jwks.json", True),
+    ],
+)
+def test_a_jwks_url_must_be_https_except_on_loopback_outside_prod(env, url, accepted):
+    """Issue 7: an http:// JWKS URL was accepted in prod (its keys could be swapped in transit).
+    Tests and dev may serve a JWKS over http on loopback only (the RS256 test does)."""
+    if accepted:
+        assert ServiceSettings(env=env, jwks_url=url).jwks_url == url
+    else:
+        with pytest.raises(ValueError, match="AMIABLE_JWKS_URL"):
+            ServiceSettings(env=env, jwks_url=url)
