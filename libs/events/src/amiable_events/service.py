@@ -30,6 +30,7 @@ from amiable_events.clock import Clock, clock_from_setting
 from amiable_events.db import create_engine
 from amiable_events.http import install_problem_handlers, operations_router
 from amiable_events.idempotency import PostgresLedger
+from amiable_events.limits import BodyLimit
 from amiable_events.personal import PostgresKeyStore, Sealer
 from amiable_events.producer import EventLog
 from amiable_events.projection import ProjectionRunner, ProjectionStore, Projector
@@ -169,6 +170,7 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
             jwks_url=settings.jwks_url,
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
+            operator_audience=settings.operator_audience,
         )
         for name, value in service.wire(parts).items():
             setattr(app.state, name, value)
@@ -189,6 +191,12 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    app.add_middleware(
+        BodyLimit,
+        limit_for=lambda path: (
+            settings.max_import_bytes if path.endswith(":import") else settings.max_body_bytes
+        ),
+    )
     for router in service.routers:
         app.include_router(router)
     app.include_router(admin_router(_runner))
