@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale, UnknownLocaleError
 from babel.languages import get_official_languages
@@ -48,12 +48,14 @@ def default_timezone(country: str) -> str | None:
     return zones[0] if len(offsets) == 1 else None
 
 
+@cache
+def timezones() -> frozenset[str]:
+    """Every zone of the tz database (tzdata's list, not whatever file path ZoneInfo opens)."""
+    return frozenset(available_timezones())
+
+
 def is_timezone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+    return name in timezones()
 
 
 def default_language(country: str) -> str:
