@@ -18,9 +18,15 @@ def create_engine(server_url: str, database: str, *, pool_size: int = 10) -> Asy
         database_url(server_url, database),
         pool_size=pool_size,
         max_overflow=pool_size,
-        # No pre-ping: it costs a round trip on every checkout; connections are recycled
-        # hourly instead, and a query on a dropped connection fails once and is retried.
+        # Pre-ping: after PostgreSQL restarts every pooled connection is dead; the ping on
+        # checkout replaces a dead one instead of failing the request that drew it.
+        pool_pre_ping=True,
         pool_recycle=3600,
+        # A checkout waits this long at most (a request then answers 503, not a hang).
+        pool_timeout=5,
+        connect_args={"timeout": 5},
+        # Logged exceptions never carry SQL parameters: they hold keys and personal data.
+        hide_parameters=True,
         json_serializer=_json_text,
         json_deserializer=orjson.loads,
     )

@@ -90,3 +90,21 @@ class Unavailable(ApplicationError):
     def __init__(self, detail: str, *, retry_after: int = 1, **extra: Any) -> None:
         super().__init__(detail, **extra)
         self.retry_after = retry_after
+
+
+class Parked(Unavailable):
+    """The debtor account's events stopped applying (an event failed to apply and the account
+    was parked until an operator unparks it): its state is not current, so no command on it is
+    decided and no appended event counts as applied. ``reason`` is the failure's category (an
+    exception type, never personal data); ``claim_id`` the subject, when known."""
+
+    title = "Debtor account parked"
+
+    def __init__(self, *, reason: str, claim_id: str | None = None) -> None:
+        super().__init__(
+            "the debtor account is parked after an event failed to apply; an operator must "
+            "unpark it before it takes commands",
+            retry_after=60,
+            reason=reason,
+            **({"claim_id": claim_id} if claim_id else {}),
+        )

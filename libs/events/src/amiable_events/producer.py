@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaTimeoutError
 from opentelemetry.trace import SpanKind
 
 from amiable_events.envelope import Envelope, encode
@@ -24,8 +26,16 @@ class EventLog:
     """The write side of ``claim-events.v1``. aiokafka's default partitioner is murmur2, the
     same as Kafka's Java clients, so every client agrees where a debtor account lives."""
 
-    def __init__(self, bootstrap: str, *, topic: str = CLAIM_EVENTS_TOPIC, client_id: str) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        topic: str = CLAIM_EVENTS_TOPIC,
+        client_id: str,
+        append_timeout: float = 5.0,
+    ) -> None:
         self.topic = topic
+        self.append_timeout = append_timeout
         self._max_batch_size = 256 * 1024
         self._partition_count: int | None = None
         self._producer = AIOKafkaProducer(
@@ -47,7 +57,19 @@ class EventLog:
     async def append(self, envelopes: Sequence[Envelope]) -> list[Appended]:
         """Append, then wait for every acknowledgement; the offsets come back in order.
 
-        The events of one debtor account go to the broker as one record batch, which the broker
+        Bounded by ``append_timeout`` (plus a little per record, for imports): with the broker
+        down the caller gets :class:`KafkaTimeoutError` (a 503 for a request) instead of waiting
+        for the producer's own 30 s. The records may still go out later; a command's retry is
+        idempotent.
+        """
+        timeout = self.append_timeout + len(envelopes) / 2000
+        try:
+            return await asyncio.wait_for(self._append(envelopes), timeout)
+        except TimeoutError as exc:
+            raise KafkaTimeoutError(f"the broker did not acknowledge within {timeout}s") from exc
+
+    async def _append(self, envelopes: Sequence[Envelope]) -> list[Appended]:
+        """The events of one debtor account go to the broker as one record batch, which the broker
         appends as a unit: a command's events (``ClaimRegistered`` + ``ClaimQualified``) land
         all or none, and no reader ever sees the first without the second.
         """
