@@ -20,6 +20,7 @@ import pytest
 
 from tests.support import (
     FROZEN_AT,
+    OPERATOR_AUDIENCE,
     TEST_JWT_SECRET,
     Infra,
     ServiceProcess,
@@ -61,7 +62,10 @@ def infra() -> Iterator[Infra]:
     from amiable_cli import stack
 
     config = stack.StackConfig.from_env()
-    started = not stack.is_up(config)
+    # Stopped at the end only if no server ran before: a stack that runs but answers slowly
+    # (2 cores, several sessions), or half of one, is someone else's: stopping it breaks them.
+    before = stack.status(config)
+    started = not (before.kafka_running or before.postgres_running)
     status = stack.up(config)
     try:
         yield Infra(status.bootstrap, status.database_url)
@@ -108,6 +112,7 @@ async def service_process(
             "AMIABLE_DATABASE_URL": infra.database_url,
             "AMIABLE_ENV": "test",
             "AMIABLE_JWT_SECRET": TEST_JWT_SECRET,
+            "AMIABLE_OPERATOR_AUDIENCE": OPERATOR_AUDIENCE,
             "AMIABLE_CLOCK": frozen(FROZEN_AT),
             "OTEL_SDK_DISABLED": "true",
         }
