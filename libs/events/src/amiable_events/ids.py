@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+import orjson
+
 AMIABLE_NAMESPACE = uuid.UUID("6f1c1d52-3c4e-5b8a-9d27-2a6a1f0b7e11")
 
 NewId = Callable[[], uuid.UUID]
@@ -20,8 +22,13 @@ def caused_id(causation_id: uuid.UUID | str, service: str, step: str) -> uuid.UU
 
 
 def keyed_id(*parts: str) -> uuid.UUID:
-    """A stable id derived from business keys (e.g. tenant + idempotency key)."""
-    return uuid.uuid5(AMIABLE_NAMESPACE, "/".join(parts))
+    """A stable id derived from business keys (e.g. tenant + idempotency key).
+
+    The parts are hashed as a JSON array, not joined with a separator: a tenant or a key may
+    contain any character, so ``("x/claim", "k")`` and ``("x", "claim/k")`` must not name the
+    same id (they did when the parts were joined with ``/``; see docs/events.md).
+    """
+    return uuid.uuid5(AMIABLE_NAMESPACE, orjson.dumps(parts).decode())
 
 
 def seeded_ids(seed: int) -> NewId:
