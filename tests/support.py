@@ -18,6 +18,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_JWT_SECRET = "amiable-test-secret-0123456789abcdef"
+#: Services under test accept operator tokens for this audience (cross-tenant admin).
+OPERATOR_AUDIENCE = "amiable-operator"
 #: Where the clock of a service started by a test stands unless the test says otherwise. A test
 #: computes its dates from the clock it gave the service (``ServiceProcess.today``), so moving
 #: this instant moves nothing but the dates the service sees.
@@ -132,6 +134,16 @@ def token(tenant: str, *scopes: str) -> str:
 
 def auth(tenant: str, *scopes: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(tenant, *scopes)}"}
+
+
+def operator_auth(tenant: str = "operations") -> dict[str, str]:
+    """An operator's token: scope admin, for the operator audience (every tenant's data)."""
+    from amiable_events.auth import issue_token
+
+    signed = issue_token(
+        TEST_JWT_SECRET, tenant=tenant, scopes=["admin"], audience=OPERATOR_AUDIENCE
+    )
+    return {"Authorization": f"Bearer {signed}"}
 
 
 async def eventually(check: Callable, *, timeout: float = 30, interval: float = 0.05):
