@@ -52,6 +52,7 @@ CONSUMERS: dict[str, dict[str, Reads]] = {
                 "debtor.contacts[].email",
                 "debtor.contacts[].phone",
                 "debtor.contacts[].role",
+                "debtor.contacts[].role_sealed",
                 "debtor.postal_address",
             ),
         ),

@@ -47,6 +47,7 @@ async def test_a_record_from_the_log_is_decoded_by_the_cloudevents_sdk(infra, fr
             time=cause.time,
         ),
         traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        actor="service:claims",
     )
     log = EventLog(infra.bootstrap, topic=topic, client_id="contract-cloudevents")
     await log.start()
@@ -70,6 +71,7 @@ async def test_a_record_from_the_log_is_decoded_by_the_cloudevents_sdk(infra, fr
     assert event.get_extension("tenant") == envelope.tenant
     assert event.get_extension("correlationid") == str(envelope.correlation_id)
     assert event.get_extension("causationid") == str(cause.id)
+    assert event.get_extension("actor") == "service:claims"
     assert event.get_extension("partitionkey") == envelope.key == "acme:debtor-11"
     assert event.get_data() == json.loads(envelope.data.model_dump_json())
     assert dict(record.headers)["traceparent"] == envelope.traceparent.encode()

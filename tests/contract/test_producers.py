@@ -16,7 +16,7 @@ from referencing.jsonschema import DRAFT7
 
 from amiable_claims.domain.commands import RegisterClaim
 from amiable_claims.domain.decide import decide_registration
-from amiable_events.claims import Contact, Debtor
+from amiable_events.claims import Contact, Debtor, DebtorPersonalDataErased
 from amiable_events.envelope import Envelope, encode
 from amiable_events.ids import caused_id, seeded_ids
 from amiable_events.personal import seal_with
@@ -64,7 +64,9 @@ def _fully_described_claim() -> Envelope:
             language="fr-FR",
             timezone="Europe/Paris",
             contacts=(
-                Contact(name=seal("Claire Martin"), email=seal("c@d.example"), role="AP"),
+                Contact(
+                    name=seal("Claire Martin"), email=seal("c@d.example"), role_sealed=seal("AP")
+                ),
                 Contact(phone=seal("+33612345678")),
             ),
             postal_address=seal('{"lines": ["12 rue de la Paix"], "city": "Paris"}'),
@@ -77,7 +79,15 @@ def _fully_described_claim() -> Envelope:
         subject=str(event.claim_id),
         traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         tracestate="amiable=1",
+        actor="accounts-clerk@acme",
     )
+
+
+def _erasure() -> Envelope:
+    """An event about a debtor account, not a claim: subject ``debtor:<id>``."""
+    event = DebtorPersonalDataErased(debtor_id="durand", erased_at=T0)
+    cause = registered(98, tenant="acme", debtor="durand")
+    return replace(cause, data=event, subject=event.subject, actor="dpo@acme")
 
 
 PRODUCED = [
@@ -86,6 +96,7 @@ PRODUCED = [
     registered(6, tenant="globex", debtor="d:with:colons"),
     replace(registered(7), time=datetime(2026, 3, 2, 10, 30, 0, 1, tzinfo=UTC)),
     _fully_described_claim(),
+    _erasure(),
     *(envelope(event) for event in every_claims_event()),
 ]
 
@@ -152,6 +163,8 @@ def test_the_headers_schema_rejects_what_the_envelope_never_writes(asyncapi):
     assert _problems(validator, {**good, "ce_type": "amiable.claims.claim-settled.v1"})
     assert _problems(validator, {**good, "ce_time": "yesterday"})
     assert _problems(validator, {**good, "x-unknown": "1"})
+    assert not _problems(validator, {**good, "ce_actor": "service:claims"})
+    assert _problems(validator, {**good, "ce_actor": ""})
 
 
 def test_sealed_personal_data_is_marked_in_the_schema():
@@ -159,4 +172,4 @@ def test_sealed_personal_data_is_marked_in_the_schema():
     sealed = re.findall(r'"pattern": "\^pii:v1:"', json.dumps(schema))
     marked = json.dumps(schema).count('"x-amiable-personal-data": true')
 
-    assert len(sealed) == marked == 4  # name, email, phone of a contact, postal address
+    assert len(sealed) == marked == 5  # name, email, phone, role of a contact, postal address

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from amiable_events.envelope import REQUEST_ACTOR
 from amiable_events.errors import Forbidden, Unauthorized
+from amiable_events.inputs import text_error
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,14 @@ class Principal:
     tenant: str
     scopes: frozenset[str]
     subject: str | None = None
+    #: The token was issued for the operator audience: cross-tenant admin operations.
+    operator: bool = False
+
+    @property
+    def actor(self) -> str:
+        """Who causes the events of this principal's requests (``ce_actor``): the token's
+        subject, or the tenant when the token names none."""
+        return self.subject or f"tenant:{self.tenant}"
 
 
 class TokenVerifier:
@@ -31,13 +41,17 @@ class TokenVerifier:
         jwks_url: str | None = None,
         audience: str | None = None,
         issuer: str | None = None,
+        operator_audience: str | None = None,
     ) -> None:
         if not secret and not jwks_url:
             raise ValueError("a JWT secret or a JWKS URL is required")
         self._secret = secret
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
-        self._audience = audience
         self._issuer = issuer
+        self._operator_audience = operator_audience
+        # A token for either audience is valid; only the operator's may cross tenants.
+        audiences = [a for a in (audience, operator_audience) if a]
+        self._audience = audiences if audience and operator_audience else audience
 
     async def verify(self, token: str) -> Principal:
         options = {"require": ["exp", "tenant"], "verify_aud": self._audience is not None}
@@ -63,16 +77,55 @@ class TokenVerifier:
                 )
         except jwt.PyJWTError as exc:
             raise Unauthorized(str(exc)) from exc
-        tenant = claims.get("tenant")
-        if not isinstance(tenant, str) or not tenant or ":" in tenant:
-            raise Unauthorized("claim 'tenant' must be a non-empty string without ':'")
-        scope = claims.get("scope", "")
-        scopes = scope.split() if isinstance(scope, str) else list(scope)
-        return Principal(tenant=tenant, scopes=frozenset(scopes), subject=claims.get("sub"))
+        principal = principal_of(claims)
+        audience = claims.get("aud")
+        audiences = [audience] if isinstance(audience, str) else audience or []
+        if self._operator_audience and self._operator_audience in audiences:
+            principal = replace(principal, operator=True)
+        return principal
+
+
+#: A tenant names rows, keys and log records: short printable text.
+TENANT_MAX_LENGTH = 100
+
+
+def principal_of(claims: dict) -> Principal:
+    """The principal of verified token claims; a claim of the wrong type or shape is a 401 (a
+    signed token is still input)."""
+    tenant = claims.get("tenant")
+    if (
+        not isinstance(tenant, str)
+        or not tenant
+        or len(tenant) > TENANT_MAX_LENGTH
+        or ":" in tenant
+        or tenant.strip() != tenant
+        or text_error(tenant) is not None
+    ):
+        raise Unauthorized(
+            f"claim 'tenant' must be a string of 1 to {TENANT_MAX_LENGTH} printable characters, "
+            "without ':' or surrounding white space"
+        )
+    scope = claims.get("scope", "")
+    if isinstance(scope, str):
+        scopes = scope.split()
+    elif isinstance(scope, list) and all(isinstance(s, str) for s in scope):
+        scopes = scope
+    else:
+        raise Unauthorized("claim 'scope' must be a space-separated string or a list of strings")
+    subject = claims.get("sub")
+    if subject is not None and not isinstance(subject, str):
+        raise Unauthorized("claim 'sub' must be a string")
+    return Principal(tenant=tenant, scopes=frozenset(scopes), subject=subject)
 
 
 def issue_token(
-    secret: str, *, tenant: str, scopes: list[str], ttl_seconds: int = 8 * 3600, subject="dev"
+    secret: str,
+    *,
+    tenant: str,
+    scopes: list[str],
+    ttl_seconds: int = 8 * 3600,
+    subject="dev",
+    audience: str | None = None,
 ) -> str:
     now = int(time.time())
     claims = {
@@ -82,6 +135,8 @@ def issue_token(
         "iat": now,
         "exp": now + ttl_seconds,
     }
+    if audience:
+        claims["aud"] = audience
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -95,7 +150,11 @@ async def authenticated(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send 'Authorization: Bearer <JWT>'", title="Missing bearer token")
     verifier: TokenVerifier = request.app.state.token_verifier
-    return await verifier.verify(credentials.credentials)
+    principal = await verifier.verify(credentials.credentials)
+    # The events this request causes record who asked (ce_actor); the dependency runs in the
+    # request's context, so the command path reads it there.
+    REQUEST_ACTOR.set(principal.actor)
+    return principal
 
 
 def require_scope(scope: str):
@@ -104,4 +163,5 @@ def require_scope(scope: str):
             raise Forbidden(f"this operation needs scope '{scope}'")
         return principal
 
+    dependency.scope = scope  # what a route needs, for the isolation tests to find
     return dependency

@@ -18,7 +18,17 @@ class Contact(BaseModel):
     name: Sealed | None = None
     email: Sealed | None = None
     phone: Sealed | None = None
-    role: str | None = Field(None, max_length=100, description="e.g. accounts payable, CFO")
+    role: str | None = Field(
+        None,
+        max_length=100,
+        description="e.g. accounts payable, CFO; in clear only on contacts recorded before "
+        "role_sealed existed",
+    )
+    role_sealed: Sealed | None = Field(
+        None,
+        description="The role, sealed: free text that may name a person (e.g. 'assistant to "
+        "M. Durand'). New events carry it instead of role.",
+    )
 
 
 class Debtor(BaseModel):
@@ -87,7 +97,11 @@ class ClaimRegistered(Event):
     due_on: date
     contract_reference: str | None = None
     purchase_order: str | None = None
-    description: str | None = None
+    description: str | None = Field(
+        None,
+        description="Free text that may name a person: sealed (pii:v1:) like personal data in "
+        "events recorded since issue 7, in clear in older ones",
+    )
     debtor: Debtor
     registered_at: datetime
     idempotency_key: str | None = Field(
@@ -147,7 +161,11 @@ class ClaimAmended(Event):
     amended_at: datetime
     contract_reference: str | None = None
     purchase_order: str | None = None
-    description: str | None = None
+    description: str | None = Field(
+        None,
+        description="Free text that may name a person: sealed (pii:v1:) like personal data in "
+        "events recorded since issue 7, in clear in older ones",
+    )
     contacts: tuple[Contact, ...] | None = None
     postal_address: Sealed | None = None
 
@@ -302,6 +320,23 @@ class LimitationApproaching(Event):
     days_left: int
 
 
+class DebtorPersonalDataErased(Event):
+    """The debtor account's personal data was erased (its key shredded): every sealed value of
+    the account, in the log and in every projection, reads as ``[erased]`` from now on, and
+    every consumer drops what it keeps in clear about the account's people (docs/architecture.md,
+    "Erasure"). About a debtor account, not a claim: subject ``debtor:<debtor_id>``."""
+
+    type: ClassVar[str] = "amiable.claims.debtor-personal-data-erased.v1"
+    source: ClassVar[str] = "claims"
+
+    debtor_id: str = Field(description="The creditor's own id for this customer")
+    erased_at: datetime
+
+    @property
+    def subject(self) -> str:
+        return f"debtor:{self.debtor_id}"
+
+
 EVENTS: tuple[type[Event], ...] = (
     ClaimRegistered,
     ClaimQualified,
@@ -319,4 +354,5 @@ EVENTS: tuple[type[Event], ...] = (
     ClaimAdjusted,
     DebtAcknowledged,
     LimitationApproaching,
+    DebtorPersonalDataErased,
 )

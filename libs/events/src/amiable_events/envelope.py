@@ -6,6 +6,7 @@ debtor account ``"{creditor_id}:{debtor_id}"`` so one debtor's history stays in 
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from uuid import UUID
@@ -17,6 +18,16 @@ SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
 
 Headers = list[tuple[str, bytes]]
+
+#: Who causes the events built in this context (``ce_actor``): set from the bearer token's
+#: subject when a request is authenticated, so every command path (the bus, registrations,
+#: imports) records it without threading it through each call.
+REQUEST_ACTOR: ContextVar[str | None] = ContextVar("amiable_request_actor", default=None)
+
+
+def service_actor(service: str) -> str:
+    """The actor of events a service appends on its own (reactions, timers)."""
+    return f"service:{service}"
 
 
 class DecodeError(ValueError):
@@ -45,6 +56,8 @@ class Envelope:
     tracestate: str | None = None
     partition: int | None = None
     offset: int | None = None
+    #: Who caused it: a token's subject, or ``service:<name>``; None on events older than it.
+    actor: str | None = None
 
     @property
     def type(self) -> str:
@@ -58,8 +71,17 @@ class Envelope:
     def key(self) -> str:
         return account_key(self.tenant, self.debtor_id)
 
-    def caused(self, data: Event, *, id: UUID, time: datetime, subject: str | None = None):
-        """An envelope for an event caused by this one: same account, correlation and trace."""
+    def caused(
+        self,
+        data: Event,
+        *,
+        id: UUID,
+        time: datetime,
+        subject: str | None = None,
+        actor: str | None = None,
+    ):
+        """An envelope for an event caused by this one: same account, correlation and trace;
+        ``actor`` is whoever appends it (a reaction's service), not the trigger's actor."""
         return Envelope(
             id=id,
             subject=subject or self.subject,
@@ -71,6 +93,7 @@ class Envelope:
             data=data,
             traceparent=self.traceparent,
             tracestate=self.tracestate,
+            actor=actor,
         )
 
     def at(self, partition: int, offset: int) -> Envelope:
@@ -98,6 +121,8 @@ def encode(envelope: Envelope) -> tuple[bytes, bytes, Headers]:
     ]
     if envelope.causation_id is not None:
         headers.append(("ce_causationid", str(envelope.causation_id).encode()))
+    if envelope.actor:
+        headers.append(("ce_actor", envelope.actor.encode()))
     if envelope.traceparent:
         headers.append(("traceparent", envelope.traceparent.encode()))
     if envelope.tracestate:
@@ -152,6 +177,7 @@ def decode(
             tracestate=attrs.get("tracestate"),
             partition=partition,
             offset=offset,
+            actor=attrs.get("ce_actor") or None,
         )
     except ValueError as exc:
         raise DecodeError(f"bad envelope attribute: {exc}") from exc

@@ -7,14 +7,17 @@ an exception.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import logging
 import os
 import time
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, func, select
+from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,12 +25,17 @@ from amiable_events.base import SEALED_PREFIX
 
 ERASED = "[erased]"
 _NONCE_BYTES = 12
+#: NOTIFY channel on the keys database: the account whose key was just deleted.
+ERASED_CHANNEL = "amiable_erased_keys"
+
+log = logging.getLogger(__name__)
 
 
 class KeyStore(Protocol):
     async def get(self, account: str) -> bytes | None: ...
     async def get_or_create(self, account: str) -> bytes: ...
     async def delete(self, account: str) -> None: ...
+    def forget(self, account: str) -> None: ...
 
 
 keys_metadata = MetaData()
@@ -41,18 +49,27 @@ debtor_keys = Table(
 
 
 class PostgresKeyStore:
-    """Keys in the ``amiable_keys`` database, cached in-process for ``ttl`` seconds."""
+    """Keys in the ``amiable_keys`` database, cached in-process for ``ttl`` seconds.
+
+    A deletion NOTIFYs every process (:meth:`listen`), which drops the key from its cache at
+    once: replicas share the log's partitions, so the erasure event reaches only one of them.
+    While a listening process has lost its listening connection, it caches nothing.
+    """
 
     def __init__(self, engine: AsyncEngine, ttl: float = 30.0) -> None:
         self._engine = engine
         self._ttl = ttl
         self._cache: dict[str, tuple[float, bytes | None]] = {}
+        self._listener: asyncio.Task | None = None
+        self._listening = False
 
     async def create_schema(self) -> None:
         async with self._engine.begin() as conn:
             await conn.run_sync(keys_metadata.create_all)
 
     def _cached(self, account: str) -> tuple[bool, bytes | None]:
+        if self._listener is not None and not self._listening:
+            return False, None  # deaf to other replicas' erasures: trust no cached key
         hit = self._cache.get(account)
         if hit and hit[0] > time.monotonic():
             return True, hit[1]
@@ -93,7 +110,47 @@ class PostgresKeyStore:
     async def delete(self, account: str) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(debtor_keys.delete().where(debtor_keys.c.account == account))
+            # Delivered at commit, to every listening process (this one included).
+            await conn.execute(
+                text("SELECT pg_notify(:channel, :account)"),
+                {"channel": ERASED_CHANNEL, "account": account},
+            )
         self._remember(account, None)
+
+    def forget(self, account: str) -> None:
+        """Drop the cached key: the next use reads the store (an erasure was applied)."""
+        self._cache.pop(account, None)
+
+    async def listen(self) -> None:
+        """Start dropping the keys any process deletes, as they are deleted."""
+        self._listener = asyncio.create_task(self._listen(), name="keys-erased-listener")
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self._engine.connect() as conn:
+                    raw = (await conn.get_raw_connection()).driver_connection
+                    lost = asyncio.Event()
+                    raw.add_termination_listener(lambda _, lost=lost: lost.set())
+                    await raw.add_listener(
+                        ERASED_CHANNEL, lambda _conn, _pid, _channel, account: self.forget(account)
+                    )
+                    self._cache.clear()  # what was erased while deaf is read again
+                    self._listening = True
+                    await lost.wait()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the keys database is away: retried below
+                log.warning("keys: listening for erasures failed: %s", type(exc).__name__)
+            finally:
+                self._listening = False
+            await asyncio.sleep(1.0)
 
 
 def seal_with(key: bytes, account: str, plaintext: str) -> str:
@@ -129,5 +186,19 @@ class Sealer:
         key = await self._keys.get(account)
         return lambda token: None if token is None else open_with(key, account, token)
 
+    async def text_opener_for(self, account: str):
+        """Opens free text that may be sealed: a sealed value is opened, text recorded in clear
+        before it was sealed is given as is."""
+        opened = await self.opener_for(account)
+        return lambda text: (
+            opened(text) if text is not None and text.startswith(SEALED_PREFIX) else text
+        )
+
     async def erase(self, account: str) -> None:
+        """Shred the account's key: every value sealed with it reads as :data:`ERASED`."""
         await self._keys.delete(account)
+
+    def forget(self, account: str) -> None:
+        """Drop this process's cached key of ``account`` (every replica does, on the erasure
+        event), so no replica opens an erased account's data from its cache."""
+        self._keys.forget(account)

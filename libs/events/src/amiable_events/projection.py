@@ -21,13 +21,13 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
@@ -50,7 +50,10 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from amiable_events.claims import DebtorPersonalDataErased
 from amiable_events.envelope import DecodeError, Envelope, decode
+from amiable_events.errors import Parked
+from amiable_events.outages import outage
 from amiable_events.reactions import Batch as ReactionBatch
 from amiable_events.reactions import Reactor
 from amiable_events.registry import Registry
@@ -204,33 +207,38 @@ class ProjectionStore:
         return hashlib.sha256("\n".join(ddl).encode()).hexdigest()
 
     async def create(self, *, fresh: bool = False) -> None:
-        """Create the schema; a schema of another shape is dropped, so the runner replays the
-        log into the new one (a projection's migration is a rebuild)."""
+        """Create the schema (``fresh``: drop it first; only for a schema no replica reads).
+
+        A schema of another shape is never dropped: replicas of the previous version still
+        read and write it during a rolling deploy. This version projects into a schema of its
+        own, ``<schema>_<fingerprint[:12]>`` (:meth:`resolve`), which the runner fills by
+        replaying the log from offset 0; /readyz says not ready until it has caught up. Its
+        reaction horizon is where the old schema stood, so nothing reacts twice (a reaction
+        appended by both versions meanwhile has one deterministic id). The old schema is left
+        for an operator to drop once no replica runs the old version (docs/architecture.md).
+        """
         fingerprint = self.fingerprint()
         reacted: dict[int, int] = {}
         async with self.engine.begin() as conn:
-            if not fresh:
-                comment = await conn.scalar(
-                    text(
-                        "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace "
-                        "WHERE nspname = :schema"
-                    ),
-                    {"schema": self.schema},
-                )
-                exists = await conn.scalar(
-                    text("SELECT count(*) FROM pg_namespace WHERE nspname = :schema"),
-                    {"schema": self.schema},
-                )
-                if exists and comment != fingerprint:
-                    log.warning(
-                        "projection %s changed shape: replaying the log into a new %s",
-                        self.projector.service,
-                        self.schema,
-                    )
-                    fresh = True
-                    reacted = await _stored_offsets(conn, self.schema)
+            # Replicas starting together create the schema one at a time.
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"),
+                {"name": f"amiable-projection-create/{self.schema}"},
+            )
             if fresh:
                 await conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+            else:
+                configured = self.schema
+                await self._resolve(conn)
+                if self.schema != configured and await _shape(conn, self.schema) is None:
+                    log.warning(
+                        "projection %s: %s holds another shape; replaying the log into %s "
+                        "(the old schema stays for replicas of the previous version)",
+                        self.projector.service,
+                        configured,
+                        self.schema,
+                    )
+                    reacted = await _stored_offsets(conn, configured)
             await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
             await conn.execute(text(f"COMMENT ON SCHEMA \"{self.schema}\" IS '{fingerprint}'"))
             await conn.execution_options(schema_translate_map={None: self.schema})
@@ -238,9 +246,22 @@ class ProjectionStore:
             if reacted:
                 horizon = self.tables["reaction_horizon"]
                 await conn.execute(
-                    insert(horizon),
+                    insert(horizon).on_conflict_do_nothing(),
                     [{"partition": p, "next_offset": o} for p, o in sorted(reacted.items())],
                 )
+
+    async def resolve(self) -> str:
+        """Point this store at the schema of its shape (see :meth:`create`); tools call it
+        before acting on a running service's projection."""
+        async with self.engine.connect() as conn:
+            await self._resolve(conn)
+        return self.schema
+
+    async def _resolve(self, conn) -> None:
+        fingerprint = self.fingerprint()
+        shape = await _shape(conn, self.schema)
+        if shape is not None and shape != fingerprint:
+            self.schema = f"{self.schema}_{fingerprint[:12]}"
 
     async def has_applied(self, event_id) -> bool:
         applied = self.tables["applied_events"]
@@ -313,8 +334,12 @@ class ProjectionStore:
                     return result
                 except _ApplyFailed:
                     careful = True
-        except DBAPIError as exc:
-            raise _Transient(str(exc)) from exc
+        except _Transient:
+            raise
+        except Exception as exc:
+            if outage(exc) is None:
+                raise
+            raise _Transient(failure_reason(exc)) from exc
 
     async def _lock_positions(self, conn, partitions: list[int]) -> dict[int, int]:
         offsets = self.tables["stored_offsets"]
@@ -391,6 +416,9 @@ class ProjectionStore:
                             if reacting is not None:
                                 caused += reacting.react(envelope)
                 except Exception as exc:
+                    if outage(exc) is not None:
+                        # Deadlock, timeout, lost connection: the whole batch is retried.
+                        raise _Transient(failure_reason(exc)) from exc
                     await self._park_account(conn, record, envelope, exc)
                     parked.add(envelope.key)
                     result.parked += 1
@@ -450,7 +478,9 @@ class ProjectionStore:
                 for envelope in envelopes:
                     await self.projector.apply(conn, envelope)
         except Exception as exc:
-            log.warning("batch apply failed, retrying event by event: %r", exc)
+            if outage(exc) is not None:
+                raise _Transient(failure_reason(exc)) from exc
+            log.warning("batch apply failed, retrying event by event: %s", failure_reason(exc))
             raise _ApplyFailed from exc
         finally:
             for span in spans:
@@ -464,12 +494,16 @@ class ProjectionStore:
                 event_type=envelope.type,
                 partition=record.partition,
                 offset=record.offset,
-                reason=f"{type(exc).__name__}: {exc}"[:2000],
+                reason=failure_reason(exc),
             )
         )
         await self._park_event(conn, record, envelope.key)
         log.error(
-            "parked account %s at %s/%s: %r", envelope.key, record.partition, record.offset, exc
+            "parked account %s at %s/%s: %s",
+            envelope.key,
+            record.partition,
+            record.offset,
+            failure_reason(exc),
         )
 
     async def _park_event(self, conn, record, account: str) -> None:
@@ -502,6 +536,32 @@ class ProjectionStore:
                 {**row, "event_id": str(row["event_id"]), "waiting": waiting.get(row["account"], 0)}
                 for row in rows
             ]
+
+    async def raise_if_parked(self, account: str) -> None:
+        accounts = self.tables["parked_accounts"]
+        async with self.reading() as conn:
+            row = (
+                await conn.execute(select(accounts.c.reason).where(accounts.c.account == account))
+            ).first()
+        if row is not None:
+            raise Parked(reason=_category(row.reason))
+
+    async def raise_if_parked_at(self, partition: int, offset: int) -> None:
+        """:class:`Parked` when the record at ``partition``/``offset`` waits in a parked
+        account instead of being applied."""
+        accounts = self.tables["parked_accounts"]
+        events = self.tables["parked_events"]
+        async with self.reading() as conn:
+            row = (
+                await conn.execute(
+                    select(accounts.c.reason, events.c.headers)
+                    .join(accounts, accounts.c.account == events.c.account)
+                    .where(events.c.partition == partition, events.c.offset == offset)
+                )
+            ).first()
+        if row is not None:
+            subject = dict(row.headers).get("ce_subject")
+            raise Parked(reason=_category(row.reason), claim_id=subject)
 
     async def unpark(self, accounts: Iterable[str] | None = None) -> dict[str, str]:
         """Replay each parked account's events in order with the current code.
@@ -553,7 +613,7 @@ class ProjectionStore:
                                     insert(applied_events).values(event_id=envelope.id)
                                 )
                 except Exception as exc:
-                    reason = f"{type(exc).__name__}: {exc}"[:2000]
+                    reason = failure_reason(exc)
                     await conn.execute(
                         parked_accounts.update()
                         .where(parked_accounts.c.account == account)
@@ -611,6 +671,41 @@ class ProjectionStore:
 
 class _ApplyFailed(Exception):
     pass
+
+
+def _category(reason: str) -> str:
+    """The exception type of a parked reason: what a client may be told."""
+    return reason.partition(":")[0]
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What a parked account or a log line says about a failure: the exception's type and the
+    first line of its message, for a database error the driver's own (``str`` of SQLAlchemy's
+    holds the statement, and its parameters when they are not hidden). Personal data reaches
+    the projector sealed, so a message quoting a value quotes ciphertext."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+        cause = exc.__cause__
+        if cause is not None:
+            exc = cause
+    lines = str(exc).strip().splitlines()
+    # Cut at the first quote: a driver may quote the parameter it could not convert.
+    message = lines[0].split("'")[0].split('"')[0].rstrip(" :(") if lines else ""
+    return f"{type(exc).__name__}: {message}"[:500] if message else type(exc).__name__
+
+
+async def _shape(conn, schema: str) -> str | None:
+    """The fingerprint ``schema`` was created with; None when there is no such schema."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT coalesce(obj_description(oid, 'pg_namespace'), '') FROM pg_namespace "
+                "WHERE nspname = :schema"
+            ),
+            {"schema": schema},
+        )
+    ).first()
+    return None if row is None else row[0]
 
 
 async def _stored_offsets(conn, schema: str) -> dict[int, int]:
@@ -687,8 +782,12 @@ class ProjectionRunner:
         dlq_producer,
         group_id: str | None = None,
         max_records: int = 1000,
+        on_erased: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
+        #: Called with the debtor account of each applied DebtorPersonalDataErased: every
+        #: replica drops its cached key at once, not when the cache expires.
+        self.on_erased = on_erased
         self.topic = topic
         self.service = store.projector.service
         self.group_id = group_id or f"amiable-{self.service}"
@@ -723,6 +822,10 @@ class ProjectionRunner:
         self.positions: dict[int, int] = {}
         self.started = False
         self.last_error: str | None = None
+        #: Times the supervised loop started again after a failure.
+        self.restarts = 0
+        #: Whether the group gave this replica its partitions yet (possibly none of them).
+        self.assigned = False
 
     async def start(self) -> None:
         await self.store.create()
@@ -748,6 +851,7 @@ class ProjectionRunner:
         partitions = list(partitions)
         async with self._applying:
             self._generation += 1
+            self.assigned = True
             stored = await self.store.positions()
             beginnings = await self._consumer.beginning_offsets(partitions) if partitions else {}
             for tp in partitions:
@@ -755,7 +859,37 @@ class ProjectionRunner:
                 self._consumer.seek(tp, position)
                 self.positions[tp.partition] = position
 
+    @property
+    def alive(self) -> bool:
+        """False once the runner's task has ended (it only ends when stopped)."""
+        return self._task is not None and not self._task.done()
+
     async def _run(self) -> None:
+        """Supervised: any failure (a dead-letter send, a seek on a revoked partition, a
+        database that went away) is logged and the loop starts again after a backoff, from the
+        stored positions of the partitions it holds; it never dies with the partitions held."""
+        delay = 0.1
+        while True:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.last_error = failure_reason(exc)
+                self.restarts += 1
+                log.warning(
+                    "projection %s: runner failed (%s); restarting in %.1fs",
+                    self.service,
+                    self.last_error,
+                    delay,
+                    exc_info=outage(exc) is None,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                with contextlib.suppress(Exception):
+                    await self.seek_to_stored(self._consumer.assignment())
+
+    async def _consume(self) -> None:
         while True:
             generation = self._generation
             batch = await self._consumer.getmany(timeout_ms=200, max_records=self._max_records)
@@ -814,6 +948,9 @@ class ProjectionRunner:
         APPLIED.labels(self.service).inc(result.applied)
         if result.parked:
             await self.refresh_parked_metric()
+        if self.on_erased is not None and not result.seeks:
+            for account in erased_accounts(records):
+                self.on_erased(account)
         async with self._applied:
             self._applied.notify_all()
         return result
@@ -833,13 +970,16 @@ class ProjectionRunner:
         DEAD_LETTERS.labels(self.service).inc()
 
     async def wait_until_applied(self, partition: int, offset: int, timeout: float) -> bool:
-        """True once the record at ``offset`` of ``partition`` is in the projection."""
+        """True once the record at ``offset`` of ``partition`` is in the projection; raises
+        :class:`Parked` when the runner passed it but parked it instead of applying it."""
         deadline = time.monotonic() + timeout
         while True:
             if self.positions.get(partition, -1) > offset:
+                await self.store.raise_if_parked_at(partition, offset)
                 return True
             stored = await self.store.positions()
             if stored.get(partition, -1) > offset:
+                await self.store.raise_if_parked_at(partition, offset)
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -848,27 +988,51 @@ class ProjectionRunner:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._applied.wait(), min(remaining, 0.05))
 
+    async def raise_if_parked(self, account: str) -> None:
+        """:class:`Parked` when ``account`` is parked: its state is not current."""
+        await self.store.raise_if_parked(account)
+
     def partition_for(self, key: str) -> int:
         return partition_for(key.encode())
 
     async def wait_caught_up(self, key: str, timeout: float) -> bool:
         """True once everything in ``key``'s partition, as of now, is in the projection."""
         tp = TopicPartition(self.topic, self.partition_for(key))
-        end = (await self._offsets.end_offsets([tp]))[tp]
+        try:
+            # Bounded: with the broker down aiokafka would wait its request timeout (40 s).
+            ends = await asyncio.wait_for(self._offsets.end_offsets([tp]), max(timeout, 0.5))
+        except TimeoutError as exc:
+            raise KafkaTimeoutError(f"no end offset for {tp} within {timeout}s") from exc
+        end = ends[tp]
         return end == 0 or await self.wait_until_applied(tp.partition, end - 1, timeout)
 
     async def lag(self) -> int | None:
-        """Records of the whole log not yet in the projection (None before the runner started).
+        """Records of this replica's partitions not yet in the projection (None before the
+        runner got its first assignment); 0 for a replica that holds no partition.
 
-        Measured on the shared database, not on this replica's assignment: every replica of a
-        service answers from the same tables, so each one is as ready as the projection is.
+        Measured on this replica's assignment: a big import on one partition takes only the
+        replica applying it out of rotation, not every replica at once.
         """
-        if not self.started:
+        if not self.started or not self.assigned:
             return None
-        partitions = await topic_partitions(self._offsets, self.topic)
+        partitions = sorted(self._consumer.assignment(), key=lambda tp: tp.partition)
+        if not partitions:
+            return 0
         ends = await self._offsets.end_offsets(partitions)
         stored = await self.store.positions()
         return sum(max(0, end - stored.get(tp.partition, 0)) for tp, end in ends.items())
+
+
+def erased_accounts(records: dict[int, list[ConsumerRecord]]) -> list[str]:
+    """The debtor accounts of the erasure events among ``records`` (read from the headers, so
+    the check costs nothing for the other events)."""
+    erased = DebtorPersonalDataErased.type.encode()
+    return [
+        record.key.decode(errors="replace")
+        for rows in records.values()
+        for record in rows
+        if record.key is not None and ("ce_type", erased) in record.headers
+    ]
 
 
 async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:

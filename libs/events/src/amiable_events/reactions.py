@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from amiable_events.base import Event
-from amiable_events.envelope import Envelope
+from amiable_events.envelope import Envelope, service_actor
 from amiable_events.ids import caused_id
 
 #: Pure: what to append when ``envelope`` arrives, given the service's state right after it.
@@ -127,7 +127,11 @@ def caused_envelopes(
         step = event.type if seen[event.type] == 1 else f"{event.type}#{seen[event.type]}"
         envelopes.append(
             trigger.caused(
-                event, id=caused_id(trigger.id, service, step), time=time, subject=event.subject
+                event,
+                id=caused_id(trigger.id, service, step),
+                time=time,
+                subject=event.subject,
+                actor=service_actor(service),
             )
         )
     return envelopes

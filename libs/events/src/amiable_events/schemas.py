@@ -106,10 +106,17 @@ def _headers_schema() -> dict[str, Any]:
         },
         "ce_correlationid": {**uuid_text, "description": "Extension: the originating request"},
         "ce_causationid": {**uuid_text, "description": "Extension: the event that caused this"},
+        "ce_actor": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Extension: who caused it, the subject of the bearer token of the "
+            "request, or service:<name> for what a service appends on its own (reactions, "
+            "timers); absent from events recorded before it existed",
+        },
         "traceparent": {"type": "string", "pattern": TRACEPARENT_PATTERN, "description": "W3C"},
         "tracestate": {"type": "string", "description": "W3C"},
     }
-    optional = {"ce_causationid", "traceparent", "tracestate"}
+    optional = {"ce_causationid", "ce_actor", "traceparent", "tracestate"}
     return {
         "type": "object",
         "description": "Every header value is UTF-8 text.",

@@ -129,6 +129,8 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
         keys_engine = create_engine(settings.database_url, KEYS_DATABASE, pool_size=5)
         keys = PostgresKeyStore(keys_engine)
         await keys.create_schema()
+        await keys.listen()
+        sealer = Sealer(keys)
         ledger = PostgresLedger(engine)
         await ledger.create()
         log = EventLog(
@@ -145,6 +147,7 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
             topic=settings.topic,
             dlq_producer=log,
             group_id=settings.consumer_group,
+            on_erased=sealer.forget,
         )
         await runner.start()
         clock = clock_from_setting(settings.clock)
@@ -161,7 +164,7 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
                 runner=runner,
             )
             await timer_loop.start()
-        parts = Parts(settings, engine, log, store, runner, clock, Sealer(keys), ledger)
+        parts = Parts(settings, engine, log, store, runner, clock, sealer, ledger)
         app.state.settings = settings
         app.state.runner = runner
         app.state.timers = timer_loop
@@ -182,6 +185,7 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
             await runner.stop()
             await log.stop()
             await engine.dispose()
+            await keys.stop()
             await keys_engine.dispose()
 
     app = FastAPI(

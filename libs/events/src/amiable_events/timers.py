@@ -30,7 +30,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -56,10 +56,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from amiable_events.base import Event
 from amiable_events.clock import Clock
-from amiable_events.envelope import Envelope
+from amiable_events.envelope import Envelope, service_actor
 from amiable_events.ids import keyed_id
+from amiable_events.outages import outage
 from amiable_events.producer import EventLog
-from amiable_events.projection import ProjectionRunner, ProjectionStore
+from amiable_events.projection import ProjectionRunner, ProjectionStore, failure_reason
 
 logger = logging.getLogger(__name__)
 
@@ -357,16 +358,28 @@ class TimerLoop:
         async with self._lock:
             await self._close()
 
+    @property
+    def alive(self) -> bool:
+        """False once the loop's task has ended (it only ends when stopped)."""
+        return self._task is not None and not self._task.done()
+
     async def _run(self) -> None:
+        """Supervised: a failed tick is logged and the loop goes on after a backoff."""
         failures = 0
         while True:
             try:
                 appended = await self.tick()
                 failures = 0
-            except Exception:
+            except Exception as exc:
                 failures += 1
                 appended = 0
-                logger.exception("timers %s: tick failed", self.service)
+                # A dependency outage is one line (its traceback would flood the log).
+                logger.warning(
+                    "timers %s: tick failed (%s)",
+                    self.service,
+                    failure_reason(exc),
+                    exc_info=outage(exc) is None,
+                )
             if failures:
                 await asyncio.sleep(min(self._interval * 2**failures, 30.0))
             elif appended < self._batch:
@@ -464,7 +477,7 @@ class TimerLoop:
                 envelope.key,
             )
             return None
-        return envelope
+        return replace(envelope, actor=service_actor(self.service))  # the service fires it
 
     async def _connection(self) -> AsyncConnection:
         if self._conn is None:

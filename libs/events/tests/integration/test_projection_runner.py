@@ -356,3 +356,62 @@ async def _read(rig, starts: dict[int, int], *, extra: int) -> dict[int, list]:
 
 def moved_has(records: dict[int, list], starts: dict[int, int]) -> bool:
     return all(partition in records for partition in starts)
+
+
+async def test_a_tenant_admin_sees_and_unparks_only_its_own_accounts(rig):
+    """Issue 7: any tenant's admin could list and unpark every tenant's parked accounts, and
+    read the digest of the whole projection. Cross-tenant operations need an operator token."""
+    import httpx
+    from fastapi import FastAPI
+
+    from amiable_events.admin import admin_router
+    from amiable_events.auth import TokenVerifier, issue_token
+    from amiable_events.http import install_problem_handlers
+
+    secret, operators = "s" * 32, "amiable-operator"
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(admin_router(lambda request: rig.runner))
+    app.state.token_verifier = TokenVerifier(secret=secret, operator_audience=operators)
+
+    def bearer(tenant: str, audience: str | None = None) -> dict[str, str]:
+        signed = issue_token(secret, tenant=tenant, scopes=["admin"], audience=audience)
+        return {"Authorization": f"Bearer {signed}"}
+
+    await rig.log.append(
+        [
+            registered(1, tenant="tenant-a", debtor="d", description="boom"),
+            registered(2, tenant="tenant-b", debtor="d", description="boom"),
+        ]
+    )
+    await eventually(lambda: caught_up(rig))
+    a, b, operator = bearer("tenant-a"), bearer("tenant-b"), bearer("ops", operators)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://admin"
+    ) as api:
+        listed = (await api.get("/admin/parked", headers=a)).json()["accounts"]
+        assert [row["account"] for row in listed] == ["tenant-a:d"]
+        listed = (await api.get("/admin/parked", headers=b)).json()["accounts"]
+        assert [row["account"] for row in listed] == ["tenant-b:d"]
+        everyone = (await api.get("/admin/parked", headers=operator)).json()["accounts"]
+        assert [row["account"] for row in everyone] == ["tenant-a:d", "tenant-b:d"]
+
+        assert (await api.get("/admin/state-digest", headers=a)).status_code == 403
+        assert (
+            await api.get("/admin/state-digest", headers=bearer("x", "other"))
+        ).status_code == 403
+        assert (await api.get("/admin/state-digest", headers=operator)).status_code == 200
+
+        rig.projector.broken = False  # the fix is deployed
+        # tenant-a names tenant-b's account: ignored, as if it were not parked
+        answer = await api.post("/admin/unpark", json={"accounts": ["tenant-b:d"]}, headers=a)
+        assert answer.json() == {"accounts": {}}
+        assert (await api.post("/admin/unpark", headers=a)).json() == {
+            "accounts": {"tenant-a:d": "released"}
+        }
+        assert [row["account"] for row in await rig.store.parked()] == ["tenant-b:d"]
+        answer = await api.post(
+            "/admin/unpark", json={"accounts": ["tenant-b:d"]}, headers=operator
+        )
+        assert answer.json() == {"accounts": {"tenant-b:d": "released"}}
+    assert await rig.store.parked() == []

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 import pytest
 
 from amiable_events.catalog import REGISTRY
-from amiable_events.envelope import DecodeError, decode, encode
+from amiable_events.envelope import DecodeError, decode, encode, service_actor
 from amiable_events.ids import caused_id
 from tests.factories import registered
 
@@ -49,6 +50,29 @@ def test_caused_event_carries_causation_and_correlation():
     assert values["ce_causationid"] == str(cause.id).encode()
     assert values["ce_correlationid"] == str(cause.correlation_id).encode()
     assert effect.key == cause.key
+
+
+def test_the_actor_travels_as_ce_actor_and_is_optional_on_read():
+    """Issue 7, the actor: every event records who caused it; old events have none."""
+    envelope = replace(registered(5), actor="user-42@idp")
+    key, value, headers = encode(envelope)
+    assert dict(headers)["ce_actor"] == b"user-42@idp"
+    assert decode(REGISTRY, key, value, headers).actor == "user-42@idp"
+    old = registered(6)  # no actor, as every event before it existed
+    key, value, headers = encode(old)
+    assert "ce_actor" not in dict(headers)
+    assert decode(REGISTRY, key, value, headers).actor is None
+
+
+def test_a_caused_event_is_the_reacting_service_s_not_the_trigger_s():
+    cause = replace(registered(7), actor="user-1")
+    effect = cause.caused(
+        registered(8).data,
+        id=caused_id(cause.id, "dunning", "x"),
+        time=cause.time,
+        actor=service_actor("dunning"),
+    )
+    assert effect.actor == "service:dunning"
 
 
 def test_caused_ids_are_deterministic_and_distinct_per_step():

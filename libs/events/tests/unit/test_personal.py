@@ -22,6 +22,9 @@ class MemoryKeyStore:
     async def delete(self, account: str) -> None:
         self.keys.pop(account, None)
 
+    def forget(self, account: str) -> None:
+        pass  # nothing cached
+
 
 def test_seal_then_open_round_trips():
     key = AESGCM.generate_key(bit_length=256)

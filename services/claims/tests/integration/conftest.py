@@ -8,6 +8,7 @@ import pytest
 
 from tests.support import (
     FROZEN_AT,
+    OPERATOR_AUDIENCE,
     TEST_JWT_SECRET,
     ServiceProcess,
     create_topic,
@@ -35,6 +36,7 @@ async def claims_service(infra, tmp_path_factory, request):
         "AMIABLE_DATABASE_URL": infra.database_url,
         "AMIABLE_ENV": "test",
         "AMIABLE_JWT_SECRET": TEST_JWT_SECRET,
+        "AMIABLE_OPERATOR_AUDIENCE": OPERATOR_AUDIENCE,
         "AMIABLE_TOPIC": topic,
         "AMIABLE_PROJECTION_SCHEMA": schema,
         "AMIABLE_CONSUMER_GROUP": f"amiable-claims-{schema}",

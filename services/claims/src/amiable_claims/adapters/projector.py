@@ -17,8 +17,10 @@ from amiable_claims.domain.evolve import evolve
 from amiable_claims.domain.state import Claim, Policy
 from amiable_claims.domain.timeline import summarize
 from amiable_claims.domain.timers import TIMER_EVENTS, desired_timers
-from amiable_events.claims import ClaimAmended, ClaimRegistered
+from amiable_events.base import SEALED_PREFIX
+from amiable_events.claims import ClaimAmended, ClaimRegistered, DebtorPersonalDataErased
 from amiable_events.envelope import Envelope
+from amiable_events.personal import ERASED
 from amiable_events.timers import timer_event_id
 
 
@@ -62,6 +64,9 @@ class ClaimsProjector:
             await conn.execute(insert(claim_events).on_conflict_do_nothing(), timeline)
         if by_claim:
             await self._fold(conn, by_claim)
+        for envelope in envelopes:
+            if isinstance(envelope.data, DebtorPersonalDataErased):
+                await _scrub_free_text(conn, envelope.tenant, envelope.debtor_id)
 
     async def _fold(self, conn, by_claim: dict[UUID, list[Envelope]]) -> None:
         rows = await conn.execute(select(claims).where(claims.c.claim_id.in_(list(by_claim))))
@@ -75,6 +80,13 @@ class ClaimsProjector:
         for claim_id, envelopes in by_claim.items():
             row = current.get(claim_id)
             state = Claim.model_validate(row["state"]) if row else None
+            # A claim belongs to the tenant that registered it: another tenant's event with the
+            # same claim id (a forged or colliding subject) never changes it. That event stays
+            # in ``claim_events`` under its own tenant, so only that tenant's timeline shows it.
+            owner = row["tenant"] if row else _registering_tenant(envelopes)
+            envelopes = [envelope for envelope in envelopes if envelope.tenant == owner]
+            if not envelopes:
+                continue
             for envelope in envelopes:
                 event = envelope.data
                 if isinstance(event, ClaimRegistered) and row is None:
@@ -222,6 +234,10 @@ class ClaimsProjector:
             )
 
 
+def _registering_tenant(envelopes: list[Envelope]) -> str | None:
+    return next((e.tenant for e in envelopes if isinstance(e.data, ClaimRegistered)), None)
+
+
 def _registered_row(event: ClaimRegistered, envelope: Envelope) -> dict:
     return {
         "claim_id": event.claim_id,
@@ -242,6 +258,59 @@ def _registered_row(event: ClaimRegistered, envelope: Envelope) -> dict:
     }
 
 
+#: Free text that may name a person, kept in clear by events recorded before it was sealed.
+_FREE_TEXT = ("description", "role")
+
+
+def _scrubbed(value):
+    """``value`` (JSON) with every free text recorded in clear replaced by ``[erased]``; sealed
+    values are left alone (the shredded key already makes them read as erased, and the ones
+    sealed after the erasure with a new key stay readable)."""
+    if isinstance(value, list):
+        return [_scrubbed(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        name: ERASED
+        if name in _FREE_TEXT and isinstance(item, str) and not item.startswith(SEALED_PREFIX)
+        else _scrubbed(item)
+        for name, item in value.items()
+    }
+
+
+async def _scrub_free_text(conn: AsyncConnection, tenant: str, debtor_id: str) -> None:
+    """On a debtor's erasure, the free text its older events carried in clear (contact roles,
+    descriptions) is erased from the claims and the timeline: nothing the projection answers
+    or keeps names the debtor's people any more. Deterministic, so a rebuild gives the same
+    rows."""
+    rows = await conn.execute(
+        select(claims.c.claim_id, claims.c.description, claims.c.debtor).where(
+            claims.c.tenant == tenant, claims.c.debtor_id == debtor_id
+        )
+    )
+    for claim_id, description, debtor in rows.all():
+        scrubbed = _scrubbed({"description": description, "debtor": debtor})
+        if scrubbed != {"description": description, "debtor": debtor}:
+            await conn.execute(
+                claims.update().where(claims.c.claim_id == claim_id).values(**scrubbed)
+            )
+    events = await conn.execute(
+        select(claim_events.c.partition, claim_events.c.offset, claim_events.c.payload).where(
+            claim_events.c.tenant == tenant,
+            claim_events.c.debtor_id == debtor_id,
+            claim_events.c.type.in_([ClaimRegistered.type, ClaimAmended.type]),
+        )
+    )
+    for partition, offset, payload in events.all():
+        scrubbed = _scrubbed(payload)
+        if scrubbed != payload:
+            await conn.execute(
+                claim_events.update()
+                .where(claim_events.c.partition == partition, claim_events.c.offset == offset)
+                .values(payload=scrubbed)
+            )
+
+
 def _timeline_row(claim_id: UUID, envelope: Envelope) -> dict:
     return {
         "partition": envelope.partition,
@@ -255,6 +324,7 @@ def _timeline_row(claim_id: UUID, envelope: Envelope) -> dict:
         "time": envelope.time,
         "correlation_id": envelope.correlation_id,
         "causation_id": envelope.causation_id,
+        "actor": envelope.actor,
         "summary": summarize(envelope.data),
         "payload": orjson.loads(envelope.data.model_dump_json()),
     }

@@ -81,6 +81,7 @@ claim_events = Table(
     Column("time", DateTime(timezone=True), nullable=False),
     Column("correlation_id", Uuid, nullable=False),
     Column("causation_id", Uuid),
+    Column("actor", String),  # ce_actor; null on events recorded before it existed
     Column("summary", Text, nullable=False),
     Column("payload", JSONB, nullable=False),
     Index("claim_events_claim", "tenant", "claim_id", "offset"),

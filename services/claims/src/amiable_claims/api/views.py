@@ -40,6 +40,7 @@ async def present(
     claim = state or record.claim
     debtor = record.debtor
     opened = await handler.sealer.opener_for(record.account)
+    text = await handler.sealer.text_opener_for(record.account)
     address = opened(debtor.get("postal_address"))
     if address not in (None, ERASED):
         address = orjson.loads(address)
@@ -101,7 +102,7 @@ async def present(
         ],
         contract_reference=record.contract_reference,
         purchase_order=record.purchase_order,
-        description=record.description,
+        description=text(record.description),
         registered_at=claim.registered_at,
         debtor=DebtorOut(
             id=debtor["id"],
@@ -115,7 +116,7 @@ async def present(
                     name=opened(contact.get("name")),
                     email=opened(contact.get("email")),
                     phone=opened(contact.get("phone")),
-                    role=contact.get("role"),
+                    role=text(contact.get("role_sealed") or contact.get("role")),
                 )
                 for contact in debtor.get("contacts", [])
             ],
