@@ -44,7 +44,9 @@ def _on_store(service, work):
         settings = service.settings()
         engine = create_engine(settings.database_url, service.database_of(settings))
         try:
-            return await work(settings, engine, service.store(settings, engine))
+            store = service.store(settings, engine)
+            await store.resolve()  # the schema of this version's shape
+            return await work(settings, engine, store)
         finally:
             await engine.dispose()
 
@@ -136,7 +138,7 @@ def rebuild(
             REGISTRY,
             bootstrap=settings.kafka_bootstrap,
             topic=settings.topic,
-            live_schema=settings.projection_schema,
+            live_schema=store.schema,
             swap=swap,
         )
 

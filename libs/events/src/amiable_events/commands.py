@@ -11,9 +11,10 @@ finds the command's decider in the service's table, one signature for all:
   read of the state with its append; across replicas, ``evolve`` is total, so a concurrent
   append never corrupts a state.
 - **All or none.** A command's events share the account key and go out as one record batch.
-- **Idempotency-Key.** The first event's id derives from the tenant and the key, and the key's
-  request fingerprint is kept: a retry changes nothing and answers the current state; the same
-  key on another request is a 422.
+- **Idempotency-Key.** A key is scoped to the tenant, the subject and the command type
+  (:class:`Scope`): the first event's id derives from them and the key, and the key's request
+  fingerprint is kept. A retry changes nothing and is reported as a replay (the route answers the
+  current state, marked); the same key on another request in the same scope is a 422.
 
 Errors are application errors (:mod:`amiable_events.errors`); HTTP lives elsewhere.
 """
@@ -26,12 +27,12 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from amiable_events.base import Event
 from amiable_events.clock import Clock
-from amiable_events.envelope import Envelope, account_key
-from amiable_events.errors import Invalid, NotFound, Unavailable
+from amiable_events.envelope import REQUEST_ACTOR, Envelope, account_key
+from amiable_events.errors import Invalid, NotFound, Parked, Unavailable
 from amiable_events.ids import NewId, caused_id, keyed_id
 
 S = TypeVar("S")
@@ -68,6 +69,23 @@ class Idempotency:
     fingerprint: str
 
 
+class Scope(NamedTuple):
+    """What an Idempotency-Key is unique within: a tenant's command type on one subject."""
+
+    tenant: str
+    subject: str
+    command: str
+
+
+class Executed(list[Envelope]):
+    """The envelopes a command appended, once applied (none for a no-op or a replay);
+    ``replayed``: the request is a retry of one already carried out."""
+
+    def __init__(self, envelopes: Sequence[Envelope] = (), *, replayed: bool = False) -> None:
+        super().__init__(envelopes)
+        self.replayed = replayed
+
+
 class Appended(Protocol):
     partition: int
     offset: int
@@ -80,7 +98,14 @@ class Log(Protocol):
 class Runner(Protocol):
     async def wait_caught_up(self, key: str, timeout: float) -> bool: ...
 
-    async def wait_until_applied(self, partition: int, offset: int, timeout: float) -> bool: ...
+    async def wait_until_applied(self, partition: int, offset: int, timeout: float) -> bool:
+        """True once applied; raises :class:`~amiable_events.errors.Parked` when the record
+        was parked instead."""
+        ...
+
+    async def raise_if_parked(self, account: str) -> None:
+        """:class:`~amiable_events.errors.Parked` when ``account`` is parked."""
+        ...
 
 
 class ReadModel(Protocol[S]):
@@ -92,9 +117,9 @@ class ReadModel(Protocol[S]):
 class Ledger(Protocol):
     """Idempotency keys seen, with the fingerprint of their first request."""
 
-    async def get(self, tenant: str, key: str) -> str | None: ...
+    async def get(self, scope: Scope, key: str) -> str | None: ...
 
-    async def put(self, tenant: str, key: str, fingerprint: str) -> None: ...
+    async def put(self, scope: Scope, key: str, fingerprint: str) -> None: ...
 
 
 class CommandBus(Generic[S]):
@@ -135,11 +160,14 @@ class CommandBus(Generic[S]):
         return Context(tenant=tenant, now=self.clock.now(), new_id=self.new_id, policy=self.policy)
 
     async def catch_up(self, account: str) -> None:
+        """The account's partition applied up to its end, and the account not parked (a parked
+        account's state is not current: nothing is decided on it)."""
         if not await self.runner.wait_caught_up(account, self.timeout):
             raise Unavailable(
                 f"the {self.service} read model is catching up with the log",
                 title="Read model lagging",
             )
+        await self.runner.raise_if_parked(account)
 
     async def load(self, tenant: str, subject: uuid.UUID) -> Loaded[S]:
         """The tenant's subject, or :class:`NotFound` (also for another tenant's)."""
@@ -156,26 +184,31 @@ class CommandBus(Generic[S]):
         *,
         correlation_id: uuid.UUID | None = None,
         idempotency: Idempotency | None = None,
-    ) -> list[Envelope]:
+    ) -> Executed:
         """Run ``command`` on ``subject``; returns the envelopes appended (none for a no-op or
-        an idempotent retry), once the read model shows them."""
+        an idempotent retry, marked ``replayed``), once the read model shows them."""
         decide = self.deciders.get(type(command))
         if decide is None:
             raise TypeError(f"{self.service}: no decider for {type(command).__name__}")
         loaded = await self.load(tenant, subject)
         account = account_key(tenant, loaded.debtor_id)
         async with self.lock(account):
-            await self.catch_up(account)
-            first_id = None
+            try:
+                await self.catch_up(account)
+            except Parked as parked:
+                parked.extra.setdefault("claim_id", str(subject))
+                raise
+            first_id = scope = None
             if idempotency is not None:
-                first_id = keyed_id(tenant, self.service, "command", idempotency.key)
-                if await self.seen(tenant, idempotency, first_id):
-                    return []
+                scope = Scope(tenant, str(subject), type(command).__name__)
+                first_id = keyed_id(*scope, idempotency.key, self.service, "command")
+                if await self.seen(scope, idempotency, first_id):
+                    return Executed(replayed=True)
             loaded = await self.load(tenant, subject)
             context = self.context(tenant)
             events = list(decide(loaded.state, command, context))
             if not events:
-                return []
+                return Executed()
             first_id = first_id or self.new_id()
             envelopes = self.envelopes(
                 events,
@@ -186,13 +219,13 @@ class CommandBus(Generic[S]):
                 correlation_id=correlation_id or first_id,
             )
             await self.append(envelopes)
-            if idempotency is not None:
-                await self.ledger.put(tenant, idempotency.key, idempotency.fingerprint)
-            return envelopes
+            if scope is not None:
+                await self.ledger.put(scope, idempotency.key, idempotency.fingerprint)
+            return Executed(envelopes)
 
-    async def seen(self, tenant: str, idempotency: Idempotency, first_id: uuid.UUID) -> bool:
+    async def seen(self, scope: Scope, idempotency: Idempotency, first_id: uuid.UUID) -> bool:
         """True for a retry of a request already carried out; 422 for the key on another one."""
-        fingerprint = await self.ledger.get(tenant, idempotency.key)
+        fingerprint = await self.ledger.get(scope, idempotency.key)
         if fingerprint is not None and fingerprint != idempotency.fingerprint:
             raise Invalid.field("Idempotency-Key", "this key was used for another request")
         # Also a retry: its events were appended but the process died before keeping the key.
@@ -207,8 +240,11 @@ class CommandBus(Generic[S]):
         now: datetime,
         first_id: uuid.UUID,
         correlation_id: uuid.UUID,
+        actor: str | None = None,
     ) -> list[Envelope]:
-        """The first event gets ``first_id``; the ones it entails are caused by it."""
+        """The first event gets ``first_id``; the ones it entails are caused by it. ``actor``
+        (``ce_actor``) defaults to the authenticated caller of the current request."""
+        actor = actor or REQUEST_ACTOR.get()
         return [
             Envelope(
                 id=first_id if index == 0 else caused_id(first_id, self.service, event.type),
@@ -219,6 +255,7 @@ class CommandBus(Generic[S]):
                 correlation_id=correlation_id,
                 causation_id=None if index == 0 else first_id,
                 data=event,
+                actor=actor,
             )
             for index, event in enumerate(events)
         ]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from amiable_events.commands import Loaded
+from amiable_events.commands import Loaded, Scope
 from amiable_events.envelope import Envelope
 from amiable_events.reactions import Reactions, caused_envelopes
 from amiable_events.topics import partition_for
@@ -159,13 +159,16 @@ class InMemoryRunner:
     async def wait_until_applied(self, partition: int, offset: int, timeout: float) -> bool:
         return self.positions.get(partition, 0) > offset
 
+    async def raise_if_parked(self, account: str) -> None:
+        """Nothing parks in memory: an apply failure raises."""
+
 
 class InMemoryLedger:
     def __init__(self) -> None:
-        self.keys: dict[tuple[str, str], str] = {}
+        self.keys: dict[tuple[Scope, str], str] = {}
 
-    async def get(self, tenant: str, key: str) -> str | None:
-        return self.keys.get((tenant, key))
+    async def get(self, scope: Scope, key: str) -> str | None:
+        return self.keys.get((scope, key))
 
-    async def put(self, tenant: str, key: str, fingerprint: str) -> None:
-        self.keys.setdefault((tenant, key), fingerprint)
+    async def put(self, scope: Scope, key: str, fingerprint: str) -> None:
+        self.keys.setdefault((scope, key), fingerprint)

@@ -1,0 +1,89 @@
+"""A parked debtor account is honest at the API: a command on it answers 503 with the reason's
+category (an exception type, no personal data, no SQL) and the claim id, instead of deciding on
+a state that misses events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from amiable_events.claims import PaymentReceived
+from amiable_events.envelope import Envelope
+from amiable_events.producer import EventLog
+from tests.support import auth, eventually
+
+pytestmark = pytest.mark.integration
+
+WRITE = ("claims:write", "claims:read")
+
+
+def _body(today) -> dict:
+    return {
+        "invoice_number": "INV-P1",
+        "amount": "100.00",
+        "currency": "EUR",
+        "issued_on": str(today - timedelta(days=54)),
+        "due_on": str(today - timedelta(days=24)),
+        "debtor": {
+            "id": "C-parked",
+            "legal_name": "Durand Industries SAS",
+            "country": "FR",
+            "contacts": [{"name": "Claire Martin", "email": "claire.martin@durand.example"}],
+        },
+    }
+
+
+async def test_a_command_on_a_parked_account_answers_503_with_reason_and_claim(
+    claims_service, infra, today
+) -> None:
+    tenant = f"parked-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(base_url=claims_service.url, timeout=30) as api:
+        created = await api.post("/v1/claims", json=_body(today), headers=auth(tenant, *WRITE))
+        assert created.status_code == 201, created.text
+        claim_id = created.json()["id"]
+        # A poison event on the log (written by another producer): its amount overflows the
+        # projection's Numeric(20, 4), so applying it fails and the account is parked.
+        poison = Envelope(
+            id=uuid.uuid4(),
+            subject=claim_id,
+            time=datetime.now(UTC),
+            tenant=tenant,
+            debtor_id="C-parked",
+            correlation_id=uuid.UUID(claim_id),
+            data=PaymentReceived(
+                claim_id=uuid.UUID(claim_id),
+                payment_id=uuid.uuid4(),
+                amount=Decimal(10) ** 27,
+                currency="EUR",
+                received_on=today,
+                recorded_at=datetime.now(UTC),
+            ),
+        )
+        log = EventLog(
+            infra.bootstrap, topic=claims_service.env["AMIABLE_TOPIC"], client_id="test-poison"
+        )
+        await log.start()
+        try:
+            await log.append([poison])
+        finally:
+            await log.stop()
+
+        async def refused() -> httpx.Response | None:
+            answer = await api.post(
+                f"/v1/claims/{claim_id}/payments",
+                json={"amount": "10.00", "received_on": str(today)},
+                headers={**auth(tenant, *WRITE), "Idempotency-Key": uuid.uuid4().hex},
+            )
+            return answer if answer.status_code == 503 else None
+
+        answer = await eventually(refused, timeout=30, interval=0.2)
+        problem = answer.json()
+        assert answer.headers["retry-after"]
+        assert problem["title"] == "Debtor account parked"
+        assert problem["claim_id"] == claim_id
+        assert problem["reason"].isidentifier()  # the exception type, nothing more
+        assert "pii:v1:" not in answer.text and "INSERT" not in answer.text
