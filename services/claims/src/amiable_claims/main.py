@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from amiable_claims.adapters.projector import ClaimsProjector
 from amiable_claims.adapters.read_model import ClaimsReadModel
+from amiable_claims.adapters.reservations import InvoiceReservations
 from amiable_claims.adapters.tables import timers
-from amiable_claims.api import imports, portfolio
+from amiable_claims.api import debtors, imports, portfolio
 from amiable_claims.api.claims import router
 from amiable_claims.app.handlers import ClaimsHandler
 from amiable_claims.app.timers import fire
@@ -50,7 +51,13 @@ def wire(parts: Parts) -> dict:
         timeout=parts.settings.read_your_writes_timeout,
     )
     return {
-        "claims": ClaimsHandler(bus=bus, read_model=read_model, sealer=parts.sealer, policy=rules)
+        "claims": ClaimsHandler(
+            bus=bus,
+            read_model=read_model,
+            reservations=InvoiceReservations(parts.engine),
+            sealer=parts.sealer,
+            policy=rules,
+        )
     }
 
 
@@ -65,9 +72,10 @@ SERVICE = Service(
     scopes={
         "claims:read": "read claims, amounts due, timelines and the portfolio",
         "claims:write": "register claims and record what happens to them",
+        "debtors:erase": "erase a debtor's personal data (irreversible)",
     },
     projector=lambda settings: ClaimsProjector(policy(settings)),
-    routers=(router, imports.router, portfolio.router),
+    routers=(router, imports.router, portfolio.router, debtors.router),
     timers=TimerDeclaration(table=timers, fire=fire),
     wire=wire,
 )

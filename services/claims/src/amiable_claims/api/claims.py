@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query, Response
 
 from amiable_claims.adapters.read_model import ClaimRecord
@@ -42,6 +41,7 @@ from amiable_claims.app.handlers import (
     Registrations,
     sealed_address,
     sealed_contacts,
+    sealed_text,
 )
 from amiable_claims.domain.commands import (
     AcknowledgeDebt,
@@ -61,22 +61,26 @@ from amiable_claims.domain.figures import (
 )
 from amiable_claims.domain.state import ClaimStatus
 from amiable_events.claims import Installment
-from amiable_events.errors import Invalid, NotFound
+from amiable_events.errors import NotFound
 from amiable_events.ids import keyed_id
+from amiable_events.inputs import BoundedDate, BoundedDateTime, Text
+
+#: A page position: the last claim's registration instant (microseconds since the epoch) and
+#: its id. Every string the pattern admits is a position (17 digits stay within year 9999), so
+#: the OpenAPI says exactly which cursors are accepted; any other is a 422.
+CURSOR = r"^[0-9]{1,17}\.[0-9a-f]{32}$"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _encode_cursor(record: ClaimRecord) -> str:
-    raw = orjson.dumps([record.claim.registered_at.isoformat(), str(record.claim_id)])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    since = record.claim.registered_at - _EPOCH
+    micros = since.days * 86_400_000_000 + since.seconds * 1_000_000 + since.microseconds
+    return f"{micros}.{record.claim_id.hex}"
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        registered_at, claim_id = orjson.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(registered_at), uuid.UUID(claim_id)
-    except (ValueError, TypeError) as exc:
-        raise Invalid.field("cursor", "malformed") from exc
+    micros, claim_id = cursor.split(".")
+    return _EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(hex=claim_id)
 
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
@@ -127,7 +131,8 @@ async def get_claim(
     principal: ReaderDep,
     handler: HandlerDep,
     as_of: Annotated[
-        datetime | None, Query(description="The claim as it was at this time (ISO 8601)")
+        BoundedDateTime | None,
+        Query(description="The claim as it was at this time (ISO 8601; UTC without an offset)"),
     ] = None,
 ) -> ClaimOut:
     """One claim of the caller's tenant (404 for any other tenant's claim); with `as_of`, the
@@ -135,8 +140,7 @@ async def get_claim(
     record = await handler.claim_record(principal.tenant, claim_id)
     if as_of is None:
         return await present(handler, record)
-    until = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
-    history = await handler.read_model.history(principal.tenant, claim_id, until)
+    history = await handler.read_model.history(principal.tenant, claim_id, as_of)
     state = fold(history)
     if state is None:
         raise NotFound(
@@ -149,9 +153,12 @@ async def get_claim(
 async def list_claims(
     principal: ReaderDep,
     handler: HandlerDep,
-    debtor_id: str | None = None,
+    debtor_id: Text(100) | None = None,
     status: ClaimStatus | None = None,
-    cursor: str | None = None,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=CURSOR, description="The `next_cursor` of the previous page"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ClaimPage:
     """The tenant's claims in registration order, filtered, one page at a time."""
@@ -178,7 +185,7 @@ async def amend_claim(claim_id: uuid.UUID, body: AmendIn, call: CommandDep) -> C
     command = AmendClaim(
         contract_reference=body.contract_reference,
         purchase_order=body.purchase_order,
-        description=body.description,
+        description=sealed_text(seal, body.description),
         contacts=None if body.contacts is None else sealed_contacts(seal, body.contacts),
         postal_address=sealed_address(seal, body.postal_address),
     )
@@ -216,7 +223,7 @@ async def record_payment(claim_id: uuid.UUID, body: PaymentIn, call: CommandDep)
         received_on=body.received_on,
         reference=body.reference,
         method=body.method,
-        payment_id=keyed_id(call.principal.tenant, "payment", key) if key else None,
+        payment_id=keyed_id(call.principal.tenant, "payment", str(claim_id), key) if key else None,
     )
     return await call.run(claim_id, command, body)
 
@@ -317,13 +324,14 @@ async def get_amount_due(
     claim_id: uuid.UUID,
     principal: ReaderDep,
     handler: HandlerDep,
-    as_of: Annotated[date | None, Query(description="Defaults to today")] = None,
+    as_of: Annotated[BoundedDate | None, Query(description="Defaults to today")] = None,
 ) -> AmountDueOut:
     """Principal outstanding, statutory late interest and the fixed recovery fee, itemised,
     computed by replaying the claim's payments and credit notes by value date."""
     claim = (await handler.claim_record(principal.tenant, claim_id)).claim
     day = as_of or handler.clock.now().date()
-    due = amount_due(claim, day, handler.policy)
+    # Replaying the payments against the rate table, period by period: off the event loop.
+    due = await asyncio.to_thread(amount_due, claim, day, handler.policy)
     law, law_source = governing_law(claim, handler.policy)
     c = claim.currency
     return AmountDueOut(
@@ -369,6 +377,7 @@ async def get_timeline(claim_id: uuid.UUID, principal: ReaderDep, handler: Handl
                 offset=e["offset"],
                 correlation_id=e["correlation_id"],
                 causation_id=e["causation_id"],
+                actor=e["actor"],
             )
             for e in events
         ],

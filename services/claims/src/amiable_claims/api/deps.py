@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 
 from amiable_claims.api.models import ClaimOut
 from amiable_claims.api.views import present
@@ -24,8 +24,9 @@ IdempotencyKeyDep = Annotated[
     Header(
         alias="Idempotency-Key",
         max_length=255,
-        description="A retry with the same key and body changes nothing and gets the same "
-        "answer; the same key on another body is a 422",
+        description="Unique per claim and command: a retry with the same key and body "
+        "changes nothing and answers the current claim with `Idempotent-Replayed: true`; the "
+        "same key on another body is a 422",
     ),
 ]
 
@@ -40,40 +41,46 @@ HandlerDep = Annotated[ClaimsHandler, Depends(_handler)]
 @dataclass(frozen=True)
 class CommandCall:
     """What every command route needs: the writing tenant, the handler, and the request's
-    correlation id and Idempotency-Key."""
+    correlation id and Idempotency-Key (and the response, to mark a replay)."""
 
     principal: Principal
     handler: ClaimsHandler
     request: Request
+    response: Response
     correlation_id: uuid.UUID | None
     idempotency_key: str | None
 
     async def run(self, claim_id: uuid.UUID, command, body=None) -> ClaimOut:
-        """Execute ``command`` on the claim; ``body`` fingerprints the Idempotency-Key."""
+        """Execute ``command`` on the claim; ``body`` fingerprints the Idempotency-Key. A retry
+        of a request already carried out answers the current claim with
+        ``Idempotent-Replayed: true``."""
         idempotency = None
         if self.idempotency_key:
             payload = body.model_dump(mode="json") if body is not None else None
             idempotency = Idempotency(
                 self.idempotency_key, fingerprint(self.request.url.path, payload)
             )
-        record = await self.handler.execute(
+        record, replayed = await self.handler.execute(
             self.principal.tenant,
             claim_id,
             command,
             correlation_id=self.correlation_id,
             idempotency=idempotency,
         )
+        if replayed:
+            self.response.headers["Idempotent-Replayed"] = "true"
         return await present(self.handler, record)
 
 
 async def _command_call(
     request: Request,
+    response: Response,
     principal: WriterDep,
     handler: HandlerDep,
     correlation_id: CorrelationDep = None,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> CommandCall:
-    return CommandCall(principal, handler, request, correlation_id, idempotency_key)
+    return CommandCall(principal, handler, request, response, correlation_id, idempotency_key)
 
 
 CommandDep = Annotated[CommandCall, Depends(_command_call)]

@@ -16,9 +16,10 @@ from decimal import Decimal
 import orjson
 
 from amiable_claims.adapters.read_model import ClaimRecord, ClaimsReadModel
+from amiable_claims.adapters.reservations import InvoiceReservations
 from amiable_claims.domain import reference
 from amiable_claims.domain.commands import RegisterClaim
-from amiable_claims.domain.decide import InvalidClaim, decide_registration
+from amiable_claims.domain.decide import InvalidClaim, InvoiceNumberTaken, decide_registration
 from amiable_claims.domain.state import Claim, Policy
 from amiable_events.claims import Contact, Debtor
 from amiable_events.commands import CommandBus, Idempotency
@@ -34,11 +35,13 @@ class ClaimsHandler:
         *,
         bus: CommandBus[Claim],
         read_model: ClaimsReadModel,
+        reservations: InvoiceReservations,
         sealer: Sealer,
         policy: Policy,
     ) -> None:
         self.bus = bus
         self.read_model = read_model
+        self.reservations = reservations
         self.sealer = sealer
         self.policy = policy
         self.clock = bus.clock
@@ -68,12 +71,13 @@ class ClaimsHandler:
         *,
         correlation_id: uuid.UUID | None = None,
         idempotency: Idempotency | None = None,
-    ) -> ClaimRecord:
-        """Run one command on one claim; answers the claim once its events applied."""
-        await self.bus.execute(
+    ) -> tuple[ClaimRecord, bool]:
+        """Run one command on one claim: the claim once its events applied, and whether the
+        request was an idempotent replay (nothing done, the current claim answered)."""
+        executed = await self.bus.execute(
             tenant, claim_id, command, correlation_id=correlation_id, idempotency=idempotency
         )
-        return await self.claim_record(tenant, claim_id)
+        return await self.claim_record(tenant, claim_id), executed.replayed
 
 
 @dataclass
@@ -134,7 +138,7 @@ class Registrations:
             due_on=body.due_on,
             contract_reference=body.contract_reference,
             purchase_order=body.purchase_order,
-            description=body.description,
+            description=sealed_text(seal, body.description),
             idempotency_key=idempotency_key,
             governing_law=body.governing_law,
             late_payment_terms=body.late_payment_terms,
@@ -198,6 +202,10 @@ class Registrations:
                 replace(command, taken_by=taken_by, duplicate_of=duplicate_of),
                 context,
             )
+            claim_id = events[0].claim_id
+            taken = await self.reserve(tenant, {body.invoice_number: (claim_id, body.debtor.id)})
+            if taken:
+                raise InvoiceNumberTaken(body.invoice_number, taken[body.invoice_number])
             first_id = (
                 keyed_id(tenant, "claim-registered", idempotency_key)
                 if idempotency_key
@@ -221,16 +229,45 @@ class Registrations:
             pending.pop(command.invoice_number, None)
         return await handler.read_model.claim(tenant, events[0].claim_id), True
 
+    async def reserve(
+        self, tenant: str, wanted: dict[str, tuple[uuid.UUID, str]]
+    ) -> dict[str, uuid.UUID]:
+        """Reserve each invoice number for its claim (number -> claim id, debtor id); answers
+        the numbers another claim holds, with that claim. A holder whose registration never
+        reached the read model (see :mod:`.reservations`) is taken over after the grace
+        period, once its debtor account is caught up."""
+        handler = self.handler
+        holders = await handler.reservations.reserve(tenant, wanted)
+        lost = {}
+        for number, holder in holders.items():
+            claim_id, debtor_id = wanted[number]
+            if holder.claim_id == claim_id:
+                continue
+            if holder.stale:
+                await handler.bus.catch_up(account_key(tenant, holder.debtor_id))
+                record = await handler.read_model.claim(tenant, holder.claim_id)
+                if (
+                    record is None or record.claim.invoice_number != number
+                ) and await handler.reservations.take_over(
+                    tenant, number, holder.claim_id, claim_id, debtor_id
+                ):
+                    continue
+            lost[number] = holder.claim_id
+        return lost
+
     async def import_rows(self, tenant: str, rows: list, *, batch: int = 2000) -> list[dict]:
         """Register every valid row; one bad row never blocks the others.
 
         ``rows`` holds, per file row, a ``ClaimIn`` or the list of its field errors. Duplicates
         are invoice numbers the tenant already has, or that an earlier row of the file has.
+        Every row is decided before anything is appended: an unexpected error on any row
+        appends nothing, and the client's retry of the same file starts from a clean slate.
         """
         handler, bus = self.handler, self.handler.bus
         results: list[dict] = []
-        appended = []
+        batches = []
         taken: dict[str, uuid.UUID] = {}  # invoice numbers known: registered before or in the file
+        created: dict[str, tuple[uuid.UUID, str]] = {}  # number -> claim id, debtor id
         async with bus.lock(tenant):
             for start in range(0, len(rows), batch):
                 chunk = rows[start : start + batch]
@@ -258,21 +295,24 @@ class Registrations:
                         continue
                     try:
                         command = await self.command(tenant, body, None)
+                        command = replace(command, claim_id=imported_id(tenant, body))
                         events = decide_registration(None, command, context)
                     except InvalidClaim as exc:
-                        results.append(
-                            {
-                                "row": offset,
-                                "status": "invalid",
-                                "errors": [
-                                    {"field": e.field, "reason": e.reason} for e in exc.errors
-                                ],
-                            }
-                        )
+                        errors = [{"field": e.field, "reason": e.reason} for e in exc.errors]
+                        results.append({"row": offset, "status": "invalid", "errors": errors})
+                        continue
+                    except (ArithmeticError, ValueError) as exc:
+                        # Date arithmetic past year 9999 (a due date near it): the row's dates
+                        # are out of range; the model's bounds refuse most of these earlier.
+                        errors = [{"field": "row", "reason": f"out of range: {exc}"}]
+                        results.append({"row": offset, "status": "invalid", "errors": errors})
                         continue
                     claim_id = events[0].claim_id
                     taken[body.invoice_number] = claim_id
-                    first_id = uuid.uuid4()
+                    created[body.invoice_number] = (claim_id, body.debtor.id)
+                    # From the invoice number too: two imports of one file append the same
+                    # events, and every consumer drops the second copy as already applied.
+                    first_id = keyed_id(tenant, "imported-claim-registered", body.invoice_number)
                     envelopes += bus.envelopes(
                         events,
                         tenant=tenant,
@@ -289,10 +329,24 @@ class Registrations:
                             "claim_id": claim_id,
                         }
                     )
-                # Batches are appended back to back (the in-memory ``taken`` covers the rows not
-                # yet projected); the answer waits once, for the whole import to be readable.
                 if envelopes:
-                    appended += await bus.log.append(envelopes)
+                    batches.append(envelopes)
+            # Another process may have registered some of these numbers meanwhile: the
+            # reservations decide, and a row whose number another claim holds is a duplicate.
+            lost = await self.reserve(tenant, created)
+            if lost:
+                dropped = {str(created[number][0]) for number in lost}
+                batches = [
+                    [e for e in envelopes if e.subject not in dropped] for envelopes in batches
+                ]
+                for result in results:
+                    if result["status"] == "created" and result["invoice_number"] in lost:
+                        result.update(status="duplicate", claim_id=lost[result["invoice_number"]])
+            # Batches are appended back to back (the in-memory ``taken`` covers the rows not
+            # yet projected); the answer waits once, for the whole import to be readable.
+            appended = []
+            for envelopes in batches:
+                appended += await bus.log.append(envelopes)
             try:
                 await bus.wait_applied(appended, timeout=bus.timeout + len(rows) / 500)
             except Unavailable as exc:
@@ -301,6 +355,12 @@ class Registrations:
                     title="Imported, not yet readable",
                 ) from exc
         return results
+
+
+def imported_id(tenant: str, body) -> uuid.UUID:
+    """An imported row's claim id: from its invoice number, so the retry of a file whose import
+    died after reserving its numbers names the same claims and reuses the reservations."""
+    return keyed_id(tenant, "imported-claim", body.invoice_number)
 
 
 def sealed_contacts(seal, contacts) -> tuple[Contact, ...]:
@@ -312,10 +372,15 @@ def sealed_contacts(seal, contacts) -> tuple[Contact, ...]:
             name=sealed(contact.name),
             email=sealed(contact.email),
             phone=sealed(contact.phone),
-            role=contact.role,
+            role_sealed=sealed(contact.role),  # free text that may name a person
         )
         for contact in contacts
     )
+
+
+def sealed_text(seal, text: str | None) -> str | None:
+    """Free text that may name a person (a description, a comment), sealed like personal data."""
+    return None if text is None else seal(text)
 
 
 def sealed_address(seal, address) -> str | None:

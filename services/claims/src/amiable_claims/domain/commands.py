@@ -31,6 +31,9 @@ class RegisterClaim:
     purchase_order: str | None = None
     description: str | None = None
     idempotency_key: str | None = None
+    # The claim's id when the caller fixes it (an imported row: from its invoice number, so a
+    # retried file names the same claims); otherwise from the idempotency key, or a new id.
+    claim_id: UUID | None = None
     # What the tenant already has, as the application looked it up: the claim with this
     # invoice number, and an open claim of the same debtor that looks like this one.
     taken_by: UUID | None = None

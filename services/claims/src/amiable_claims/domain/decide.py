@@ -5,7 +5,7 @@ claim's status.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -70,6 +70,17 @@ class Conflict(errors.Conflict):
         super().__init__(detail, status_of_claim=claim.status)
 
 
+class CreditNoteAlreadyApplied(errors.Conflict):
+    title = "Credit note already applied"
+
+    def __init__(self, reference: str, amount: Decimal, claim: Claim) -> None:
+        super().__init__(
+            f"credit note {reference} already credited {amount} on this claim",
+            status_of_claim=claim.status,
+            credit_note_reference=reference,
+        )
+
+
 def _invalid(field_name: str, reason: str) -> InvalidClaim:
     return InvalidClaim([FieldError(field_name, reason)])
 
@@ -110,7 +121,30 @@ def _law_errors(command: RegisterClaim, law: str, policy: Policy) -> list[FieldE
     if fee is not None and not errors:
         error = _amount_error("late_payment_terms.fixed_fee", fee, command.currency)
         errors += [error] if error else []
+    if not errors:
+        errors += _rate_table_errors(command, law, policy)
     return errors
+
+
+def _rate_table_errors(command: RegisterClaim, law: str, policy: Policy) -> list[FieldError]:
+    """A claim whose late interest would need a reference rate from before its table's first
+    row is refused: no figure could ever be computed for it (the API's date window starts after
+    every table does; this guards every other way in)."""
+    rule = policy.late_fees.resolve(law, contract_terms(command.late_payment_terms))
+    interest = rule.interest
+    if interest is None or interest.series is None:
+        return []
+    first_late_day = command.due_on + timedelta(days=1)
+    starts = interest.series.rows[0][0]
+    if interest.reference_day(first_late_day, first_late_day) >= starts:
+        return []
+    return [
+        FieldError(
+            "due_on",
+            f"late interest under {rule.entry.code} needs the {interest.series.label} rate, "
+            f"known from {starts.isoformat()} only",
+        )
+    ]
 
 
 def registration_errors(command: RegisterClaim, policy: Policy) -> list[FieldError]:
@@ -146,7 +180,7 @@ def decide_registration(state: None, command: RegisterClaim, context: Context) -
         raise InvalidClaim(errors)
     if command.taken_by is not None:
         raise InvoiceNumberTaken(command.invoice_number, command.taken_by)
-    claim_id = (
+    claim_id = command.claim_id or (
         keyed_id(command.tenant, "claim", command.idempotency_key)
         if command.idempotency_key
         else context.new_id()
@@ -338,8 +372,19 @@ def decide_cancel(claim: Claim, command: CancelClaim, context: Context) -> list[
 
 
 def decide_adjustment(claim: Claim, command: AdjustClaim, context: Context) -> list:
-    """A partial credit note: it reduces the principal; one that clears the claim settles it."""
+    """A partial credit note: it reduces the principal; one that clears the claim settles it.
+
+    One credit per credit-note reference per claim: the same reference and amount again is a
+    retry of the request and records nothing; the reference with another amount is a 409."""
     now, amount = context.now, command.amount
+    credited = next(
+        (c for c in claim.credits if c.credit_note_reference == command.credit_note_reference),
+        None,
+    )
+    if credited is not None:
+        if credited.amount == amount:
+            return []
+        raise CreditNoteAlreadyApplied(command.credit_note_reference, credited.amount, claim)
     _open(claim)
     principal_left = claim.principal
     error = _amount_error("amount", amount, claim.currency)
