@@ -57,6 +57,8 @@ class InMemoryStates(Generic[S]):
             return
         key = self.state_key(envelope)
         current = self.states.get(key)
+        if current is not None and current[0] != envelope.tenant:
+            return  # a state belongs to its tenant: another tenant's event never changes it
         state = self.evolve(current[2] if current else None, envelope)
         if state is not None:
             self.states[key] = (envelope.tenant, envelope.debtor_id, state)
