@@ -60,3 +60,41 @@ def test_the_issue_s_endpoints_are_all_there():
         "getAgedBalance",
         "getPortfolioKpis",
     } <= ids
+
+
+def test_every_operation_documents_its_problems_as_problem_json():
+    """Issue 7: problem+json has a schema for 400, 401, 403, 404, 409, 413, 415, 422 and 503,
+    in place of FastAPI's default 422 shape (which the service never sends)."""
+    assert "HTTPValidationError" not in SPEC["components"]["schemas"]
+    problem = SPEC["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status"} <= set(problem["required"])
+    missing = [
+        f"{method.upper()} {path} {status}"
+        for path, method, op in OPERATIONS
+        for status in ("400", "401", "403", "404", "409", "413", "415", "422", "503")
+        if list(op["responses"].get(status, {}).get("content", {})) != ["application/problem+json"]
+    ]
+    assert missing == []
+
+
+def test_the_schema_states_every_bound_the_service_checks():
+    """No schema-valid request is refused for its shape: each bound is in the schema."""
+    schemas = SPEC["components"]["schemas"]
+    claim = schemas["ClaimIn"]["properties"]
+    assert "pattern" in claim["invoice_number"]
+    assert claim["issued_on"]["pattern"].startswith("^(201")
+    assert claim["amount"]["pattern"] == r"^[0-9]{1,16}(\.[0-9]{1,4})?$"
+    assert "EUR" in claim["currency"]["enum"]
+    debtor = schemas["DebtorIn"]["properties"]
+    assert "Europe/Paris" in debtor["timezone"]["anyOf"][0]["enum"]
+    email = schemas["ContactIn"]["properties"]["email"]["anyOf"][0]
+    assert "pattern" in email and "format" not in email
+    listing = {p["name"]: p for p in SPEC["paths"]["/v1/claims"]["get"]["parameters"]}
+    assert listing["cursor"]["schema"]["pattern"]
+    # An optional parameter is left out, never the text 'null'.
+    headers = {p["name"]: p for p in SPEC["paths"]["/v1/claims"]["post"]["parameters"]}
+    assert headers["X-Correlation-Id"]["schema"] == {
+        "type": "string",
+        "format": "uuid",
+        "title": "X-Correlation-Id",
+    }

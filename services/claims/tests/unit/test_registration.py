@@ -179,3 +179,20 @@ def test_a_look_alike_of_an_open_claim_is_rejected_as_duplicate():
 def test_an_invoice_issued_in_the_future_is_inconsistent():
     [_, rejected] = decide(command(issued_on=date(2026, 12, 1), due_on=date(2026, 12, 31)))
     assert rejected.reasons == ("amount_or_dates_inconsistent",)
+
+
+def test_a_claim_due_before_its_rate_table_starts_is_refused_naming_due_on():
+    """Issue 7 (a claim older than the rate table): refused at registration with the reason,
+    never a 500 on every later figure. EU law needs the ECB rate, known from 2016-03-16."""
+    with pytest.raises(InvalidClaim) as invalid:
+        decide(
+            command(
+                issued_on=date(2015, 11, 1),
+                due_on=date(2015, 12, 31),
+                debtor=FR_DEBTOR.model_copy(update={"country": "IT"}),
+                governing_law="IT",
+            )
+        )
+    [error] = invalid.value.errors
+    assert error.field == "due_on"
+    assert "ECB" in error.reason and "2016-03-16" in error.reason

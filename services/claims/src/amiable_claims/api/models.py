@@ -4,37 +4,42 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from amiable_claims.domain import reference
 from amiable_claims.domain.state import ClaimStatus
 from amiable_events.claims import LatePaymentTerms
+from amiable_events.inputs import BoundedDate, JsonSchemaExtra, Money, Text
 from amiable_events.personal import ERASED
 from amiable_rules.governing_law import GoverningLawSource
 
 E164 = r"^\+[1-9]\d{1,14}$"
+#: The addresses accepted, stated as a pattern so that the OpenAPI says exactly what passes: a
+#: dot-atom local part (RFC 5322, no quoted strings), '@', and a domain of LDH labels with a
+#: dot (no address literals).
+EMAIL = (
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+Email = Annotated[str, Field(pattern=EMAIL, max_length=254, examples=["claire@debtor.example"])]
 
-
-def decimal_string(value: Any) -> str:
-    """Money travels as a decimal string: a JSON number would lose cents as a float."""
-    if not isinstance(value, str):
-        raise ValueError("must be a decimal string such as '1250.00', not a JSON number")
-    try:
-        parsed = Decimal(value)
-    except InvalidOperation:
-        raise ValueError("must be a decimal string such as '1250.00'") from None
-    if not parsed.is_finite() or not value.replace(".", "", 1).isdigit():
-        raise ValueError("must be a decimal string such as '1250.00'")
-    return value
-
-
-Money = Annotated[
+#: Codes checked against the reference data; the OpenAPI lists them.
+Country = Annotated[
     str,
-    BeforeValidator(decimal_string),
-    Field(description="Decimal string in the currency's major unit", examples=["1250.00"]),
+    JsonSchemaExtra({"enum": sorted(reference.countries())}),
+    Field(description="ISO 3166-1 alpha-2", examples=["FR"]),
+]
+Currency = Annotated[
+    str,
+    JsonSchemaExtra({"enum": sorted(reference.currencies())}),
+    Field(description="ISO 4217", examples=["EUR"]),
+]
+TimeZone = Annotated[
+    str,
+    JsonSchemaExtra({"enum": sorted(reference.timezones())}),
+    Field(max_length=64, description="IANA time zone", examples=["Europe/Paris"]),
 ]
 
 
@@ -43,33 +48,39 @@ class _Input(BaseModel):
 
 
 class ContactIn(_Input):
-    name: str | None = Field(None, min_length=1, max_length=200, examples=["Claire Martin"])
-    email: EmailStr | None = Field(None, examples=["claire.martin@debtor.example"])
+    name: Text(200, examples=["Claire Martin"]) | None = None
+    email: Email | None = None
     phone: str | None = Field(None, pattern=E164, examples=["+33612345678"])
-    role: str | None = Field(None, max_length=100, examples=["accounts payable"])
+    role: Text(100, min_length=0, examples=["accounts payable"]) | None = None
 
 
 class PostalAddressIn(_Input):
-    lines: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        min_length=1, max_length=4, examples=[["12 rue de la Paix"]]
-    )
-    postal_code: str | None = Field(None, max_length=20, examples=["75002"])
-    city: str = Field(min_length=1, max_length=100, examples=["Paris"])
-    region: str | None = Field(None, max_length=100)
-    country: str = Field(pattern=r"^[A-Z]{2}$", examples=["FR"])
+    lines: list[Text(200)] = Field(min_length=1, max_length=4, examples=[["12 rue de la Paix"]])
+    postal_code: Text(20, min_length=0, examples=["75002"]) | None = None
+    city: Text(100, examples=["Paris"])
+    region: Text(100, min_length=0) | None = None
+    country: Country
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        if value not in reference.countries():
+            raise ValueError(f"{value} is not an ISO 3166-1 alpha-2 country code")
+        return value
 
 
 class DebtorIn(_Input):
-    id: str = Field(min_length=1, max_length=100, description="Your own id for this customer")
-    legal_name: str = Field(min_length=1, max_length=300, examples=["Durand Industries SAS"])
-    registration_id: str | None = Field(
-        None, max_length=50, description="Company registration number; for FR the 9-digit SIREN"
-    )
-    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2", examples=["FR"])
-    language: str | None = Field(
-        None, description="BCP 47 tag; defaults from the country", examples=["fr-FR"]
-    )
-    timezone: str | None = Field(
+    id: Text(100, description="Your own id for this customer")
+    legal_name: Text(300, examples=["Durand Industries SAS"])
+    registration_id: (
+        Text(50, min_length=0, description="Company registration number; for FR the 9-digit SIREN")
+        | None
+    ) = None
+    country: Country
+    language: (
+        Text(35, description="BCP 47 tag; defaults from the country", examples=["fr-FR"]) | None
+    ) = None
+    timezone: TimeZone | None = Field(
         None, description="IANA time zone; defaults from the country when it has only one"
     )
     contacts: list[ContactIn] = Field(default_factory=list, max_length=20)
@@ -80,6 +91,13 @@ class DebtorIn(_Input):
     def _known_country(cls, value: str) -> str:
         if value not in reference.countries():
             raise ValueError(f"{value} is not an ISO 3166-1 alpha-2 country code")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is not None and value not in reference.timezones():
+            raise ValueError("not a time zone of the IANA tz database")
         return value
 
 
@@ -121,16 +139,18 @@ class ClaimIn(_Input):
         },
     )
 
-    invoice_number: str = Field(min_length=1, max_length=64, examples=["INV-2026-0042"])
+    invoice_number: Text(64, examples=["INV-2026-0042"])
     amount: Money
-    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217", examples=["EUR"])
-    issued_on: date = Field(examples=["2026-10-01"])
-    due_on: date = Field(examples=["2026-10-31"])
-    contract_reference: str | None = Field(None, max_length=100)
-    purchase_order: str | None = Field(None, max_length=100)
-    description: str | None = Field(None, max_length=2000)
+    currency: Currency
+    issued_on: BoundedDate = Field(examples=["2026-10-01"])
+    due_on: BoundedDate = Field(examples=["2026-10-31"])
+    contract_reference: Text(100, min_length=0) | None = None
+    purchase_order: Text(100, min_length=0) | None = None
+    description: Text(2000, min_length=0, multiline=True) | None = None
     debtor: DebtorIn
-    governing_law: str | None = Field(
+    governing_law: (
+        Annotated[str, JsonSchemaExtra({"enum": [*sorted(reference.countries()), "none"]})] | None
+    ) = Field(
         None,
         description="The law governing the claim's contract: an ISO 3166-1 alpha-2 country "
         "code, or 'none' when no statute applies (interest only from late_payment_terms). It "
@@ -262,14 +282,22 @@ class PaymentIn(_Input):
     )
 
     amount: Money
-    currency: str | None = Field(None, description="Defaults to the claim's; another is a 422")
-    received_on: date = Field(description="Value date; may be in the past (back-dated)")
-    reference: str | None = Field(None, max_length=100, examples=["VIR-2026-10-0093"])
+    currency: Currency | None = Field(None, description="Defaults to the claim's; another is a 422")
+    received_on: BoundedDate = Field(description="Value date; may be in the past (back-dated)")
+    reference: Text(100, min_length=0, examples=["VIR-2026-10-0093"]) | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str | None) -> str | None:
+        if value is not None and value not in reference.currencies():
+            raise ValueError(f"{value} is not an ISO 4217 currency code")
+        return value
+
     method: Literal["transfer", "card", "direct_debit", "cheque", "cash", "other"] = "transfer"
 
 
 class InstallmentIn(_Input):
-    due_on: date
+    due_on: BoundedDate
     amount: Money
 
 
@@ -304,7 +332,7 @@ class PromiseIn(_Input):
     )
 
     amount: Money
-    promised_on: date
+    promised_on: BoundedDate
     source: Literal["call", "email", "portal"]
     grace_days: int | None = Field(None, ge=0, le=60)
 
@@ -318,7 +346,7 @@ class WriteOffIn(_Input):
         },
     )
 
-    reason: str = Field(min_length=1, max_length=500, examples=["debtor insolvent"])
+    reason: Text(500, multiline=True, examples=["debtor insolvent"])
 
 
 class CancelIn(_Input):
@@ -332,8 +360,8 @@ class CancelIn(_Input):
         },
     )
 
-    reason: str = Field(min_length=1, max_length=500, examples=["invoice issued in error"])
-    credit_note_reference: str | None = Field(None, max_length=100, examples=["AV-2026-0012"])
+    reason: Text(500, multiline=True, examples=["invoice issued in error"])
+    credit_note_reference: Text(100, examples=["AV-2026-0012"]) | None = None
 
 
 class AdjustmentIn(_Input):
@@ -352,8 +380,8 @@ class AdjustmentIn(_Input):
     )
 
     amount: Money
-    credit_note_reference: str = Field(min_length=1, max_length=100)
-    reason: str | None = Field(None, max_length=500)
+    credit_note_reference: Text(100)
+    reason: Text(500, min_length=0, multiline=True) | None = None
 
 
 class AcknowledgementIn(_Input):
@@ -367,8 +395,8 @@ class AcknowledgementIn(_Input):
         },
     )
 
-    acknowledged_on: date = Field(description="Date of the debtor's written acknowledgement")
-    reference: str | None = Field(None, max_length=200, examples=["email of 2026-11-02"])
+    acknowledged_on: BoundedDate = Field(description="Date of the debtor's written acknowledgement")
+    reference: Text(200, min_length=0, examples=["email of 2026-11-02"]) | None = None
 
 
 class AmendIn(_Input):
@@ -393,9 +421,9 @@ class AmendIn(_Input):
         },
     )
 
-    contract_reference: str | None = Field(None, max_length=100)
-    purchase_order: str | None = Field(None, max_length=100)
-    description: str | None = Field(None, max_length=2000)
+    contract_reference: Text(100, min_length=0) | None = None
+    purchase_order: Text(100, min_length=0) | None = None
+    description: Text(2000, min_length=0, multiline=True) | None = None
     contacts: list[ContactIn] | None = Field(None, max_length=20)
     postal_address: PostalAddressIn | None = None
 
@@ -444,6 +472,13 @@ class TimelineEntry(BaseModel):
     offset: int
     correlation_id: uuid.UUID
     causation_id: uuid.UUID | None
+    actor: str | None = Field(
+        None,
+        description="Who caused the event: the subject of the bearer token of the request, or "
+        "service:<name> for what a service did on its own (reactions, timers); null for events "
+        "recorded before it existed",
+        examples=["accounts-clerk@acme", "service:claims"],
+    )
 
 
 class Timeline(BaseModel):
