@@ -1,0 +1,275 @@
+"""The isolation matrix: every route of every declared service, against a live process.
+
+For each route (health and docs excluded): no token gets 401; a token of the right tenant with
+every scope but the one the route needs gets 403; another tenant's token with every scope gets
+404, or an answer that shows nothing of the first tenant's data (an empty list, its own new
+claim), never a 409 that would reveal that the first tenant has something. A new route is in
+the matrix by construction; a new service must say how to seed its first tenant (``SEEDS``).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+from amiable_events.service import build_app, declared
+from tests.support import (
+    FROZEN_AT,
+    OPERATOR_AUDIENCE,
+    TEST_JWT_SECRET,
+    ServiceProcess,
+    auth,
+    create_topic,
+    delete_topics,
+    drop_schemas,
+    ensure_dlq,
+    free_port,
+    frozen,
+)
+
+pytestmark = pytest.mark.integration
+
+#: Routes every service has that need no token: liveness, readiness, metrics.
+PUBLIC = {"/healthz", "/readyz", "/metrics"}
+#: Routes that span every tenant: for an operator only, so another tenant's admin gets 403.
+OPERATOR_ONLY = {"stateDigest"}
+
+
+@dataclass(frozen=True)
+class Route:
+    service: str
+    method: str
+    path: str
+    operation_id: str
+    scope: str
+
+    def __str__(self) -> str:
+        return f"{self.service}:{self.method} {self.path}"
+
+
+def _scope(dependant) -> str | None:
+    """The scope ``require_scope`` asks for somewhere in the route's dependencies."""
+    scope = getattr(dependant.call, "scope", None)
+    if isinstance(scope, str):
+        return scope
+    for sub in dependant.dependencies:
+        found = _scope(sub)
+        if found:
+            return found
+    return None
+
+
+def _operations(app):
+    """(path, methods, operation id, dependant) of every API route, included routers too."""
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            yield route.path, route.methods, route.operation_id, route.dependant
+        contexts = getattr(route, "effective_route_contexts", None)  # an included router
+        if contexts is not None:
+            for context in contexts():
+                yield context.path, context.methods, context.operation_id, context.dependant
+
+
+def _routes() -> list[Route]:
+    """Every operation of every declared service's OpenAPI, with the scope its route needs."""
+    found = []
+    for name, service in declared().items():
+        settings = service.settings(env="test", jwt_secret=TEST_JWT_SECRET)
+        app = build_app(service, settings)
+        scopes = {
+            operation_id: _scope(dependant) for _, _, operation_id, dependant in _operations(app)
+        }
+        for path, operations in app.openapi()["paths"].items():
+            if path in PUBLIC:
+                continue
+            for method, operation in operations.items():
+                operation_id = operation["operationId"]
+                scope = scopes.get(operation_id)
+                assert scope, f"{name} {method} {path} needs no scope: every tenant route must"
+                found.append(Route(name, method.upper(), path, operation_id, scope))
+    return found
+
+
+ROUTES = _routes()
+ALL_SCOPES = sorted({scope for s in declared().values() for scope in s.all_scopes})
+
+
+def bearer(tenant: str, scopes) -> dict[str, str]:
+    return auth(tenant, *scopes) if scopes else {"Authorization": "Bearer x.y.z"}
+
+
+@dataclass
+class World:
+    """A live service with a first tenant's data in it."""
+
+    service: ServiceProcess
+    tenant: str
+    values: dict[str, str]  # path parameter -> the first tenant's value
+    secrets: list[str]  # what no other tenant's answer may contain
+    body: Callable[[str], tuple[str, object] | None]  # operation id -> content type, body
+
+
+def _claims_bodies(today: date, spec: dict) -> Callable[[str], tuple[str, object] | None]:
+    """A valid body per operation: the OpenAPI examples, and a registration of the other
+    tenant's own with the first tenant's invoice number and debtor id."""
+    schemas = spec["components"]["schemas"]
+    operations = {op["operationId"]: op for ops in spec["paths"].values() for op in ops.values()}
+
+    def body(operation_id: str):
+        if operation_id == "registerClaim":
+            return "application/json", claim_body(
+                today, legal_name="Another Tenant's Customer", contact="Someone Else"
+            )
+        content = operations[operation_id].get("requestBody", {}).get("content", {})
+        for content_type, media in content.items():
+            if "example" in media:
+                return content_type, media["example"]
+            ref = media.get("schema", {}).get("$ref", "")
+            examples = schemas.get(ref.rsplit("/", 1)[-1], {}).get("examples")
+            if examples:
+                return content_type, examples[0]
+        return None
+
+    return body
+
+
+def claim_body(today: date, *, legal_name: str, contact: str = "Claire Martin") -> dict:
+    return {
+        "invoice_number": "ISO-1",
+        "amount": "1500.00",
+        "currency": "EUR",
+        "issued_on": str(today - timedelta(days=60)),
+        "due_on": str(today - timedelta(days=30)),
+        "description": "Secret arrangement with the first tenant's customer",
+        "debtor": {
+            "id": "ISO-DEBTOR",
+            "legal_name": legal_name,
+            "country": "FR",
+            "contacts": [{"name": contact, "email": "contact@iso.example"}],
+        },
+    }
+
+
+async def seed_claims(service: ServiceProcess, tenant: str) -> World:
+    body = claim_body(service.today, legal_name=f"First Tenant Customer {tenant}")
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as api:
+        created = await api.post(
+            "/v1/claims", json=body, headers=auth(tenant, "claims:write", "claims:read")
+        )
+        assert created.status_code == 201, created.text
+        claim_id = created.json()["id"]
+        spec = (await api.get("/openapi.json")).json()
+    return World(
+        service=service,
+        tenant=tenant,
+        values={"claim_id": claim_id, "debtor_id": body["debtor"]["id"]},
+        secrets=[claim_id, body["debtor"]["legal_name"], "Claire Martin"],
+        body=_claims_bodies(service.today, spec),
+    )
+
+
+#: How to put a first tenant's data in each declared service.
+SEEDS = {"claims": seed_claims}
+
+
+@pytest.fixture(scope="module")
+async def worlds(infra, tmp_path_factory):
+    suffix = uuid.uuid4().hex[:10]
+    await ensure_dlq(infra.bootstrap)
+    topic = await create_topic(infra.bootstrap, f"isolation-{suffix}")
+    started, made = {}, []
+    try:
+        for name in declared():
+            assert name in SEEDS, f"say how to seed service {name} in SEEDS"
+            schema = f"isolation_{suffix}"
+            made.append((name, schema))
+            env = {
+                **os.environ,
+                "AMIABLE_KAFKA_BOOTSTRAP": infra.bootstrap,
+                "AMIABLE_DATABASE_URL": infra.database_url,
+                "AMIABLE_ENV": "test",
+                "AMIABLE_JWT_SECRET": TEST_JWT_SECRET,
+                "AMIABLE_OPERATOR_AUDIENCE": OPERATOR_AUDIENCE,
+                "AMIABLE_TOPIC": topic,
+                "AMIABLE_PROJECTION_SCHEMA": schema,
+                "AMIABLE_CONSUMER_GROUP": f"amiable-{name}-{schema}",
+                "AMIABLE_CLOCK": frozen(FROZEN_AT),
+                "OTEL_SDK_DISABLED": "true",
+            }
+            log_path = tmp_path_factory.mktemp(name) / f"{name}.log"
+            service = ServiceProcess(name, free_port(), env, log_path)
+            started[name] = service.start().wait_ready()
+        yield {
+            name: await SEEDS[name](service, f"first-{suffix}") for name, service in started.items()
+        }
+    finally:
+        for service in started.values():
+            service.stop()
+        for name, schema in made:
+            await drop_schemas(infra.database_url, f"amiable_{name}", [schema])
+        await delete_topics(infra.bootstrap, [topic])
+
+
+async def call(world: World, route: Route, headers: dict[str, str]) -> httpx.Response:
+    path = route.path.format(**world.values)
+    payload = world.body(route.operation_id)
+    kwargs = {}
+    if payload is not None:
+        content_type, body = payload
+        if content_type == "application/json":
+            kwargs["json"] = body
+        else:
+            kwargs["content"] = body.encode() if isinstance(body, str) else body
+            headers = {**headers, "Content-Type": content_type}
+    async with httpx.AsyncClient(base_url=world.service.url, timeout=60) as api:
+        return await api.request(route.method, path, headers=headers, **kwargs)
+
+
+def test_the_matrix_covers_the_routes_that_matter():
+    """Issue 7: 2 of 18 tenant routes were tested this way. The statement matters most."""
+    ids = {route.operation_id for route in ROUTES}
+    assert {"getDebtorStatement", "getClaim", "eraseDebtorPersonalData", "listParked"} <= ids
+    assert len(ROUTES) >= 20
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+async def test_no_token_is_401(worlds, route):
+    answer = await call(worlds[route.service], route, {})
+    assert answer.status_code == 401, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+async def test_the_wrong_scope_is_403(worlds, route):
+    world = worlds[route.service]
+    others = [scope for scope in ALL_SCOPES if scope != route.scope]
+    answer = await call(world, route, bearer(world.tenant, others))
+    assert answer.status_code == 403, answer.text
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+async def test_another_tenant_gets_404_or_nothing_of_the_first_tenant(worlds, route):
+    world = worlds[route.service]
+    answer = await call(world, route, bearer(f"other-{world.tenant}", ALL_SCOPES))
+    if route.operation_id in OPERATOR_ONLY:
+        assert answer.status_code == 403, answer.text
+    elif answer.status_code != 404:
+        assert answer.status_code < 300, f"{answer.status_code} {answer.text}"
+        leaked = [secret for secret in world.secrets if secret in answer.text]
+        assert not leaked, f"{route} shows another tenant's {leaked}"
+    # and the first tenant's data is untouched
+    if "claim_id" in world.values:
+        async with httpx.AsyncClient(base_url=world.service.url, timeout=30) as api:
+            mine = await api.get(
+                f"/v1/claims/{world.values['claim_id']}", headers=auth(world.tenant, "claims:read")
+            )
+        assert mine.status_code == 200
+        assert mine.json()["debtor"]["contacts"][0]["name"] == "Claire Martin"
+        assert mine.json()["status"] not in ("written_off", "cancelled")
