@@ -72,6 +72,8 @@ async def test_missed_instalments_and_a_broken_promise_fire_after_a_restart(
         assert promise.status_code == 201
         timeline = (await api.get(f"{url}/timeline")).json()["events"]
         assert len(timeline) == 4  # nothing fired under the first clock
+        # issue 7, the actor: what a request caused is its token's subject's (tests sign "dev")
+        assert {e["actor"] for e in timeline} == {"dev"}
     first.stop()
 
     # past both instalments' and the promise's grace periods, before the third instalment
@@ -102,6 +104,10 @@ async def test_missed_instalments_and_a_broken_promise_fire_after_a_restart(
         timeline = (await api.get(f"{url}/timeline")).json()["events"]
         summaries = [e["summary"] for e in timeline]
         assert f"Instalment 1 due {days(7)} missed" in summaries
+        # ... and what a timer fired is the service's
+        actors = {e["type"].split(".")[2]: e["actor"] for e in timeline}
+        assert actors["installment-missed"] == actors["promise-broken"] == "service:claims"
+        assert actors["claim-registered"] == actors["payment-plan-agreed"] == "dev"
     later.stop()
     # a third start fires nothing more: every timer fired or was cancelled
     again = service_process(
