@@ -31,6 +31,7 @@ from amiable_events.db import create_engine
 from amiable_events.http import install_problem_handlers, operations_router
 from amiable_events.idempotency import PostgresLedger
 from amiable_events.limits import BodyLimit
+from amiable_events.logs import install_redaction
 from amiable_events.personal import PostgresKeyStore, Sealer
 from amiable_events.producer import EventLog
 from amiable_events.projection import ProjectionRunner, ProjectionStore, Projector
@@ -125,6 +126,7 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         configure_tracing(f"amiable-{service.name}")
+        install_redaction()
         engine = create_engine(settings.database_url, service.database_of(settings))
         keys_engine = create_engine(settings.database_url, KEYS_DATABASE, pool_size=5)
         keys = PostgresKeyStore(keys_engine)

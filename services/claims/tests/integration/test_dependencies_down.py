@@ -162,6 +162,12 @@ async def test_postgres_killed_then_restarted_the_service_recovers_by_itself(
         assert ready
         health = await api.get("/healthz")
         assert health.status_code == 200, health.text
+    # The outage failed key store and projection statements: no parameter, no key, no
+    # sealed value in the log, and one line per failed request, no traceback.
+    text = service.log_path.read_text(errors="replace")
+    assert "[parameters:" not in text
+    assert "pii:v1:" not in text.replace("pii:v1:[redacted]", "")
+    assert "Exception in ASGI application" not in text
 
 
 def _runner_failed(service: ServiceProcess) -> bool:

@@ -87,3 +87,11 @@ async def test_a_command_on_a_parked_account_answers_503_with_reason_and_claim(
         assert problem["claim_id"] == claim_id
         assert problem["reason"].isidentifier()  # the exception type, nothing more
         assert "pii:v1:" not in answer.text and "INSERT" not in answer.text
+    # The service's log holds the failure, but no sealed value and no SQL parameter.
+    assert_log_clean(claims_service.log_path.read_text(errors="replace"))
+
+
+def assert_log_clean(text: str) -> None:
+    assert "parked account" in text
+    assert "pii:v1:" not in text.replace("pii:v1:[redacted]", "")
+    assert "[parameters:" not in text
