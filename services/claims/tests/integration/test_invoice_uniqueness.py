@@ -125,16 +125,16 @@ async def test_a_reservation_whose_claim_never_reached_the_log_is_taken_over(inf
         reservations = InvoiceReservations(engine, grace=timedelta(0))
         tenant = f"phantom-{uuid.uuid4().hex[:8]}"
         ghost, claim = uuid.uuid4(), uuid.uuid4()
-        held = await reservations.reserve(tenant, {"INV-1": (ghost, "D-1")})
-        assert held["INV-1"].claim_id == ghost
-        again = await reservations.reserve(tenant, {"INV-1": (claim, "D-2")})
-        assert again["INV-1"].claim_id == ghost  # held: the caller must check the read model
-        retry = await reservations.reserve(tenant, {"INV-1": (ghost, "D-1")})
-        assert retry["INV-1"].claim_id == ghost  # the same claim's retry reuses it
+        assert await reservations.reserve(tenant, {"INV-1": (ghost, "D-1")}) == {}  # reserved
+        [held] = (await reservations.reserve(tenant, {"INV-1": (claim, "D-2")})).values()
+        assert held.claim_id == ghost  # held: the caller checks the read model
+        assert held.stale  # no grace period here
+        # the same claim's retry reuses it
+        assert await reservations.reserve(tenant, {"INV-1": (ghost, "D-1")}) == {}
         assert await reservations.take_over(tenant, "INV-1", ghost, claim, "D-2")
         assert not await reservations.take_over(tenant, "INV-1", ghost, uuid.uuid4(), "D-3")
-        assert (await reservations.reserve(tenant, {"INV-1": (ghost, "D-1")}))[
-            "INV-1"
-        ].claim_id == claim
+        assert await reservations.reserve(tenant, {"INV-1": (claim, "D-2")}) == {}
+        [held] = (await reservations.reserve(tenant, {"INV-1": (ghost, "D-1")})).values()
+        assert held.claim_id == claim
     finally:
         await engine.dispose()

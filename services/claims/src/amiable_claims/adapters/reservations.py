@@ -28,13 +28,23 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid, func, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Interval,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    bindparam,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 SCHEMA = "registrations"
 GRACE = timedelta(minutes=5)
-CHUNK = 5000  # numbers per statement: PostgreSQL takes at most 32,767 parameters
 
 metadata = MetaData(schema=SCHEMA)
 invoice_numbers = Table(
@@ -46,6 +56,32 @@ invoice_numbers = Table(
     Column("debtor_id", String, nullable=False, comment="the holder's debtor account"),
     Column("reserved_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+
+# Every number in one statement, as arrays: 50,000 numbers are three parameters, not 150,000.
+_ARRAYS = (
+    bindparam("numbers", type_=ARRAY(String)),
+    bindparam("claims", type_=ARRAY(String)),
+    bindparam("debtors", type_=ARRAY(String)),
+)
+_WANTED = (
+    "unnest(:numbers, CAST(:claims AS uuid[]), :debtors) AS wanted(number, claim_id, debtor_id)"
+)
+_RESERVE = text(
+    f"""INSERT INTO "{SCHEMA}".invoice_numbers (tenant, invoice_number, claim_id, debtor_id)
+    SELECT :tenant, number, claim_id, debtor_id FROM {_WANTED}
+    ON CONFLICT DO NOTHING"""
+).bindparams(*_ARRAYS)
+# A statement of its own, so that it sees a reservation another transaction committed while
+# the insert waited on it.
+_HELD_BY_OTHERS = text(
+    f"""SELECT held.invoice_number, held.claim_id, held.debtor_id,
+        held.reserved_at < now() - :grace AS stale
+    FROM {_WANTED}
+    JOIN "{SCHEMA}".invoice_numbers AS held
+        ON held.tenant = :tenant AND held.invoice_number = wanted.number
+    WHERE held.claim_id <> wanted.claim_id"""
+).bindparams(*_ARRAYS, bindparam("grace", type_=Interval))
 
 
 @dataclass(frozen=True)
@@ -75,42 +111,25 @@ class InvoiceReservations:
 
     async def reserve(self, tenant: str, wanted: dict[str, tuple[UUID, str]]) -> dict[str, Holder]:
         """Reserve each invoice number of ``wanted`` (number -> claim id, debtor id) unless it
-        is already reserved; answers the holder of every number (the claim asked for when it
-        got it, now or earlier)."""
+        is already reserved; answers the numbers another claim holds, with that holder (a
+        number reserved earlier for the same claim is the caller's)."""
+        if not wanted:
+            return {}
         await self._create()
-        holders: dict[str, Holder] = {}
         numbers = list(wanted)
-        for start in range(0, len(numbers), CHUNK):
-            chunk = numbers[start : start + CHUNK]
-            async with self.engine.begin() as conn:
-                await conn.execute(
-                    insert(invoice_numbers).on_conflict_do_nothing(),
-                    [
-                        {
-                            "tenant": tenant,
-                            "invoice_number": number,
-                            "claim_id": wanted[number][0],
-                            "debtor_id": wanted[number][1],
-                        }
-                        for number in chunk
-                    ],
-                )
-                rows = await conn.execute(
-                    select(
-                        invoice_numbers.c.invoice_number,
-                        invoice_numbers.c.claim_id,
-                        invoice_numbers.c.debtor_id,
-                        (invoice_numbers.c.reserved_at < func.now() - self.grace).label("stale"),
-                    ).where(
-                        invoice_numbers.c.tenant == tenant,
-                        invoice_numbers.c.invoice_number.in_(chunk),
-                    )
-                )
-                holders.update(
-                    (row.invoice_number, Holder(row.claim_id, row.debtor_id, row.stale))
-                    for row in rows
-                )
-        return holders
+        arrays = {
+            "tenant": tenant,
+            "numbers": numbers,
+            "claims": [str(wanted[number][0]) for number in numbers],
+            "debtors": [wanted[number][1] for number in numbers],
+            "grace": self.grace,
+        }
+        async with self.engine.begin() as conn:
+            await conn.execute(_RESERVE, arrays)
+            rows = await conn.execute(_HELD_BY_OTHERS, arrays)
+            return {
+                row.invoice_number: Holder(row.claim_id, row.debtor_id, row.stale) for row in rows
+            }
 
     async def take_over(
         self, tenant: str, invoice_number: str, holder: UUID, claim_id: UUID, debtor_id: str

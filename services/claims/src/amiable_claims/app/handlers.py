@@ -241,8 +241,6 @@ class Registrations:
         lost = {}
         for number, holder in holders.items():
             claim_id, debtor_id = wanted[number]
-            if holder.claim_id == claim_id:
-                continue
             if holder.stale:
                 await handler.bus.catch_up(account_key(tenant, holder.debtor_id))
                 record = await handler.read_model.claim(tenant, holder.claim_id)
