@@ -107,6 +107,10 @@ def token(
         typer.Option(help="repeat for several scopes; default: every declared service's scopes"),
     ] = None,
     ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 8 * 3600,
+    operator: Annotated[
+        bool,
+        typer.Option(help="for AMIABLE_OPERATOR_AUDIENCE: cross-tenant admin operations"),
+    ] = False,
 ) -> None:
     """Print a dev token signed with AMIABLE_JWT_SECRET (HS256)."""
     from amiable_events.auth import issue_token
@@ -114,7 +118,14 @@ def token(
 
     settings = ServiceSettings()
     scopes = scope or _all_scopes()
-    typer.echo(issue_token(settings.jwt_secret, tenant=tenant, scopes=scopes, ttl_seconds=ttl))
+    if operator and not settings.operator_audience:
+        raise typer.BadParameter("set AMIABLE_OPERATOR_AUDIENCE to issue an operator token")
+    audience = settings.operator_audience if operator else settings.jwt_audience
+    typer.echo(
+        issue_token(
+            settings.jwt_secret, tenant=tenant, scopes=scopes, ttl_seconds=ttl, audience=audience
+        )
+    )
 
 
 def _all_scopes() -> list[str]:
