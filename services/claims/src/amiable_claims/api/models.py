@@ -14,6 +14,7 @@ from amiable_events.claims import LatePaymentTerms
 from amiable_events.inputs import BoundedDate, JsonSchemaExtra, Money, Text
 from amiable_events.personal import ERASED
 from amiable_rules.governing_law import GoverningLawSource
+from amiable_rules.late_fees import LateFeeRules
 
 E164 = r"^\+[1-9]\d{1,14}$"
 #: The addresses accepted, stated as a pattern so that the OpenAPI says exactly what passes: a
@@ -101,6 +102,36 @@ class DebtorIn(_Input):
         return value
 
 
+#: A contractual rate or margin, percent a year or points: bounded so that a day's interest
+#: stays within the decimal context (a 40-digit rate made every figure of the claim a 500).
+RATE = r"^[0-9]{1,3}(\.[0-9]{1,4})?$"
+MARGIN = r"^-?[0-9]{1,3}(\.[0-9]{1,4})?$"
+
+
+class ContractualInterestIn(_Input):
+    kind: Literal["fixed", "reference_plus"]
+    rate: str | None = Field(
+        None, pattern=RATE, description="fixed: the rate, percent a year (below 1000)"
+    )
+    margin: str | None = Field(
+        None, pattern=MARGIN, description="reference_plus: points over the reference rate"
+    )
+    reference: (
+        Annotated[str, JsonSchemaExtra({"enum": sorted(LateFeeRules.load().series)})] | None
+    ) = Field(
+        None,
+        description="reference_plus: the reference rate series; by default the governing law's own",
+    )
+
+
+class LatePaymentTermsIn(_Input):
+    """The contract's late-payment terms as a request states them (bounded); the claim's
+    event carries them as :class:`LatePaymentTerms`."""
+
+    interest: ContractualInterestIn | None = None
+    fixed_fee: Money | None = Field(None, description="A fixed sum, in the claim's currency")
+
+
 class ClaimIn(_Input):
     model_config = ConfigDict(
         extra="forbid",
@@ -159,7 +190,7 @@ class ClaimIn(_Input):
         "country plays no part.",
         examples=["FR"],
     )
-    late_payment_terms: LatePaymentTerms | None = Field(
+    late_payment_terms: LatePaymentTermsIn | None = Field(
         None,
         description="The contract's own late-payment terms; each replaces the statutory "
         "figure: interest {kind: fixed, rate} or {kind: reference_plus, margin, reference?}, "
@@ -173,6 +204,14 @@ class ClaimIn(_Input):
         if value not in reference.currencies():
             raise ValueError(f"{value} is not an ISO 4217 currency code")
         return value
+
+    @field_validator("late_payment_terms")
+    @classmethod
+    def _as_event_terms(cls, value: LatePaymentTermsIn | None) -> LatePaymentTerms | None:
+        """Checked against the request's bounds, then carried as the event's terms."""
+        if value is None:
+            return None
+        return LatePaymentTerms.model_validate(value.model_dump(exclude_none=True))
 
     @field_validator("governing_law")
     @classmethod
