@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from amiable_claims.domain import reference
 from amiable_claims.domain.state import ClaimStatus
@@ -24,7 +25,20 @@ EMAIL = (
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
-Email = Annotated[str, Field(pattern=EMAIL, max_length=254, examples=["claire@debtor.example"])]
+
+
+def _email(value: str) -> str:
+    if re.fullmatch(EMAIL, value) is None:
+        raise ValueError("not an e-mail address: a dot-atom local part, '@', a domain with a dot")
+    return value
+
+
+Email = Annotated[
+    str,
+    Field(max_length=254, examples=["claire@debtor.example"]),
+    AfterValidator(_email),
+    JsonSchemaExtra({"pattern": EMAIL}),
+]
 
 #: Codes checked against the reference data; the OpenAPI lists them.
 Country = Annotated[
