@@ -63,6 +63,8 @@ from amiable_events.tracing import extract_context, tracer
 log = logging.getLogger(__name__)
 
 LIVE_SCHEMA = "projection"
+#: Seconds to wait for a partition's end offset before the broker counts as unreachable.
+END_OFFSETS_TIMEOUT = 2.0
 
 PARKED_ACCOUNTS = Gauge(
     "amiable_parked_accounts", "Debtor accounts parked after an apply failure", ["service"]
@@ -999,8 +1001,11 @@ class ProjectionRunner:
         """True once everything in ``key``'s partition, as of now, is in the projection."""
         tp = TopicPartition(self.topic, self.partition_for(key))
         try:
-            # Bounded: with the broker down aiokafka would wait its request timeout (40 s).
-            ends = await asyncio.wait_for(self._offsets.end_offsets([tp]), max(timeout, 0.5))
+            # Bounded: with the broker down aiokafka would wait its request timeout (40 s); a
+            # broker up answers in milliseconds.
+            ends = await asyncio.wait_for(
+                self._offsets.end_offsets([tp]), min(max(timeout, 0.5), END_OFFSETS_TIMEOUT)
+            )
         except TimeoutError as exc:
             raise KafkaTimeoutError(f"no end offset for {tp} within {timeout}s") from exc
         end = ends[tp]

@@ -131,6 +131,7 @@ async def test_postgres_killed_then_restarted_the_service_recovers_by_itself(
             assert down.headers["retry-after"]
             assert down.headers["content-type"] == "application/problem+json"
             assert elapsed < 10, elapsed
+            print(f"postgres down: 503 in {elapsed:.2f}s")
             # An event arrives while PostgreSQL is down: the runner fails to apply it (a raw
             # ConnectionRefusedError, not a DBAPIError, once killed the runner for good).
             log = EventLog(config.kafka_bootstrap, client_id="test-down")
@@ -151,7 +152,11 @@ async def test_postgres_killed_then_restarted_the_service_recovers_by_itself(
             )
             return answer.status_code == 201
 
+        restarted = time.monotonic()
         await eventually(registers, timeout=60, interval=0.5)
+        print(
+            f"postgres restarted: a registration succeeds after {time.monotonic() - restarted:.2f}s"
+        )
 
         async def applied() -> bool:
             answer = await api.get(f"/v1/claims/{arriving.subject}", headers=auth(tenant, *WRITE))
@@ -202,7 +207,8 @@ async def test_broker_stopped_commands_answer_503_quickly_then_recover(
                 elapsed = time.monotonic() - started
                 assert down.status_code == 503, down.text
                 assert down.headers["retry-after"]
-                assert elapsed < 8, elapsed
+                assert elapsed < 4, elapsed
+                print(f"broker down: 503 in {elapsed:.2f}s")
             # Reads keep working while PostgreSQL is up.
             read = await api.get(f"/v1/claims/{claim_id}", headers=auth(tenant, *WRITE))
             assert read.status_code == 200, read.text
@@ -217,7 +223,11 @@ async def test_broker_stopped_commands_answer_503_quickly_then_recover(
             )
             return answer.status_code == 201
 
+        restarted = time.monotonic()
         await eventually(registers, timeout=90, interval=0.5)
+        print(
+            f"broker restarted: a registration succeeds after {time.monotonic() - restarted:.2f}s"
+        )
         # Nothing half-written: the refused invoice numbers are not there.
         listed = await api.get("/v1/claims", headers=auth(tenant, *WRITE))
         assert listed.status_code == 200
