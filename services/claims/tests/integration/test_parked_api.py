@@ -95,3 +95,56 @@ def assert_log_clean(text: str) -> None:
     assert "parked account" in text
     assert "pii:v1:" not in text.replace("pii:v1:[redacted]", "")
     assert "[parameters:" not in text
+
+
+async def test_a_promise_dated_9999_on_the_log_does_not_park_its_account(
+    claims_service, infra, today
+) -> None:
+    """Finding: a promise dated 9999-12-31 answered 201 and parked the account (its timer's
+    due date overflowed). One already on the log must apply."""
+    from datetime import date
+
+    from amiable_events.claims import PromiseToPayRecorded
+
+    tenant = f"promise-{uuid.uuid4().hex[:8]}"
+    body = {**_body(today), "debtor": {**_body(today)["debtor"], "id": "C-promise"}}
+    async with httpx.AsyncClient(base_url=claims_service.url, timeout=30) as api:
+        created = await api.post("/v1/claims", json=body, headers=auth(tenant, *WRITE))
+        assert created.status_code == 201, created.text
+        claim_id = created.json()["id"]
+        promise = Envelope(
+            id=uuid.uuid4(),
+            subject=claim_id,
+            time=claims_service.now(),
+            tenant=tenant,
+            debtor_id="C-promise",
+            correlation_id=uuid.UUID(claim_id),
+            data=PromiseToPayRecorded(
+                claim_id=uuid.UUID(claim_id),
+                promise_id=uuid.uuid4(),
+                amount=Decimal("10.00"),
+                promised_on=date(9999, 12, 31),
+                source_channel="call",
+                grace_days=3,
+                recorded_at=claims_service.now(),  # the payment below falls in its window
+            ),
+        )
+        log = EventLog(
+            infra.bootstrap, topic=claims_service.env["AMIABLE_TOPIC"], client_id="test-promise"
+        )
+        await log.start()
+        try:
+            await log.append([promise])
+        finally:
+            await log.stop()
+
+        async def answered() -> httpx.Response | None:
+            answer = await api.post(
+                f"/v1/claims/{claim_id}/payments",
+                json={"amount": "10.00", "received_on": str(today)},
+                headers={**auth(tenant, *WRITE), "Idempotency-Key": uuid.uuid4().hex},
+            )
+            return answer if answer.status_code in (201, 503) else None
+
+        answer = await eventually(answered, timeout=30, interval=0.2)
+        assert answer.status_code == 201, answer.text

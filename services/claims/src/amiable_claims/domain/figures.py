@@ -98,14 +98,12 @@ def installments_paid(claim: Claim) -> list[bool]:
 
 
 def promise_kept(claim: Claim, promise: PromiseState) -> bool:
+    try:
+        last_day = promise.promised_on + timedelta(days=promise.grace_days)
+    except OverflowError:  # a promise dated near 9999 on the log: its grace never ends
+        last_day = date.max
     received = sum(
-        (
-            p.amount
-            for p in claim.payments
-            if promise.recorded_on
-            <= p.received_on
-            <= promise.promised_on + timedelta(days=promise.grace_days)
-        ),
+        (p.amount for p in claim.payments if promise.recorded_on <= p.received_on <= last_day),
         Decimal(0),
     )
     return received >= promise.amount

@@ -38,6 +38,16 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
+def _after_grace(day: date, grace_days: int) -> datetime:
+    """The start of the day after ``grace_days`` past ``day``; a grace ending past the
+    calendar's last day (a date of 9999 on the log) falls due on that last day, never, in
+    practice, rather than failing the projection and parking the account."""
+    try:
+        return _start_of(day + timedelta(days=grace_days + 1))
+    except OverflowError:
+        return _start_of(date.max)
+
+
 def desired_timers(claim: Claim, policy: Policy) -> list[TimerSpec]:
     """The timers a claim in this state must have pending; the projection keeps exactly these."""
     if claim.closed:
@@ -58,7 +68,7 @@ def desired_timers(claim: Claim, policy: Policy) -> list[TimerSpec]:
                 TimerSpec(
                     f"installment:{plan.plan_id}:{index}",
                     "installment",
-                    _start_of(installment.due_on + timedelta(days=plan.grace_days + 1)),
+                    _after_grace(installment.due_on, plan.grace_days),
                     {
                         "claim_id": str(claim.claim_id),
                         "plan_id": str(plan.plan_id),
@@ -75,7 +85,7 @@ def desired_timers(claim: Claim, policy: Policy) -> list[TimerSpec]:
             TimerSpec(
                 f"promise:{promise.promise_id}",
                 "promise",
-                _start_of(promise.promised_on + timedelta(days=promise.grace_days + 1)),
+                _after_grace(promise.promised_on, promise.grace_days),
                 {
                     "claim_id": str(claim.claim_id),
                     "promise_id": str(promise.promise_id),
