@@ -10,6 +10,8 @@ runner retries them instead of parking an account.
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
 
 import asyncpg
 from aiokafka.errors import (
@@ -26,6 +28,17 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 #: shutting down or starting (57P01-57P03), too many connections (53300).
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03", "53300"}
 
+
+#: A socket that could not reach the server or lost it (raw, as asyncpg raises them on connect).
+_NETWORK_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.ECONNABORTED,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.ETIMEDOUT,
+    errno.EPIPE,
+}
 
 #: The exception classes an outage arrives as (each is checked further by :func:`outage`).
 OUTAGE_TYPES: tuple[type[BaseException], ...] = (
@@ -53,13 +66,15 @@ def database_outage(exc: BaseException) -> bool:
         return True
     if isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
         return True
-    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+    if isinstance(exc, socket.gaierror) or (
+        isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS
+    ):
+        return True
+    code = _sqlstate(exc)
+    if code is not None and (code.startswith("08") or code in _TRANSIENT_SQLSTATES):
         return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
-            return True
-        code = _sqlstate(exc)
-        if code is not None and (code.startswith("08") or code in _TRANSIENT_SQLSTATES):
             return True
         orig = exc.orig
         cause = getattr(orig, "__cause__", None) or orig
