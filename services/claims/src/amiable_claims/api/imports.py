@@ -3,8 +3,10 @@ parses each row into the registration body, and registers the valid ones."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
-import io
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
@@ -16,7 +18,7 @@ from amiable_claims.api.models import (
     ImportResult,
 )
 from amiable_claims.app.handlers import Registrations
-from amiable_events.errors import TooLarge, UnsupportedMediaType
+from amiable_events.errors import Invalid, TooLarge, UnsupportedMediaType
 
 MAX_IMPORT_ROWS = 50_000
 
@@ -105,28 +107,53 @@ def _csv_body(record: dict[str, str]) -> dict:
     return {**{k: v for k, v in body.items() if v is not None}, "debtor": debtor}
 
 
-def _parse_rows(content_type: str, raw: bytes) -> list:
-    """Each row as a ClaimIn, or as its list of field errors."""
-    text = raw.decode("utf-8-sig", errors="replace")
-    if content_type.startswith("text/csv"):
-        reader = csv.DictReader(io.StringIO(text))
-        records: list = list(reader)
-        make = _csv_body
-    elif content_type.startswith(("application/x-ndjson", "application/jsonl")):
-        records = [line for line in text.splitlines() if line.strip()]
-        make = orjson.loads
-    else:
-        raise UnsupportedMediaType("send text/csv or application/x-ndjson")
-    if len(records) > MAX_IMPORT_ROWS:
-        raise TooLarge(
-            f"at most {MAX_IMPORT_ROWS} rows a request, got {len(records)}", title="Too many rows"
-        )
-    rows = []
-    for record in records:
+class _Rows:
+    """Each row of the body as a ClaimIn, or as its list of field errors.
+
+    Runs in a worker thread (the parse and the validation of 50,000 rows would hold the event
+    loop for seconds); the body arrives chunk by chunk through ``chunks``, so the raw text is
+    never held whole. A row that cannot be read (bytes that are not UTF-8, a CR or LF inside
+    an unquoted field, a field over the csv module's 128 KB limit, a line that is not JSON) is
+    an invalid row of its own; the rows after it are still read.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list = []
+        self.undecodable: str | None = None  # why the last line read is not text, if it is not
+
+    def lines(self, chunks: Iterator[bytes]) -> Iterator[str]:
+        """The body's lines (ending in LF), decoded one by one so a bad byte names its row."""
+        start: list[bytes] = []  # the pieces of the line not yet ended, from earlier chunks
+        first = True
+        for chunk in chunks:
+            *ended, rest = chunk.split(b"\n")
+            if ended:
+                ended[0] = b"".join([*start, ended[0]])
+                start = []
+                for line in ended:
+                    yield self._decode(line + b"\n", first)
+                    first = False
+            start.append(rest)
+        if last := b"".join(start):
+            yield self._decode(last, first)
+
+    def _decode(self, line: bytes, first: bool) -> str:
         try:
-            rows.append(ClaimIn.model_validate(make(record)))
+            return line.decode("utf-8-sig" if first else "utf-8")
+        except UnicodeDecodeError as exc:
+            self.undecodable = f"not UTF-8: byte 0x{line[exc.start]:02x} at column {exc.start + 1}"
+            return line.decode("utf-8", errors="replace")
+
+    def add(self, make: Callable[[Any], Any], record: Any) -> None:
+        if len(self.rows) >= MAX_IMPORT_ROWS:
+            raise TooLarge(f"at most {MAX_IMPORT_ROWS} rows a request", title="Too many rows")
+        if self.undecodable:
+            self.invalid("row", self.undecodable)
+            return
+        try:
+            self.rows.append(ClaimIn.model_validate(make(record)))
         except ValidationError as exc:
-            rows.append(
+            self.rows.append(
                 [
                     {
                         "field": ".".join(str(p) for p in e["loc"]),
@@ -136,8 +163,72 @@ def _parse_rows(content_type: str, raw: bytes) -> list:
                 ]
             )
         except (ValueError, TypeError) as exc:
-            rows.append([{"field": "row", "reason": str(exc)}])
-    return rows
+            self.invalid("row", str(exc))
+
+    def invalid(self, field: str, reason: str) -> None:
+        self.rows.append([{"field": field, "reason": reason}])
+        self.undecodable = None
+
+    def csv(self, chunks: Iterator[bytes]) -> list:
+        reader = csv.reader(self.lines(chunks))
+        try:
+            header = next(reader)
+        except StopIteration:
+            return self.rows
+        except csv.Error as exc:
+            raise Invalid.field("header", f"unreadable CSV header: {exc}") from exc
+        if self.undecodable:
+            raise Invalid.field("header", self.undecodable)
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return self.rows
+            except csv.Error as exc:
+                # The reader drops the rest of the line and goes on with the next one.
+                self.invalid("row", f"unreadable CSV: {exc}; quote a field holding CR or LF")
+                continue
+            if not values:  # a blank line
+                self.undecodable = None
+                continue
+            if len(values) > len(header):
+                self.invalid("row", f"{len(values)} fields, the header names {len(header)}")
+                continue
+            self.add(_csv_body, dict(zip(header, values, strict=False)))
+
+    def ndjson(self, chunks: Iterator[bytes]) -> list:
+        for line in self.lines(chunks):
+            if line.strip():
+                self.add(orjson.loads, line)
+            self.undecodable = None
+        return self.rows
+
+
+def _parse_rows(content_type: str, chunks: Iterator[bytes]) -> list:
+    """Each row as a ClaimIn, or as its list of field errors (in a worker thread)."""
+    if content_type.startswith("text/csv"):
+        return _Rows().csv(chunks)
+    return _Rows().ndjson(chunks)
+
+
+def _media_type(request: Request) -> str:
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(("text/csv", "application/x-ndjson", "application/jsonl")):
+        raise UnsupportedMediaType("send text/csv or application/x-ndjson")
+    return content_type
+
+
+def _blocking_chunks(request: Request, loop: asyncio.AbstractEventLoop) -> Iterator[bytes]:
+    """The request body as it streams in, for a worker thread: each chunk is awaited on the
+    event loop, which stays free in between."""
+    stream = request.stream()
+
+    async def next_chunk() -> bytes | None:
+        return await anext(stream, None)
+
+    while (chunk := asyncio.run_coroutine_threadsafe(next_chunk(), loop).result()) is not None:
+        if chunk:
+            yield chunk
 
 
 @router.post(
@@ -160,7 +251,7 @@ def _parse_rows(content_type: str, raw: bytes) -> list:
         }
     },
     responses={
-        413: {"description": "More than 50,000 rows"},
+        413: {"description": "More than 50,000 rows, or a body over AMIABLE_MAX_IMPORT_BYTES"},
         415: {"description": "Not CSV/NDJSON"},
     },
 )
@@ -177,7 +268,9 @@ async def import_claims(
     debtor_country, debtor_language, debtor_timezone, contact_name, contact_email,
     contact_phone, contact_role, address_line1, address_line2, address_postal_code,
     address_city, address_country, governing_law (`late_payment_terms`: NDJSON only)."""
-    rows = _parse_rows(request.headers.get("content-type", ""), await request.body())
+    content_type = _media_type(request)
+    chunks = _blocking_chunks(request, asyncio.get_running_loop())
+    rows = await asyncio.to_thread(_parse_rows, content_type, chunks)
     results = await Registrations(handler).import_rows(principal.tenant, rows)
     counts = {status: 0 for status in ("created", "duplicate", "invalid")}
     for result in results:

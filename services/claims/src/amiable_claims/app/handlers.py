@@ -344,7 +344,8 @@ class Registrations:
             # yet projected); the answer waits once, for the whole import to be readable.
             appended = []
             for envelopes in batches:
-                appended += await bus.log.append(envelopes)
+                for part in _appends(envelopes):
+                    appended += await bus.log.append(part)
             try:
                 await bus.wait_applied(appended, timeout=bus.timeout + len(rows) / 500)
             except Unavailable as exc:
@@ -353,6 +354,23 @@ class Registrations:
                     title="Imported, not yet readable",
                 ) from exc
         return results
+
+
+#: Envelopes a single append of an import: each append must be acknowledged within the log's
+#: append timeout, so a large import goes out as many appends of a bounded size.
+IMPORT_APPEND = 500
+
+
+def _appends(envelopes: list) -> list[list]:
+    """``envelopes`` cut into appends of about ``IMPORT_APPEND``, never between two events of
+    one claim (a registration's events land all or none)."""
+    parts: list[list] = [[]]
+    for envelope in envelopes:
+        current = parts[-1]
+        if len(current) >= IMPORT_APPEND and current[-1].subject != envelope.subject:
+            parts.append(current := [])
+        current.append(envelope)
+    return [part for part in parts if part]
 
 
 def imported_id(tenant: str, body) -> uuid.UUID:
