@@ -13,6 +13,8 @@ Nothing here connects at import time; ``build_app`` connects in the app's lifesp
 
 from __future__ import annotations
 
+import gc
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -126,6 +128,10 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         configure_tracing(f"amiable-{service.name}")
+        # Heavy reads and imports run in worker threads (asyncio.to_thread); with Python's
+        # default 5 ms switch interval each of them can keep the event loop waiting for the GIL
+        # that long on every step of a request. 1 ms keeps /healthz and light requests fast.
+        sys.setswitchinterval(0.001)
         install_redaction()
         engine = create_engine(settings.database_url, service.database_of(settings))
         keys_engine = create_engine(settings.database_url, KEYS_DATABASE, pool_size=5)
@@ -179,6 +185,9 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
         )
         for name, value in service.wire(parts).items():
             setattr(app.state, name, value)
+        # What start-up made (modules, schemas, models) lives as long as the process: out of
+        # the collector's reach, a full collection during a heavy read stays short.
+        gc.freeze()
         try:
             yield
         finally:

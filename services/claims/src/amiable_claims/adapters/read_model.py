@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,6 +10,8 @@ from uuid import UUID
 
 import orjson
 from sqlalchemy import (
+    Text,
+    cast,
     select,
     tuple_,
 )
@@ -89,8 +92,17 @@ class ClaimsReadModel:
             return await conn.scalar(query)
 
     async def _states(self, query) -> list[Claim]:
+        """The states ``query`` selects (``claims.c.state``), fetched as JSON text: decoding and
+        validating a portfolio's thousands of states is CPU work, done off the event loop."""
         async with self._store.reading() as conn:
-            return [Claim.model_validate(state) for state in (await conn.execute(query)).scalars()]
+            texts = (
+                (await conn.execute(query.with_only_columns(cast(claims.c.state, Text))))
+                .scalars()
+                .all()
+            )
+        if len(texts) < 100:
+            return [Claim.model_validate_json(text) for text in texts]
+        return await asyncio.to_thread(lambda: [Claim.model_validate_json(t) for t in texts])
 
     async def _record(self, query) -> ClaimRecord | None:
         row = await self._one(query)

@@ -268,12 +268,17 @@ def dso_countback(claims: Iterable[ClaimFacts], as_of: date, *, currency: str) -
         return None
     remaining = sum((open_balance(c, as_of) for c in scoped), _ZERO)
     earliest = min(c.issued_on for c in scoped)
+    # Invoiced per month, summed once: the walk is linear in claims plus months.
+    invoiced_in: dict[date, Decimal] = {}
+    for c in scoped:
+        month = _month_start(c.issued_on)
+        invoiced_in[month] = invoiced_in.get(month, _ZERO) + c.amount
     dso = _ZERO
     month_end = as_of
     while remaining > 0 and month_end >= earliest:
         start = _month_start(month_end)
         days = Decimal((month_end - start).days + 1)
-        invoiced = sum((c.amount for c in scoped if start <= c.issued_on <= month_end), _ZERO)
+        invoiced = invoiced_in.get(start, _ZERO)
         if remaining > invoiced:
             dso += days
             remaining -= invoiced
