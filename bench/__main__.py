@@ -1,6 +1,7 @@
 """``make bench``: the claim log's read rate vs the projection's rebuild rate, and the intake API
 (``POST /v1/claims`` throughput and latency; ``POST /v1/claims:import`` rate on 50,000 CSV rows,
-1 % of them invalid, some duplicates, counted exactly: a measurement kept out of the test suite).
+1 % of them invalid, some duplicates, counted exactly, and the service's peak resident memory
+during that import against the k8s memory limit: a measurement kept out of the test suite).
 
 Prints figures only. Starts the local stack if it is not up (and stops it again), works on a
 topic and schemas of its own and removes them at the end.
@@ -13,11 +14,14 @@ import asyncio
 import os
 import statistics
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
+import yaml
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
@@ -31,7 +35,7 @@ from amiable_events.producer import EventLog
 from amiable_events.projection import rebuild, topic_partitions
 from tests.claims_givens import portfolio_csv
 from tests.factories import registered
-from tests.support import TEST_JWT_SECRET, ServiceProcess, auth, create_topic, free_port
+from tests.support import ROOT, TEST_JWT_SECRET, ServiceProcess, auth, create_topic, free_port
 
 #: The bench's service runs on the system clock: its invoices are dated from today.
 TODAY = datetime.now(UTC).date()
@@ -112,19 +116,59 @@ async def intake(
             elapsed = time.perf_counter() - started
 
             body, expected = portfolio_csv(import_rows, issued_on=TODAY - timedelta(days=84))
+            memory = RssSampler(service.process.pid)
+            memory.start()
             import_started = time.perf_counter()
-            answer = await api.post(
-                "/v1/claims:import",
-                content=body.encode(),
-                headers={**auth("bench-import", "claims:write"), "Content-Type": "text/csv"},
-                timeout=900,
-            )
+            try:
+                answer = await api.post(
+                    "/v1/claims:import",
+                    content=body.encode(),
+                    headers={**auth("bench-import", "claims:write"), "Content-Type": "text/csv"},
+                    timeout=900,
+                )
+            finally:
+                memory.stop()
             import_seconds = time.perf_counter() - import_started
             counts = {k: answer.json()[k] for k in expected}
             assert counts == expected, (counts, expected)
-        return elapsed, sorted(latencies), statuses, schema, (import_seconds, counts)
+        return elapsed, sorted(latencies), statuses, schema, (import_seconds, counts, memory)
     finally:
         service.stop()
+
+
+class RssSampler(threading.Thread):
+    """The service process's resident memory, sampled every 10 ms from /proc (Linux): its
+    value when sampling starts and its peak while it runs."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.status = Path(f"/proc/{pid}/status")
+        self.before_mib = self.peak_mib = self._rss_mib()
+        self._done = threading.Event()
+
+    def _rss_mib(self) -> float:
+        for line in self.status.read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError(f"no VmRSS in {self.status}")
+
+    def run(self) -> None:
+        while not self._done.wait(0.01):
+            self.peak_mib = max(self.peak_mib, self._rss_mib())
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def k8s_memory_limit_mib() -> int:
+    """The claims container's memory limit in the k8s base manifests: the import's target."""
+    manifest = yaml.safe_load(
+        (ROOT / "deploy/k8s/base/services/claims/deployment.yaml").read_text()
+    )
+    container = manifest["spec"]["template"]["spec"]["containers"][0]
+    limit = container["resources"]["limits"]["memory"]
+    return int(limit.removesuffix("Mi"))
 
 
 async def _wait_ready(api: httpx.AsyncClient) -> None:
@@ -153,8 +197,6 @@ def _claim(n: int) -> dict:
 
 
 def _log_path(name: str):
-    from pathlib import Path
-
     path = Path(os.environ.get("AMIABLE_STATE_DIR", ".amiable")) / "bench"
     path.mkdir(parents=True, exist_ok=True)
     return path / name
@@ -199,7 +241,7 @@ async def main(events: int, requests: int, concurrency: int, import_rows: int) -
             f" = {rate:,.0f} events/s"
         )
         print(f"ratio             raw read is {result.seconds / read:.1f}x faster than rebuild")
-        elapsed, latencies, statuses, api_schema, (import_seconds, counts) = await intake(
+        elapsed, latencies, statuses, api_schema, (import_seconds, counts, memory) = await intake(
             bootstrap, database_url, topic, requests, concurrency, import_rows
         )
         schemas.append(api_schema)
@@ -211,6 +253,13 @@ async def main(events: int, requests: int, concurrency: int, import_rows: int) -
         print(
             f"POST :import     {import_rows:,} CSV rows in {import_seconds:.1f}s = "
             f"{import_rows / import_seconds:,.0f} rows/s ({counts})"
+        )
+        limit = k8s_memory_limit_mib()
+        print(
+            f"import memory     peak RSS {memory.peak_mib:,.0f} MiB "
+            f"(+{memory.peak_mib - memory.before_mib:,.0f} MiB over {memory.before_mib:,.0f} MiB "
+            f"before the import); target: under the k8s limit of {limit} MiB: "
+            + ("met" if memory.peak_mib < limit else "MISSED")
         )
     finally:
         async with engine.begin() as conn:

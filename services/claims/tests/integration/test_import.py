@@ -51,7 +51,13 @@ async def test_rows_with_bad_ones_and_duplicates_are_counted_exactly(
             "status": "invalid",
             "claim_id": None,
             "invoice_number": None,
-            "errors": [{"field": "amount", "reason": "must be a decimal string such as '1250.00'"}],
+            "errors": [
+                {
+                    "field": "amount",
+                    "reason": "must be a decimal string such as '1250.00': at most 16 digits "
+                    "before the point and 4 after",
+                }
+            ],
         }
         assert rows[199]["errors"][0]["field"] == "debtor.contacts.0.email"
         assert rows[250]["status"] == "duplicate"
