@@ -167,18 +167,21 @@ class RateSeries:
     source: str = ""
 
     def in_force_on(self, day: date) -> Decimal:
-        """The rate of the last row with effective_from <= day."""
-        found: Decimal | None = None
+        """The rate of the last row with effective_from <= day.
+
+        Before the first row, the first row's rate: registration refuses a claim whose
+        reference rate the table does not hold, but a claim registered before that rule must
+        still get an amount due, never an error. The interest line says so (:meth:`covers`).
+        """
+        found = self.rows[0][1]
         for effective_from, rate in self.rows:
             if effective_from > day:
                 break
             found = rate
-        if found is None:
-            raise ValueError(
-                f"no {self.label} rate in force on {day.isoformat()}: {self.file} starts on "
-                f"{self.rows[0][0].isoformat()}; extend it"
-            )
         return found
+
+    def covers(self, day: date) -> bool:
+        return day >= self.rows[0][0]
 
 
 def half_year_start(day: date) -> date:
@@ -742,6 +745,11 @@ class _Run:
             if rule.contractual:
                 margin += ", contractual margin"
             note = f"{_pct(rate)}% ({rule.series.short_label} {_pct(reference)}% + {margin}) {span}"
+            if not rule.series.covers(reference_day):
+                note += (
+                    f" (no rate in force on {reference_day.isoformat()} in {rule.series.file}, "
+                    f"which starts on {rule.series.rows[0][0].isoformat()}: its first rate applied)"
+                )
             if reference_day > rule.series.last_checked:
                 note += (
                     f" (rate in force on {reference_day.isoformat()} not verified: "

@@ -421,6 +421,16 @@ def test_a_half_year_after_last_checked_is_flagged_for_verification() -> None:
     )
 
 
+def test_a_claim_due_before_the_rate_table_gets_its_first_rate_and_says_so() -> None:
+    """Registration refuses such a claim now; one registered before must still be computable."""
+    first_day, first_rate = RULES.entries["FR"].interest.series.rows[0]
+    result = due(due_on=date(2015, 1, 15), as_of=date(2015, 3, 31))
+    [line] = interest_lines(result)
+    assert result.interest > 0
+    assert line.note.startswith(f"{first_rate + 10:.2f}%")
+    assert f"which starts on {first_day.isoformat()}: its first rate applied" in line.note
+
+
 def test_lines_add_up() -> None:
     movements = (pay(date(2026, 3, 31), "5000.00"), pay(date(2026, 5, 2), "700.00"))
     result = due(as_of=date(2026, 12, 31), movements=movements)
@@ -444,8 +454,6 @@ def test_bad_inputs_are_refused() -> None:
         due(currency="XXQ", as_of=DUE)
     with pytest.raises(ValueError, match="allocation"):
         due(as_of=DUE, allocation="whatever")
-    with pytest.raises(ValueError, match="extend"):
-        due(due_on=date(2015, 1, 1), as_of=date(2015, 2, 1))
 
 
 def test_rules_parse_refuses_unsorted_rates() -> None:
