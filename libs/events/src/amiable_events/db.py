@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import orjson
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -32,6 +34,18 @@ def create_engine(server_url: str, database: str, *, pool_size: int = 10) -> Asy
     )
 
 
+#: An escaped U+0000 that is not itself an escaped backslash followed by "u0000".
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
 def _json_text(value) -> str:
-    """JSONB parameters through orjson: projections write a lot of JSON."""
-    return orjson.dumps(value).decode()
+    """JSONB parameters through orjson: projections write a lot of JSON. PostgreSQL stores no
+    U+0000 in jsonb: an event that carries one (the API refuses it, another producer may not)
+    is stored with U+FFFD instead, rather than parking its debtor account."""
+    text = orjson.dumps(value).decode()
+    return _NUL_ESCAPE.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
+
+
+def storable(text: str | None) -> str | None:
+    """``text`` as PostgreSQL can store it in a text column: U+0000 becomes U+FFFD."""
+    return text.replace("\x00", "\ufffd") if text and "\x00" in text else text

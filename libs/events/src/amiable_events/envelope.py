@@ -153,6 +153,9 @@ def decode(
         raise DecodeError(f"unsupported ce_specversion {attrs['ce_specversion']}")
     if key is None or value is None:
         raise DecodeError("record without key or value")
+    if b"\x00" in key or any("\x00" in text for text in attrs.values()):
+        # An account or an id no database can store: dead-lettered, never parked.
+        raise DecodeError("NUL character in the key or a header")
     tenant, sep, debtor_id = key.decode(errors="replace").partition(":")
     if not sep or tenant != attrs["ce_tenant"]:
         raise DecodeError("key is not '<ce_tenant>:<debtor_id>'")

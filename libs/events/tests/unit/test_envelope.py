@@ -93,9 +93,32 @@ def test_caused_ids_are_deterministic_and_distinct_per_step():
         (lambda k, v, h: (b"other:debtor-1", v, h), "key is not"),
         (lambda k, v, h: (k, v, [(n, b"\xff" if n == "ce_id" else b) for n, b in h]), "UTF-8"),
         (lambda k, v, h: (k, v.replace(b'"EUR"', b'"euros"'), h), "payload does not match"),
+        (lambda k, v, h: (k + b"\x00", v, h), "NUL character"),
+        (
+            lambda k, v, h: (k, v, [(n, b + b"\x00" if n == "ce_subject" else b) for n, b in h]),
+            "NUL",
+        ),
     ],
 )
 def test_undecodable_records_say_why(mutate, reason):
     key, value, headers = mutate(*encode(registered(5)))
     with pytest.raises(DecodeError, match=reason):
         decode(REGISTRY, key, value, headers)
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ({"a": "x\x00y"}, {"a": "x\ufffdy"}),
+        ({"a": "\\u0000 as text"}, {"a": "\\u0000 as text"}),  # an escaped backslash stays
+        ({"a": "\\\x00"}, {"a": "\\\ufffd"}),
+        ({"a": "plain"}, {"a": "plain"}),
+    ],
+)
+def test_json_for_postgresql_holds_no_nul_and_changes_nothing_else(value, stored):
+    import orjson
+
+    from amiable_events.db import _json_text, storable
+
+    assert orjson.loads(_json_text(value)) == stored
+    assert storable("a\x00b") == "a\ufffdb" and storable(None) is None

@@ -148,3 +148,78 @@ async def test_a_promise_dated_9999_on_the_log_does_not_park_its_account(
 
         answer = await eventually(answered, timeout=30, interval=0.2)
         assert answer.status_code == 201, answer.text
+
+
+async def test_nul_characters_on_the_log_neither_park_nor_wedge_the_projection(
+    claims_service, infra, today
+) -> None:
+    """Finding: a NUL in a legal name or an imported invoice number was appended, then parked
+    its debtor account for good (PostgreSQL stores no U+0000). The API refuses NUL now; one
+    already on the log (another producer) is stored as U+FFFD, and a NUL in the key, which no
+    account could hold, goes to the dead-letter topic while the projection goes on."""
+    from amiable_claims.domain.commands import RegisterClaim
+    from amiable_claims.domain.decide import decide_registration
+    from amiable_events.claims import Contact, Debtor
+    from tests.claims_givens import context
+
+    tenant = f"nul-{uuid.uuid4().hex[:8]}"
+    debtor = Debtor(
+        id="C-nul",
+        legal_name="Durand\x00 SAS",
+        country="FR",
+        language="fr-FR",
+        timezone="Europe/Paris",
+        contacts=(Contact(email="pii:v1:sealed-email"),),
+    )
+    registered, _ = decide_registration(
+        None,
+        RegisterClaim(
+            tenant=tenant,
+            invoice_number="INV\x00-1",
+            amount=Decimal("100.00"),
+            currency="EUR",
+            issued_on=today - timedelta(days=40),
+            due_on=today - timedelta(days=10),
+            debtor=debtor,
+            description="note\x00",
+        ),
+        context(claims_service.now(), tenant=tenant),
+    )
+
+    def envelope(data, debtor_id: str) -> Envelope:
+        return Envelope(
+            id=uuid.uuid4(),
+            subject=str(data.claim_id),
+            time=claims_service.now(),
+            tenant=tenant,
+            debtor_id=debtor_id,
+            correlation_id=data.claim_id,
+            data=data,
+        )
+
+    poisoned_key = envelope(registered.model_copy(update={"claim_id": uuid.uuid4()}), "C\x00-x")
+    log = EventLog(infra.bootstrap, topic=claims_service.env["AMIABLE_TOPIC"], client_id="nul")
+    await log.start()
+    try:
+        await log.append([envelope(registered, "C-nul"), poisoned_key])
+    finally:
+        await log.stop()
+
+    async with httpx.AsyncClient(base_url=claims_service.url, timeout=30) as api:
+        headers = auth(tenant, *WRITE, "admin")
+
+        async def readable() -> httpx.Response | None:
+            answer = await api.get(f"/v1/claims/{registered.claim_id}", headers=headers)
+            return answer if answer.status_code == 200 else None
+
+        claim = (await eventually(readable, timeout=30)).json()
+        assert claim["invoice_number"] == "INV\ufffd-1"
+        assert claim["debtor"]["legal_name"] == "Durand\ufffd SAS"
+        assert (await api.get("/admin/parked", headers=headers)).json() == {"accounts": []}
+        # The projection goes on: the next claim of the same debtor registers and reads.
+        after = await api.post(
+            "/v1/claims",
+            json={**_body(today), "debtor": {**_body(today)["debtor"], "id": "C-nul"}},
+            headers=headers,
+        )
+        assert after.status_code == 201, after.text

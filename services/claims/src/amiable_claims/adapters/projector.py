@@ -19,6 +19,7 @@ from amiable_claims.domain.timeline import summarize
 from amiable_claims.domain.timers import TIMER_EVENTS, desired_timers
 from amiable_events.base import SEALED_PREFIX
 from amiable_events.claims import ClaimAmended, ClaimRegistered, DebtorPersonalDataErased
+from amiable_events.db import storable
 from amiable_events.envelope import Envelope
 from amiable_events.personal import ERASED
 from amiable_events.timers import timer_event_id
@@ -93,12 +94,12 @@ class ClaimsProjector:
                     row = _registered_row(event, envelope)
                     account = (envelope.tenant, envelope.debtor_id)
                     registered[account] += 1
-                    names[account] = (event.debtor.legal_name, event.debtor.country)
+                    names[account] = (storable(event.debtor.legal_name), event.debtor.country)
                 elif isinstance(event, ClaimAmended) and row is not None:
                     row = {**row, "debtor": _debtor_json(row["debtor"], event)}
                     row.update(
                         {
-                            name: getattr(event, name)
+                            name: storable(getattr(event, name))
                             for name in ("contract_reference", "purchase_order", "description")
                             if getattr(event, name) is not None
                         }
@@ -243,17 +244,17 @@ def _registered_row(event: ClaimRegistered, envelope: Envelope) -> dict:
         "claim_id": event.claim_id,
         "tenant": envelope.tenant,
         "debtor_id": envelope.debtor_id,
-        "invoice_number": event.invoice_number,
+        "invoice_number": storable(event.invoice_number),
         "amount": event.amount,
         "currency": event.currency,
         "issued_on": event.issued_on,
         "due_on": event.due_on,
-        "contract_reference": event.contract_reference,
-        "purchase_order": event.purchase_order,
-        "description": event.description,
+        "contract_reference": storable(event.contract_reference),
+        "purchase_order": storable(event.purchase_order),
+        "description": storable(event.description),
         "debtor": event.debtor.model_dump(mode="json"),
         "registered_at": event.registered_at,
-        "idempotency_key": event.idempotency_key,
+        "idempotency_key": storable(event.idempotency_key),
         "event_id": envelope.id,
     }
 
@@ -325,6 +326,6 @@ def _timeline_row(claim_id: UUID, envelope: Envelope) -> dict:
         "correlation_id": envelope.correlation_id,
         "causation_id": envelope.causation_id,
         "actor": envelope.actor,
-        "summary": summarize(envelope.data),
+        "summary": storable(summarize(envelope.data)),
         "payload": orjson.loads(envelope.data.model_dump_json()),
     }
