@@ -11,6 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 
 from amiable_events.base import Amount, CountryCode, CurrencyCode, Event, Sealed
 
+SEALED_TEXT = (
+    "Free text that may name a person: sealed (pii:v1:) like personal data in events recorded "
+    "since issue 7, in clear in older ones"
+)
+
 
 class Contact(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -97,11 +102,7 @@ class ClaimRegistered(Event):
     due_on: date
     contract_reference: str | None = None
     purchase_order: str | None = None
-    description: str | None = Field(
-        None,
-        description="Free text that may name a person: sealed (pii:v1:) like personal data in "
-        "events recorded since issue 7, in clear in older ones",
-    )
+    description: str | None = Field(None, description=SEALED_TEXT)
     debtor: Debtor
     registered_at: datetime
     idempotency_key: str | None = Field(
@@ -161,11 +162,7 @@ class ClaimAmended(Event):
     amended_at: datetime
     contract_reference: str | None = None
     purchase_order: str | None = None
-    description: str | None = Field(
-        None,
-        description="Free text that may name a person: sealed (pii:v1:) like personal data in "
-        "events recorded since issue 7, in clear in older ones",
-    )
+    description: str | None = Field(None, description=SEALED_TEXT)
     contacts: tuple[Contact, ...] | None = None
     postal_address: Sealed | None = None
 
@@ -269,7 +266,7 @@ class ClaimWrittenOff(Event):
     source: ClassVar[str] = "claims"
 
     claim_id: UUID
-    reason: str
+    reason: str = Field(description=SEALED_TEXT)
     written_off_at: datetime
 
 
@@ -280,7 +277,7 @@ class ClaimCancelled(Event):
     source: ClassVar[str] = "claims"
 
     claim_id: UUID
-    reason: str
+    reason: str = Field(description=SEALED_TEXT)
     credit_note_reference: str | None = None
     cancelled_at: datetime
 
@@ -294,7 +291,7 @@ class ClaimAdjusted(Event):
     claim_id: UUID
     amount: Amount = Field(description="Reduction of the principal")
     credit_note_reference: str
-    reason: str | None = None
+    reason: str | None = Field(None, description=SEALED_TEXT)
     adjusted_on: date
     adjusted_at: datetime
 
@@ -307,7 +304,7 @@ class DebtAcknowledged(Event):
 
     claim_id: UUID
     acknowledged_on: date
-    reference: str | None = None
+    reference: str | None = Field(None, description=f"Where the debtor wrote it. {SEALED_TEXT}")
     recorded_at: datetime
 
 

@@ -15,6 +15,9 @@ finds the command's decider in the service's table, one signature for all:
   (:class:`Scope`): the first event's id derives from them and the key, and the key's request
   fingerprint is kept. A retry changes nothing and is reported as a replay (the route answers the
   current state, marked); the same key on another request in the same scope is a 422.
+- **Natural keys.** Without a key, a decider recognises a retry by what the state already holds
+  (a payment's id derived from its content, a credit-note number, the plan already agreed) and
+  returns :data:`REPEATED`: nothing is appended and the request is reported as a replay.
 
 Errors are application errors (:mod:`amiable_events.errors`); HTTP lives elsewhere.
 """
@@ -75,6 +78,15 @@ class Scope(NamedTuple):
     tenant: str
     subject: str
     command: str
+
+
+class Repeated(tuple):
+    """A decider's answer to a command the state shows carried out already: no events, and the
+    request is answered as a replay rather than as a no-op or a conflict."""
+
+
+#: What a decider returns for a retried command (see :class:`Repeated`).
+REPEATED = Repeated()
 
 
 class Executed(list[Envelope]):
@@ -206,7 +218,10 @@ class CommandBus(Generic[S]):
                     return Executed(replayed=True)
             loaded = await self.load(tenant, subject)
             context = self.context(tenant)
-            events = list(decide(loaded.state, command, context))
+            decided = decide(loaded.state, command, context)
+            if isinstance(decided, Repeated):
+                return Executed(replayed=True)
+            events = list(decided)
             if not events:
                 return Executed()
             first_id = first_id or self.new_id()

@@ -77,6 +77,16 @@ async def test_erasure_shreds_the_key_and_every_replica_reads_erased_at_once(
             contact = claim["debtor"]["contacts"][0]
             assert (contact["name"], contact["role"]) == ("Claire Martin", "CFO")
             assert claim["description"] == body["description"]
+        # a write-off reason and an acknowledgement's reference may name a person too
+        acknowledged = await api.post(
+            f"{url}/acknowledgements",
+            json={"acknowledged_on": str(one.today), "reference": "Claire's letter"},
+        )
+        assert acknowledged.status_code == 201, acknowledged.text
+        reason = "Claire Martin says the site closed"
+        written_off = await api.post(f"{url}/write-off", json={"reason": reason})
+        assert written_off.status_code == 200, written_off.text
+        assert written_off.json()["close_reason"] == reason
         # free text that may name a person is sealed on the log, never in clear
         records = await read_topic(infra.bootstrap, topic)
         assert not any(b"Claire" in r.value or b"CFO" in r.value for r in records)
@@ -121,6 +131,7 @@ def assert_erased(claim: dict) -> None:
     contact = claim["debtor"]["contacts"][0]
     assert contact == {"name": ERASED, "email": ERASED, "phone": None, "role": ERASED}
     assert claim["description"] == ERASED
+    assert claim["close_reason"] == ERASED
     assert claim["debtor"]["postal_address"] == ERASED
     assert claim["debtor"]["legal_name"] == "Durand SAS"  # a company, not a person
 

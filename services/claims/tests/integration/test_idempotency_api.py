@@ -117,6 +117,58 @@ async def test_the_same_key_and_body_is_a_marked_replay_another_body_a_422(
     assert (await api.get(url)).json()["paid"] == "300.00"
 
 
+async def test_a_client_retry_without_a_key_records_nothing_twice(api, due_on, claims_service):
+    """Promises, payments, acknowledgements, plans and closing commands retried without an
+    Idempotency-Key: the retry is a marked replay and the log holds each fact once; a payment
+    that differs (another reference) or carries its own key is another payment."""
+    claim = await register(api, "U-1", due_on)
+    url = f"/v1/claims/{claim['id']}"
+    today = claims_service.today
+    requests = [
+        ("payments", {"amount": "100.00", "received_on": str(today)}),
+        (
+            "promises",
+            {"amount": "200.00", "promised_on": str(today + timedelta(days=9)), "source": "call"},
+        ),
+        ("acknowledgements", {"acknowledged_on": str(today)}),
+    ]
+    for path, body in requests:
+        first = await api.post(f"{url}/{path}", json=body)
+        retry = await api.post(f"{url}/{path}", json=body)
+        assert (first.status_code, retry.status_code) == (201, 201), retry.text
+        assert "idempotent-replayed" not in first.headers
+        assert retry.headers["idempotent-replayed"] == "true", path
+        assert retry.json() == first.json()
+    another = {"amount": "100.00", "received_on": str(today), "reference": "VIR-2"}
+    assert (await api.post(f"{url}/payments", json=another)).status_code == 201
+    keyed = {"amount": "100.00", "received_on": str(today)}
+    assert (
+        await api.post(f"{url}/payments", json=keyed, headers={"Idempotency-Key": "second"})
+    ).status_code == 201
+    assert (await api.get(url)).json()["paid"] == "300.00"
+
+    for attempt in range(2):
+        answer = await api.post(f"{url}/write-off", json={"reason": "insolvent"})
+        assert answer.status_code == 200, answer.text
+        assert answer.headers.get("idempotent-replayed") == (None, "true")[attempt]
+    events = [e["type"] for e in (await api.get(f"{url}/timeline")).json()["events"]]
+    counts = {
+        kind: events.count(f"amiable.claims.{kind}.v1")
+        for kind in (
+            "payment-received",
+            "promise-to-pay-recorded",
+            "debt-acknowledged",
+            "claim-written-off",
+        )
+    }
+    assert counts == {
+        "payment-received": 3,
+        "promise-to-pay-recorded": 1,
+        "debt-acknowledged": 1,
+        "claim-written-off": 1,
+    }
+
+
 async def test_a_credit_note_reference_credits_a_claim_once(api, due_on):
     """Duplicate credit-note reference: another amount is a 409 naming the reference; the same
     request again (no key) records nothing; another claim may carry the reference."""
@@ -127,6 +179,7 @@ async def test_a_credit_note_reference_credits_a_claim_once(api, due_on):
     assert first.status_code == 201, first.text
     again = await api.post(url, json={"amount": "100.00", "credit_note_reference": "AV-1"})
     assert again.status_code == 201, again.text
+    assert again.headers["idempotent-replayed"] == "true"
     other = await api.post(url, json={"amount": "50.00", "credit_note_reference": "AV-1"})
     assert other.status_code == 409, other.text
     assert other.json()["credit_note_reference"] == "AV-1"

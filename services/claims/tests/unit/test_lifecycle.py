@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from amiable_claims.domain.commands import (
+    AcknowledgeDebt,
     AdjustClaim,
     AgreePaymentPlan,
     CancelClaim,
@@ -20,6 +21,7 @@ from amiable_claims.domain.commands import (
 from amiable_claims.domain.decide import (
     Conflict,
     InvalidClaim,
+    decide_acknowledgement,
     decide_adjustment,
     decide_cancel,
     decide_payment,
@@ -42,6 +44,7 @@ from amiable_events.claims import (
     PromiseBroken,
     PromiseToPayRecorded,
 )
+from amiable_events.commands import REPEATED
 from amiable_events.ids import seeded_ids
 from tests.claims_givens import POLICY, context, envelope, given, registered_claim
 
@@ -227,8 +230,8 @@ def test_closed_claims_refuse_commands_with_a_conflict():
     claim, _ = registered_claim()
     written_off = then(claim, decide_write_off(claim, WriteOffClaim("insolvent"), context(LATER)))
     assert written_off.status == "written_off"
+    assert decide_write_off(written_off, WriteOffClaim("again"), context(LATER)) is REPEATED
     for command in (
-        lambda c: decide_write_off(c, WriteOffClaim("again"), context(LATER)),
         lambda c: decide_cancel(c, CancelClaim("error"), context(LATER)),
         lambda c: decide_promise(
             c,
@@ -239,6 +242,50 @@ def test_closed_claims_refuse_commands_with_a_conflict():
         with pytest.raises(Conflict, match="written off"):
             command(written_off)
     assert desired_timers(written_off, POLICY) == []
+
+
+def test_a_retried_command_without_a_key_is_recognised_by_what_it_records():
+    """Client retries without an Idempotency-Key: the state names what was already done."""
+    claim, _ = registered_claim()
+    ctx = context(LATER, uuid.uuid4, POLICY)
+    payment = RecordPayment(amount=D("100.00"), currency=None, received_on=LATER.date())
+    claim = then(claim, decide_payment(claim, payment, ctx))
+    assert decide_payment(claim, payment, ctx) is REPEATED
+    # Same figures written differently still name the same payment.
+    same = RecordPayment(amount=D("100.0"), currency=None, received_on=LATER.date())
+    assert decide_payment(claim, same, ctx) is REPEATED
+    # Another reference, another day or another key is another payment.
+    for other in (
+        RecordPayment(D("100.00"), None, LATER.date(), reference="VIR-2"),
+        RecordPayment(D("100.00"), None, LATER.date() - timedelta(days=1)),
+        RecordPayment(D("100.00"), None, LATER.date(), idempotency_key="k-1"),
+    ):
+        events = decide_payment(claim, other, ctx)
+        assert [type(e) for e in events][:1] == [PaymentReceived]
+        claim = then(claim, events)
+    assert claim.paid == D("400.00")
+    keyed = RecordPayment(D("100.00"), None, LATER.date(), idempotency_key="k-1")
+    assert decide_payment(claim, keyed, ctx) is REPEATED
+
+    promise = RecordPromise(D("300.00"), LATER.date() + timedelta(days=10), "call")
+    claim = then(claim, decide_promise(claim, promise, ctx))
+    assert decide_promise(claim, promise, ctx) is REPEATED
+    assert len(claim.promises) == 1
+
+    acknowledged = AcknowledgeDebt(LATER.date())
+    claim = then(claim, decide_acknowledgement(claim, acknowledged, ctx))
+    assert decide_acknowledgement(claim, acknowledged, ctx) is REPEATED
+
+    due = amount_due(claim, LATER.date(), POLICY).total
+    plan = AgreePaymentPlan((Installment(due_on=LATER.date() + timedelta(days=30), amount=due),))
+    claim = then(claim, decide_payment_plan(claim, plan, ctx))
+    assert decide_payment_plan(claim, plan, ctx) is REPEATED
+    other_plan = AgreePaymentPlan(plan.installments, grace_days=1)
+    with pytest.raises(Conflict, match="already running"):
+        decide_payment_plan(claim, other_plan, ctx)
+
+    cancelled = then(claim, decide_cancel(claim, CancelClaim("error"), ctx))
+    assert decide_cancel(cancelled, CancelClaim("error"), ctx) is REPEATED
 
 
 def test_a_partial_credit_note_reduces_the_principal():

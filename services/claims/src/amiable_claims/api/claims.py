@@ -62,7 +62,6 @@ from amiable_claims.domain.figures import (
 from amiable_claims.domain.state import ClaimStatus
 from amiable_events.claims import Installment
 from amiable_events.errors import NotFound
-from amiable_events.ids import keyed_id
 from amiable_events.inputs import BoundedDate, BoundedDateTime, Text
 
 #: A page position: the last claim's registration instant (microseconds since the epoch) and
@@ -179,9 +178,7 @@ async def list_claims(
 )
 async def amend_claim(claim_id: uuid.UUID, body: AmendIn, call: CommandDep) -> ClaimOut:
     """Correct contact and reference fields (`ClaimAmended`); then `requalify`."""
-    handler, tenant = call.handler, call.principal.tenant
-    record = await handler.claim_record(tenant, claim_id)
-    seal = await handler.sealer.sealer_for(record.account)
+    seal = await call.seal(claim_id)
     command = AmendClaim(
         contract_reference=body.contract_reference,
         purchase_order=body.purchase_order,
@@ -214,16 +211,16 @@ async def requalify_claim(claim_id: uuid.UUID, call: CommandDep) -> ClaimOut:
 async def record_payment(claim_id: uuid.UUID, body: PaymentIn, call: CommandDep) -> ClaimOut:
     """Record money received (may be back-dated). A payment that covers everything due
     settles the claim (`ClaimSettled`); on a closed claim, or beyond what is due, it is
-    recorded as an overpayment, never refused. With an `Idempotency-Key`, a retry records
-    nothing twice."""
-    key = call.idempotency_key
+    recorded as an overpayment, never refused. A retry records nothing twice: the payment is
+    named by its `Idempotency-Key`, or without one by its amount, currency, date, method and
+    reference, so two identical payments without reference on one day need two keys."""
     command = RecordPayment(
         amount=Decimal(body.amount),
         currency=body.currency,
         received_on=body.received_on,
         reference=body.reference,
         method=body.method,
-        payment_id=keyed_id(call.principal.tenant, "payment", str(claim_id), key) if key else None,
+        idempotency_key=call.idempotency_key,
     )
     return await call.run(claim_id, command, body)
 
@@ -276,8 +273,11 @@ async def record_promise(claim_id: uuid.UUID, body: PromiseIn, call: CommandDep)
     responses=COMMAND_ERRORS,
 )
 async def write_off_claim(claim_id: uuid.UUID, body: WriteOffIn, call: CommandDep) -> ClaimOut:
-    """Stop recovery and write the balance off (`ClaimWrittenOff`)."""
-    return await call.run(claim_id, WriteOffClaim(body.reason), body)
+    """Stop recovery and write the balance off (`ClaimWrittenOff`). The reason is free text
+    that may name a person: sealed with the debtor's key. Again on a written-off claim: a
+    replay."""
+    seal = await call.seal(claim_id)
+    return await call.run(claim_id, WriteOffClaim(seal(body.reason)), body)
 
 
 @router.post(
@@ -287,8 +287,11 @@ async def write_off_claim(claim_id: uuid.UUID, body: WriteOffIn, call: CommandDe
     responses=COMMAND_ERRORS,
 )
 async def cancel_claim(claim_id: uuid.UUID, body: CancelIn, call: CommandDep) -> ClaimOut:
-    """The invoice is cancelled by a full credit note (`ClaimCancelled`)."""
-    return await call.run(claim_id, CancelClaim(body.reason, body.credit_note_reference), body)
+    """The invoice is cancelled by a full credit note (`ClaimCancelled`). The reason is
+    sealed like personal data. Again on a cancelled claim: a replay."""
+    seal = await call.seal(claim_id)
+    command = CancelClaim(seal(body.reason), body.credit_note_reference)
+    return await call.run(claim_id, command, body)
 
 
 @router.post(
@@ -299,8 +302,12 @@ async def cancel_claim(claim_id: uuid.UUID, body: CancelIn, call: CommandDep) ->
     responses=COMMAND_ERRORS,
 )
 async def adjust_claim(claim_id: uuid.UUID, body: AdjustmentIn, call: CommandDep) -> ClaimOut:
-    """A partial credit note reduces the principal (`ClaimAdjusted`)."""
-    command = AdjustClaim(Decimal(body.amount), body.credit_note_reference, body.reason)
+    """A partial credit note reduces the principal (`ClaimAdjusted`); its reason is sealed
+    like personal data. One credit per credit-note reference: the same one again is a replay,
+    with another amount a 409."""
+    seal = await call.seal(claim_id)
+    reason = sealed_text(seal, body.reason)
+    command = AdjustClaim(Decimal(body.amount), body.credit_note_reference, reason)
     return await call.run(claim_id, command, body)
 
 
@@ -315,8 +322,11 @@ async def record_acknowledgement(
     claim_id: uuid.UUID, body: AcknowledgementIn, call: CommandDep
 ) -> ClaimOut:
     """The debtor acknowledged the debt in writing: the limitation period starts again
-    (`DebtAcknowledged`)."""
-    return await call.run(claim_id, AcknowledgeDebt(body.acknowledged_on, body.reference), body)
+    (`DebtAcknowledged`). The reference is free text that may name a person: sealed. One
+    acknowledgement counts per day: another on the same day is a replay."""
+    seal = await call.seal(claim_id)
+    command = AcknowledgeDebt(body.acknowledged_on, sealed_text(seal, body.reference))
+    return await call.run(claim_id, command, body)
 
 
 @router.get("/{claim_id}/amount-due", operation_id="getAmountDue", response_model=AmountDueOut)

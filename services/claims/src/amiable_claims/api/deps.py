@@ -50,6 +50,12 @@ class CommandCall:
     correlation_id: uuid.UUID | None
     idempotency_key: str | None
 
+    async def seal(self, claim_id: uuid.UUID):
+        """The function sealing free text with the key of the claim's debtor account (404 for
+        another tenant's claim)."""
+        record = await self.handler.claim_record(self.principal.tenant, claim_id)
+        return await self.handler.sealer.sealer_for(record.account)
+
     async def run(self, claim_id: uuid.UUID, command, body=None) -> ClaimOut:
         """Execute ``command`` on the claim; ``body`` fingerprints the Idempotency-Key. A retry
         of a request already carried out answers the current claim with

@@ -301,6 +301,11 @@ class ClaimOut(BaseModel):
     rejection_reasons: list[str]
     paid: str
     closed_on: date | None
+    close_reason: str | None = Field(
+        None,
+        description="Why the claim closed: `paid` when settled, otherwise the reason given to "
+        "write it off or cancel it (`[erased]` once the debtor's personal data is erased)",
+    )
     prescription_date: date = Field(description="The claim is time-barred after this date")
     payments: list[PaymentOut]
     credits: list[CreditOut]

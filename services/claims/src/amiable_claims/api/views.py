@@ -59,6 +59,7 @@ async def present(
         status=claim.status,
         rejection_reasons=list(claim.rejection_reasons),
         closed_on=claim.closed_on,
+        close_reason=text(claim.close_reason),
         prescription_date=prescription_date(claim, handler.policy),
         payments=[
             PaymentOut(

@@ -49,7 +49,7 @@ class RecordPayment:
     received_on: date
     reference: str | None = None
     method: str = "transfer"
-    payment_id: UUID | None = None
+    idempotency_key: str | None = None  # the client's: it names the payment
 
 
 @dataclass(frozen=True)

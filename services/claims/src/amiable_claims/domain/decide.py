@@ -41,7 +41,7 @@ from amiable_events.claims import (
     PromiseToPayRecorded,
     RejectionReason,
 )
-from amiable_events.commands import Context, Decider
+from amiable_events.commands import REPEATED, Context, Decider, Repeated
 from amiable_events.errors import FieldError
 from amiable_events.ids import keyed_id
 from amiable_rules import money
@@ -244,12 +244,32 @@ def _open(claim: Claim) -> None:
         raise Conflict(f"claim is {claim.status.replace('_', ' ')}", claim)
 
 
-def decide_payment(claim: Claim, command: RecordPayment, context: Context) -> list:
+def payment_id(tenant: str, claim_id: UUID, command: RecordPayment) -> UUID:
+    """A payment's identity: the client's Idempotency-Key when it sent one (two keys, two
+    payments), otherwise what the payment says, so that a retried request names the payment it
+    already recorded. Two identical payments without reference on one day need two keys."""
+    if command.idempotency_key is not None:
+        return keyed_id(tenant, "payment", str(claim_id), command.idempotency_key)
+    return keyed_id(
+        tenant,
+        "payment",
+        str(claim_id),
+        "content",
+        format(command.amount.normalize(), "f"),
+        command.currency or "",
+        command.received_on.isoformat(),
+        command.method,
+        command.reference or "",
+    )
+
+
+def decide_payment(claim: Claim, command: RecordPayment, context: Context) -> list | Repeated:
     """Record money received. Accepted on a closed claim too: it is then an overpayment. A
-    payment whose id is already recorded (a retried request) records nothing."""
+    payment already recorded (:func:`payment_id`) is a retry: nothing is recorded twice."""
     now = context.now
-    if command.payment_id and any(p.payment_id == command.payment_id for p in claim.payments):
-        return []
+    recorded_as = payment_id(context.tenant, claim.claim_id, command)
+    if any(p.payment_id == recorded_as for p in claim.payments):
+        return REPEATED
     currency = command.currency or claim.currency
     if currency != claim.currency:
         raise _invalid("currency", f"the claim is in {claim.currency}")
@@ -260,7 +280,7 @@ def decide_payment(claim: Claim, command: RecordPayment, context: Context) -> li
         raise _invalid("received_on", "cannot be in the future")
     payment = PaymentReceived(
         claim_id=claim.claim_id,
-        payment_id=command.payment_id or context.new_id(),
+        payment_id=recorded_as,
         amount=command.amount,
         currency=currency,
         received_on=command.received_on,
@@ -283,11 +303,16 @@ def _settlement(claim: Claim, now: datetime, policy: Policy) -> list:
 
 def decide_payment_plan(
     claim: Claim, command: AgreePaymentPlan, context: Context
-) -> list[PaymentPlanAgreed]:
-    """An échéancier whose instalments add up to the balance due today."""
+) -> list[PaymentPlanAgreed] | Repeated:
+    """An échéancier whose instalments add up to the balance due today. The same plan again,
+    while it runs, is a retry."""
     now, policy = context.now, context.policy
+    grace = policy.installment_grace_days if command.grace_days is None else command.grace_days
+    running = claim.plan if claim.plan_running else None
+    if running and (running.installments, running.grace_days) == (command.installments, grace):
+        return REPEATED
     _open(claim)
-    if claim.plan_running:
+    if running:
         raise Conflict("a payment plan is already running", claim)
     if not command.installments:
         raise _invalid("installments", "at least one instalment")
@@ -313,7 +338,6 @@ def decide_payment_plan(
         )
     if errors:
         raise InvalidClaim(errors)
-    grace = policy.installment_grace_days if command.grace_days is None else command.grace_days
     return [
         PaymentPlanAgreed(
             claim_id=claim.claim_id,
@@ -328,8 +352,19 @@ def decide_payment_plan(
 
 def decide_promise(
     claim: Claim, command: RecordPromise, context: Context
-) -> list[PromiseToPayRecorded]:
+) -> list[PromiseToPayRecorded] | Repeated:
+    """A promise is identified by its amount and date: the same promise again, while it is
+    open, is a retry."""
     now, policy = context.now, context.policy
+    promise_id = keyed_id(
+        context.tenant,
+        "promise",
+        str(claim.claim_id),
+        format(command.amount.normalize(), "f"),
+        command.promised_on.isoformat(),
+    )
+    if any(p.promise_id == promise_id and p.state == "open" for p in claim.promises):
+        return REPEATED
     _open(claim)
     amount = _amount_error("amount", command.amount, claim.currency)
     if amount:
@@ -340,7 +375,7 @@ def decide_promise(
     return [
         PromiseToPayRecorded(
             claim_id=claim.claim_id,
-            promise_id=context.new_id(),
+            promise_id=promise_id,
             amount=command.amount,
             promised_on=command.promised_on,
             source_channel=command.source,
@@ -352,14 +387,22 @@ def decide_promise(
 
 def decide_write_off(
     claim: Claim, command: WriteOffClaim, context: Context
-) -> list[ClaimWrittenOff]:
+) -> list[ClaimWrittenOff] | Repeated:
+    """A claim already written off answers a write-off as a retry."""
+    if claim.status == "written_off":
+        return REPEATED
     _open(claim)
     return [
         ClaimWrittenOff(claim_id=claim.claim_id, reason=command.reason, written_off_at=context.now)
     ]
 
 
-def decide_cancel(claim: Claim, command: CancelClaim, context: Context) -> list[ClaimCancelled]:
+def decide_cancel(
+    claim: Claim, command: CancelClaim, context: Context
+) -> list[ClaimCancelled] | Repeated:
+    """A claim already cancelled answers a cancellation as a retry."""
+    if claim.status == "cancelled":
+        return REPEATED
     _open(claim)
     return [
         ClaimCancelled(
@@ -383,7 +426,7 @@ def decide_adjustment(claim: Claim, command: AdjustClaim, context: Context) -> l
     )
     if credited is not None:
         if credited.amount == amount:
-            return []
+            return REPEATED
         raise CreditNoteAlreadyApplied(command.credit_note_reference, credited.amount, claim)
     _open(claim)
     principal_left = claim.principal
@@ -409,7 +452,10 @@ def decide_adjustment(claim: Claim, command: AdjustClaim, context: Context) -> l
 
 def decide_acknowledgement(
     claim: Claim, command: AcknowledgeDebt, context: Context
-) -> list[DebtAcknowledged]:
+) -> list[DebtAcknowledged] | Repeated:
+    """One acknowledgement per day counts for the limitation period: another is a retry."""
+    if command.acknowledged_on in claim.acknowledgements:
+        return REPEATED
     _open(claim)
     if command.acknowledged_on > context.now.date():
         raise _invalid("acknowledged_on", "cannot be in the future")

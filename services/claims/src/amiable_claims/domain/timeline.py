@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import singledispatch
 
+from amiable_events.base import SEALED_PREFIX
 from amiable_events.claims import (
     ClaimAdjusted,
     ClaimAmended,
@@ -102,15 +103,21 @@ def _(event: PromiseBroken) -> str:
     return f"Promise to pay {event.amount} by {event.promised_on} broken"
 
 
+def _because(reason: str | None) -> str:
+    """A reason in clear (events recorded before reasons were sealed); a sealed one is personal
+    data and stays out of the timeline: the claim shows it opened."""
+    return "" if reason is None or reason.startswith(SEALED_PREFIX) else f": {reason}"
+
+
 @summarize.register
 def _(event: ClaimWrittenOff) -> str:
-    return f"Written off: {event.reason}"
+    return f"Written off{_because(event.reason)}"
 
 
 @summarize.register
 def _(event: ClaimCancelled) -> str:
     note = f" (credit note {event.credit_note_reference})" if event.credit_note_reference else ""
-    return f"Cancelled: {event.reason}{note}"
+    return f"Cancelled{_because(event.reason)}{note}"
 
 
 @summarize.register
