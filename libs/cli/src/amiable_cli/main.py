@@ -166,17 +166,29 @@ def unpark(
     service: ServiceArg,
     account: Annotated[list[str] | None, typer.Option(help="only these debtor accounts")] = None,
 ) -> None:
-    """Replay parked debtor accounts' events with the code now deployed."""
+    """Replay parked debtor accounts' events with the code now deployed; a parked record it no
+    longer decodes goes to the service's dead-letter topic."""
+    from amiable_events.producer import EventLog
+    from amiable_events.projection import send_to_dead_letters
 
     async def work(settings, engine, store):
-        return await store.unpark(account)
+        dlq = EventLog(settings.kafka_bootstrap, topic=settings.topic, client_id="amiable-unpark")
+        await dlq.start()
+        try:
+
+            async def dead_letter(record, reason):
+                await send_to_dead_letters(dlq, store.projector.service, record, reason)
+
+            return await store.unpark(account, topic=settings.topic, dead_letter=dead_letter)
+        finally:
+            await dlq.stop()
 
     outcome = _on_store(_service(service), work)
     for name, result in outcome.items():
         typer.echo(f"{name}: {result}")
     if not outcome:
         typer.echo("nothing parked")
-    if any(result != "released" for result in outcome.values()):
+    if any(not result.startswith("released") for result in outcome.values()):
         raise typer.Exit(1)
 
 

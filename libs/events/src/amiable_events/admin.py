@@ -72,8 +72,6 @@ def admin_router(runner_of) -> APIRouter:
             if wanted is None:
                 wanted = [row["account"] for row in await runner.store.parked()]
             wanted = [account for account in wanted if _own(principal, account)]
-        outcome = await runner.store.unpark(wanted)
-        await runner.refresh_parked_metric()
-        return {"accounts": outcome}
+        return {"accounts": await runner.unpark(wanted)}
 
     return router

@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -565,11 +565,21 @@ class ProjectionStore:
             subject = dict(row.headers).get("ce_subject")
             raise Parked(reason=_category(row.reason), claim_id=subject)
 
-    async def unpark(self, accounts: Iterable[str] | None = None) -> dict[str, str]:
+    async def unpark(
+        self,
+        accounts: Iterable[str] | None = None,
+        *,
+        topic: str = "",
+        dead_letter: Callable[[LogRecord, str], Awaitable[None]] | None = None,
+    ) -> dict[str, str]:
         """Replay each parked account's events in order with the current code.
 
         An account whose events all apply is released; one that fails again stays parked
-        with the new reason. Returns account -> "released" or the reason.
+        with the new reason. A parked record the current code no longer decodes (a NUL in its
+        key, a type since retired) is handed to ``dead_letter`` as a record of ``topic``, as the
+        runner would have done on reading it, and the rest replays; without ``dead_letter`` it
+        keeps the account parked. Returns account -> "released" (with how many records went
+        to the dead-letter topic, if any) or the reason.
         """
         parked_accounts = self.tables["parked_accounts"]
         parked_events = self.tables["parked_events"]
@@ -592,18 +602,33 @@ class ProjectionStore:
                     .where(parked_events.c.account == account)
                     .order_by(parked_events.c.partition, parked_events.c.offset)
                 )
+                dead = 0
                 try:
                     async with conn.begin_nested():
                         for row in rows.mappings():
-                            headers = [(name, value.encode()) for name, value in row["headers"]]
-                            envelope = decode(
-                                self.registry,
-                                row["key"],
-                                row["value"],
-                                headers,
-                                row["partition"],
-                                row["offset"],
+                            record = LogRecord(
+                                topic=topic,
+                                partition=row["partition"],
+                                offset=row["offset"],
+                                key=row["key"],
+                                value=row["value"],
+                                headers=[(name, value.encode()) for name, value in row["headers"]],
                             )
+                            try:
+                                envelope = decode(
+                                    self.registry,
+                                    record.key,
+                                    record.value,
+                                    record.headers,
+                                    record.partition,
+                                    record.offset,
+                                )
+                            except DecodeError as exc:
+                                if dead_letter is None:
+                                    raise
+                                await dead_letter(record, str(exc))
+                                dead += 1
+                                continue
                             done = await conn.scalar(
                                 select(applied_events.c.event_id).where(
                                     applied_events.c.event_id == envelope.id
@@ -627,7 +652,9 @@ class ProjectionStore:
                 await conn.execute(
                     parked_accounts.delete().where(parked_accounts.c.account == account)
                 )
-                outcome[account] = "released"
+                outcome[account] = (
+                    f"released ({dead} undecodable record(s) dead-lettered)" if dead else "released"
+                )
         return outcome
 
     async def digest(self) -> dict[str, Any]:
@@ -673,6 +700,33 @@ class ProjectionStore:
 
 class _ApplyFailed(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """A record as read from the log, whatever held it since (a parked account)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+async def send_to_dead_letters(
+    producer, service: str, record: ConsumerRecord | LogRecord, reason: str
+) -> None:
+    """``record`` as it was, on ``service``'s dead-letter topic, with why and where it was read."""
+    headers = [
+        *record.headers,
+        ("amiable_dlq_reason", reason.encode()[:4000]),
+        ("amiable_dlq_topic", record.topic.encode()),
+        ("amiable_dlq_partition", str(record.partition).encode()),
+        ("amiable_dlq_offset", str(record.offset).encode()),
+    ]
+    await producer.send_raw(dlq_topic(service), record.value, record.key, headers)
+    DEAD_LETTERS.labels(service).inc()
 
 
 def _category(reason: str) -> str:
@@ -794,7 +848,6 @@ class ProjectionRunner:
         self.service = store.projector.service
         self.group_id = group_id or f"amiable-{self.service}"
         self._dlq = dlq_producer
-        self._dlq_topic = dlq_topic(self.service)
         self._max_records = max_records
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
@@ -960,16 +1013,15 @@ class ProjectionRunner:
     async def refresh_parked_metric(self) -> None:
         PARKED_ACCOUNTS.labels(self.service).set(len(await self.store.parked()))
 
-    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
-        headers = [
-            *record.headers,
-            ("amiable_dlq_reason", reason.encode()[:4000]),
-            ("amiable_dlq_topic", record.topic.encode()),
-            ("amiable_dlq_partition", str(record.partition).encode()),
-            ("amiable_dlq_offset", str(record.offset).encode()),
-        ]
-        await self._dlq.send_raw(self._dlq_topic, record.value, record.key, headers)
-        DEAD_LETTERS.labels(self.service).inc()
+    async def _dead_letter(self, record: ConsumerRecord | LogRecord, reason: str) -> None:
+        await send_to_dead_letters(self._dlq, self.service, record, reason)
+
+    async def unpark(self, accounts: Iterable[str] | None = None) -> dict[str, str]:
+        """:meth:`ProjectionStore.unpark`, undecodable parked records sent to this service's
+        dead-letter topic."""
+        outcome = await self.store.unpark(accounts, topic=self.topic, dead_letter=self._dead_letter)
+        await self.refresh_parked_metric()
+        return outcome
 
     async def wait_until_applied(self, partition: int, offset: int, timeout: float) -> bool:
         """True once the record at ``offset`` of ``partition`` is in the projection; raises

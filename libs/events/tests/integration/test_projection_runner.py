@@ -241,6 +241,60 @@ async def test_an_apply_failure_parks_only_its_debtor_account_until_unparked(rig
     assert await rig.store.parked() == []
 
 
+async def test_unpark_dead_letters_a_parked_record_that_no_longer_decodes(rig):
+    """A parked record the code now deployed cannot decode (here its payload, as if its type
+    had been retired; a NUL in its key is another case) goes to the dead-letter topic, and the
+    account's other records replay: the account is released, not parked for good."""
+    sick = "debtor-sick"
+    await rig.log.append(
+        [
+            registered(1, tenant="dead", debtor=sick, description="boom"),
+            registered(2, tenant="dead", debtor=sick),
+            registered(3, tenant="dead", debtor=sick),
+        ]
+    )
+    await eventually(lambda: caught_up(rig))
+    [parked] = await rig.store.parked()
+    assert parked["waiting"] == 3
+    events = rig.store.tables["parked_events"]
+    async with rig.store.transaction() as conn:
+        second = (
+            await conn.execute(select(events).order_by(events.c.offset).offset(1).limit(1))
+        ).one()
+        await conn.execute(
+            events.update()
+            .where(events.c.partition == second.partition, events.c.offset == second.offset)
+            .values(value=b"{no longer decodes")
+        )
+
+    rig.projector.broken = False  # the fix is deployed
+    # without a dead-letter topic to send it to, the account stays parked, saying why
+    [reason] = (await rig.store.unpark()).values()
+    assert reason.startswith("DecodeError: payload does not match"), reason
+    assert [row["account"] for row in await rig.store.parked()] == [f"dead:{sick}"]
+    assert await rig.runner.unpark() == {
+        f"dead:{sick}": "released (1 undecodable record(s) dead-lettered)"
+    }
+    counts = dict(await (await _conn_rows(rig, select(tally.c.account, tally.c.events))))
+    assert counts == {f"dead:{sick}": 2}
+    assert await rig.store.parked() == []
+
+    consumer = AIOKafkaConsumer(
+        dlq_topic(rig.service), bootstrap_servers=rig.bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        record = await consumer.getone()
+    finally:
+        await consumer.stop()
+    dead = dict(record.headers)
+    assert record.value == b"{no longer decodes"
+    assert record.key == f"dead:{sick}".encode()
+    assert dead["amiable_dlq_topic"] == rig.topic.encode()
+    assert dead["amiable_dlq_offset"] == str(second.offset).encode()
+    assert b"payload does not match" in dead["amiable_dlq_reason"]
+
+
 async def _conn_rows(rig, query):
     async def rows():
         async with rig.store.transaction() as conn:

@@ -144,7 +144,9 @@ async def test_a_promise_dated_9999_on_the_log_does_not_park_its_account(
                 json={"amount": "10.00", "received_on": str(today)},
                 headers={**auth(tenant, *WRITE), "Idempotency-Key": uuid.uuid4().hex},
             )
-            return answer if answer.status_code in (201, 503) else None
+            parked = answer.status_code == 503 and "parked" in answer.text
+            # another 503 is the read model catching up under load: ask again
+            return answer if answer.status_code == 201 or parked else None
 
         answer = await eventually(answered, timeout=30, interval=0.2)
         assert answer.status_code == 201, answer.text
