@@ -20,9 +20,11 @@ def create_engine(server_url: str, database: str, *, pool_size: int = 10) -> Asy
         database_url(server_url, database),
         pool_size=pool_size,
         max_overflow=pool_size,
-        # Pre-ping: after PostgreSQL restarts every pooled connection is dead; the ping on
-        # checkout replaces a dead one instead of failing the request that drew it.
-        pool_pre_ping=True,
+        # No pre-ping: with asyncpg it costs three round trips (BEGIN, a query, ROLLBACK) on
+        # every checkout, a third of a command's time. After PostgreSQL restarts, the first
+        # statement on a dead connection fails as a disconnect; SQLAlchemy then invalidates the
+        # whole pool, so that request answers 503 and the next ones connect afresh
+        # (services/claims/tests/integration/test_dependencies_down.py).
         pool_recycle=3600,
         # A checkout waits this long at most (a request then answers 503, not a hang).
         pool_timeout=5,
