@@ -209,6 +209,19 @@ async def test_an_undecodable_record_goes_to_the_dlq_and_the_runner_goes_on(rig)
     assert dead["ce_type"] == b"amiable.claims.claim-registered.v1"
 
 
+async def test_concurrent_catch_ups_each_see_their_own_append(rig):
+    """Commands ask the log's end together (one broker request answers all who asked before
+    it was sent); each must still see what it appended just before: read your writes."""
+    import asyncio
+
+    async def command(n: int) -> int:
+        await rig.log.append([registered(n, tenant="ryw", debtor=f"d{n}")])
+        assert await rig.runner.wait_caught_up(f"ryw:d{n}", timeout=10)
+        return await scalar(rig, select(tally.c.events).where(tally.c.account == f"ryw:d{n}"))
+
+    assert await asyncio.gather(*(command(n) for n in range(40))) == [1] * 40
+
+
 async def test_an_apply_failure_parks_only_its_debtor_account_until_unparked(rig):
     sick, healthy = "debtor-sick", "debtor-well"
     await rig.log.append(

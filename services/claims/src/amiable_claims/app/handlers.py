@@ -9,6 +9,7 @@ and use the bus for everything else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -159,14 +160,21 @@ class Registrations:
     ) -> tuple[ClaimRecord, bool]:
         """The claim and whether it was created now (False: an idempotent replay).
 
-        The tenant's lock covers the checks and the append only: claims appended but not yet
-        projected are kept in ``pending`` so the next registration sees them, and the wait for
-        the projection happens outside the lock.
+        The debtor account's lock (look-alikes are per debtor) and, with an Idempotency-Key,
+        the key's lock cover the checks and the append only; an invoice number is unique
+        through its reservation in PostgreSQL, so registrations of one tenant for different
+        debtors run side by side. Claims appended but not yet projected are kept in
+        ``pending`` so the next registration sees them, and the wait for the projection
+        happens outside the locks.
         """
         handler, bus = self.handler, self.handler.bus
         pending = self.pending.setdefault(tenant, {})
-        async with bus.lock(tenant):
-            await bus.catch_up(account_key(tenant, body.debtor.id))
+        account = account_key(tenant, body.debtor.id)
+        async with contextlib.AsyncExitStack() as locked:
+            if idempotency_key:  # first: a key's retry may name another debtor
+                await locked.enter_async_context(bus.lock(keyed_lock(tenant, idempotency_key)))
+            await locked.enter_async_context(bus.lock(account))
+            await bus.catch_up(account)
             if idempotency_key:
                 first = await handler.read_model.with_idempotency_key(tenant, idempotency_key)
                 in_flight = next(
@@ -380,6 +388,12 @@ def imported_id(tenant: str, body) -> uuid.UUID:
     """An imported row's claim id: from its invoice number, so the retry of a file whose import
     died after reserving its numbers names the same claims and reuses the reservations."""
     return keyed_id(tenant, "imported-claim", body.invoice_number)
+
+
+def keyed_lock(tenant: str, idempotency_key: str) -> str:
+    """The in-process lock of a registration's Idempotency-Key: never a debtor account's name
+    (an account is ``<tenant>:<debtor>``, and a NUL is in no tenant)."""
+    return f"{tenant}\x00{idempotency_key}"
 
 
 def sealed_contacts(seal, contacts) -> tuple[Contact, ...]:
