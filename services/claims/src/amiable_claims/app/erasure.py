@@ -40,8 +40,8 @@ async def erase_debtor(
     if await handler.read_model.debtor_account(tenant, debtor_id) is None:
         raise NotFound(f"no claims on debtor {debtor_id} for this tenant", title="Debtor not found")
     account = account_key(tenant, debtor_id)
-    # The tenant's lock keeps a registration from sealing with the old key meanwhile; the
-    # account's, a command (an amendment seals new contacts).
+    # The tenant's lock keeps an import from sealing with the old key meanwhile; the
+    # account's, a registration or a command (an amendment seals new contacts).
     async with bus.lock(tenant), bus.lock(account):
         await bus.catch_up(account)
         now = bus.clock.now()

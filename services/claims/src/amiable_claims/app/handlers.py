@@ -2,8 +2,9 @@
 one or in bulk) and the reads the routes need. No HTTP here: errors are application errors.
 
 Registrations create a claim, so they are not a command on an existing subject: they hold the
-tenant's lock (invoice numbers and look-alikes are per tenant) through the checks and the append,
-and use the bus for everything else.
+debtor account's lock (look-alikes are per debtor; invoice numbers are reserved in PostgreSQL)
+through the checks and the append, and use the bus for everything else. An import holds the
+tenant's lock: its rows span every debtor.
 """
 
 from __future__ import annotations
