@@ -133,6 +133,17 @@ async def scalar(rig, query):
         return await conn.scalar(query)
 
 
+async def first_dead_letter(rig):
+    consumer = AIOKafkaConsumer(
+        dlq_topic(rig.service), bootstrap_servers=rig.bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        return await consumer.getone()
+    finally:
+        await consumer.stop()
+
+
 async def caught_up(rig) -> bool:
     ends = await end_offsets(rig.bootstrap, rig.topic)
     positions = await rig.store.positions()
@@ -193,14 +204,7 @@ async def test_an_undecodable_record_goes_to_the_dlq_and_the_runner_goes_on(rig)
     await eventually(lambda: caught_up(rig))
     assert await scalar(rig, select(func.sum(tally.c.events))) == 1
 
-    consumer = AIOKafkaConsumer(
-        dlq_topic(rig.service), bootstrap_servers=rig.bootstrap, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        record = await consumer.getone()
-    finally:
-        await consumer.stop()
+    record = await first_dead_letter(rig)
     dead = dict(record.headers)
     assert record.value == b"{broken json"
     assert record.key == key
@@ -292,14 +296,7 @@ async def test_unpark_dead_letters_a_parked_record_that_no_longer_decodes(rig):
     assert counts == {f"dead:{sick}": 2}
     assert await rig.store.parked() == []
 
-    consumer = AIOKafkaConsumer(
-        dlq_topic(rig.service), bootstrap_servers=rig.bootstrap, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        record = await consumer.getone()
-    finally:
-        await consumer.stop()
+    record = await first_dead_letter(rig)
     dead = dict(record.headers)
     assert record.value == b"{no longer decodes"
     assert record.key == f"dead:{sick}".encode()
