@@ -128,15 +128,6 @@ class ClaimsReadModel:
     async def applied(self, event_id: UUID) -> bool:
         return await self._store.has_applied(event_id)
 
-    async def first_with_invoice(self, tenant: str, invoice_number: str) -> UUID | None:
-        """The earliest registered claim of ``tenant`` for ``invoice_number``."""
-        return await self._scalar(
-            select(claims.c.claim_id)
-            .where(claims.c.tenant == tenant, claims.c.invoice_number == invoice_number)
-            .order_by(claims.c.registered_at, claims.c.claim_id)
-            .limit(1)
-        )
-
     async def invoices_taken(self, tenant: str, invoice_numbers: list[str]) -> dict[str, UUID]:
         rows = await self._all(
             select(claims.c.invoice_number, claims.c.claim_id)
@@ -145,12 +136,9 @@ class ClaimsReadModel:
         )
         return {row["invoice_number"]: row["claim_id"] for row in rows}
 
-    async def look_alike(
-        self, tenant: str, debtor_id: str, amount, currency, issued_on, due_on
-    ) -> UUID | None:
-        """An open claim of the same debtor with the same amount and dates: likely the same
-        invoice registered under another number."""
-        return await self._scalar(
+    @staticmethod
+    def _look_alike(tenant: str, debtor_id: str, amount, currency, issued_on, due_on):
+        return (
             select(claims.c.claim_id)
             .where(
                 claims.c.tenant == tenant,
@@ -164,6 +152,35 @@ class ClaimsReadModel:
             .order_by(claims.c.registered_at, claims.c.claim_id)
             .limit(1)
         )
+
+    async def look_alike(
+        self, tenant: str, debtor_id: str, amount, currency, issued_on, due_on
+    ) -> UUID | None:
+        """An open claim of the same debtor with the same amount and dates: likely the same
+        invoice registered under another number."""
+        return await self._scalar(
+            self._look_alike(tenant, debtor_id, amount, currency, issued_on, due_on)
+        )
+
+    async def registration_checks(
+        self, tenant: str, invoice_number: str, debtor_id: str, amount, currency, issued_on, due_on
+    ) -> tuple[UUID | None, UUID | None]:
+        """In one round trip: the earliest claim of ``tenant`` registered for
+        ``invoice_number``, and a :meth:`look_alike`."""
+        taken_by = (
+            select(claims.c.claim_id)
+            .where(claims.c.tenant == tenant, claims.c.invoice_number == invoice_number)
+            .order_by(claims.c.registered_at, claims.c.claim_id)
+            .limit(1)
+        )
+        alike = self._look_alike(tenant, debtor_id, amount, currency, issued_on, due_on)
+        row = await self._one(
+            select(
+                taken_by.scalar_subquery().label("taken_by"),
+                alike.scalar_subquery().label("look_alike"),
+            )
+        )
+        return row["taken_by"], row["look_alike"]
 
     async def with_idempotency_key(self, tenant: str, key: str) -> ClaimRecord | None:
         return await self._record(

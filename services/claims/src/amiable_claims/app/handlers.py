@@ -189,20 +189,20 @@ class Registrations:
                 if in_flight is not None:
                     await in_flight.applied.wait()
                     return await handler.read_model.claim(tenant, in_flight.claim_id), False
-            taken_by = await handler.read_model.first_with_invoice(tenant, body.invoice_number)
+            taken_by, look_alike = await handler.read_model.registration_checks(
+                tenant,
+                body.invoice_number,
+                body.debtor.id,
+                Decimal(body.amount),
+                body.currency,
+                body.issued_on,
+                body.due_on,
+            )
             if taken_by is None and body.invoice_number in pending:
                 taken_by = pending[body.invoice_number].claim_id
             context = bus.context(tenant)
             now = context.now
             command = await self.command(tenant, body, idempotency_key)
-            look_alike = await handler.read_model.look_alike(
-                tenant,
-                body.debtor.id,
-                command.amount,
-                command.currency,
-                command.issued_on,
-                command.due_on,
-            )
             duplicate_of = look_alike or next(
                 (p.claim_id for p in pending.values() if p.looks_like(command)), None
             )
