@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 import time
@@ -51,6 +52,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from amiable_events.claims import DebtorPersonalDataErased
+from amiable_events.db import Bulk
 from amiable_events.envelope import DecodeError, Envelope, decode
 from amiable_events.errors import Parked
 from amiable_events.outages import outage
@@ -144,6 +146,10 @@ class BatchResult:
     parked: int = 0
     caused: int = 0
     seeks: dict[int, int] = field(default_factory=dict)
+
+
+#: A record, and its envelope or why it cannot be decoded.
+Decoded = tuple[ConsumerRecord, Envelope | None, str | None]
 
 
 class _Transient(Exception):
@@ -288,20 +294,55 @@ class ProjectionStore:
         group: str,
         topic: str,
         traced: bool = True,
+        decoded: list[Decoded] | None = None,
     ) -> BatchResult:
         """Apply one batch atomically, if the stored positions are where the reader expects.
 
         ``expected`` is each partition's position the reader fetched from; a stored position
         that differs (a rebuild swapped in, another replica moved on) aborts the batch and
         returns the stored positions in ``seeks``. ``dead_letter(record, reason)`` must be
-        durable when it returns: it runs before the positions commit.
+        durable when it returns: it runs before the positions commit. ``decoded`` is
+        :meth:`decode` of ``records`` when the caller decoded them already (a rebuild decodes
+        the next batch while this one is in PostgreSQL).
         """
-        decoded: list[tuple[ConsumerRecord, Envelope | None, str | None]] = []
+        if decoded is None:
+            decoded = self.decode(records)
+        try:
+            result = BatchResult()
+            async with self.transaction() as conn:
+                stored = await self._lock_positions(conn, sorted(records))
+                for partition in records:
+                    if partition in stored and stored[partition] != expected.get(partition):
+                        result.seeks[partition] = stored[partition]
+                if result.seeks:
+                    return result
+                letters, caused = await self._apply(
+                    conn, decoded, result, (group, topic) if traced else None
+                )
+                if caused:
+                    # Before the commit: a crash in between re-appends the same ids.
+                    await self._append(caused)
+                    result.caused += len(caused)
+                await self._store_positions(conn, records)
+                for record, reason in letters:
+                    await dead_letter(record, reason)
+            return result
+        except _Transient:
+            raise
+        except Exception as exc:
+            if outage(exc) is None:
+                raise
+            raise _Transient(failure_reason(exc)) from exc
+
+    def decode(self, records: dict[int, list[ConsumerRecord]]) -> list[Decoded]:
+        """Each record with its envelope, or with why it cannot be decoded (a dead letter)."""
+        decoded: list[Decoded] = []
+        registry = self.registry
         for partition_records in records.values():
             for record in partition_records:
                 try:
                     envelope = decode(
-                        self.registry,
+                        registry,
                         record.key,
                         record.value,
                         record.headers,
@@ -311,37 +352,7 @@ class ProjectionStore:
                     decoded.append((record, envelope, None))
                 except DecodeError as exc:
                     decoded.append((record, None, str(exc)))
-        careful = False
-        try:
-            while True:
-                result = BatchResult()
-                try:
-                    async with self.transaction() as conn:
-                        stored = await self._lock_positions(conn, sorted(records))
-                        for partition in records:
-                            if partition in stored and stored[partition] != expected.get(partition):
-                                result.seeks[partition] = stored[partition]
-                        if result.seeks:
-                            return result
-                        letters, caused = await self._apply(
-                            conn, decoded, result, careful, (group, topic) if traced else None
-                        )
-                        if caused:
-                            # Before the commit: a crash in between re-appends the same ids.
-                            await self._append(caused)
-                            result.caused += len(caused)
-                        await self._store_positions(conn, records)
-                        for record, reason in letters:
-                            await dead_letter(record, reason)
-                    return result
-                except _ApplyFailed:
-                    careful = True
-        except _Transient:
-            raise
-        except Exception as exc:
-            if outage(exc) is None:
-                raise
-            raise _Transient(failure_reason(exc)) from exc
+        return decoded
 
     async def _lock_positions(self, conn, partitions: list[int]) -> dict[int, int]:
         offsets = self.tables["stored_offsets"]
@@ -368,35 +379,31 @@ class ProjectionStore:
             )
         )
 
-    async def _apply(self, conn, todo, result, careful, tracing: tuple[str, str] | None):
+    async def _apply(self, conn, todo: list[Decoded], result, tracing: tuple[str, str] | None):
+        bulk = await Bulk.of(conn)
         applied_events = self.tables["applied_events"]
-        parked_accounts = self.tables["parked_accounts"]
         ids = [envelope.id for _, envelope, _ in todo if envelope is not None]
         seen = set()
         if ids:
-            seen = set(
-                (
-                    await conn.execute(
-                        select(applied_events.c.event_id).where(applied_events.c.event_id.in_(ids))
-                    )
-                ).scalars()
+            rows = await bulk.connection.fetch(
+                f"SELECT event_id FROM {bulk.name(applied_events)} "
+                "WHERE event_id = ANY($1::uuid[])",
+                ids,
             )
-        accounts = {envelope.key for _, envelope, _ in todo if envelope is not None}
+            seen = {event_id for (event_id,) in rows}
+        accounts = sorted({envelope.key for _, envelope, _ in todo if envelope is not None})
         parked = set()
         if accounts:
-            parked = set(
-                (
-                    await conn.execute(
-                        select(parked_accounts.c.account)
-                        .where(parked_accounts.c.account.in_(sorted(accounts)))
-                        .with_for_update()
-                    )
-                ).scalars()
+            rows = await bulk.connection.fetch(
+                f"SELECT account FROM {bulk.name(self.tables['parked_accounts'])} "
+                "WHERE account = ANY($1::text[]) FOR UPDATE",
+                accounts,
             )
+            parked = {account for (account,) in rows}
         reacting = await self._reacting(conn, todo, seen, parked)
         caused: list[Envelope] = []
         letters = []
-        ready: list[Envelope] = []
+        ready: list[tuple[ConsumerRecord, Envelope]] = []
         for record, envelope, reason in todo:
             if envelope is None:
                 letters.append((record, reason))
@@ -410,36 +417,99 @@ class ProjectionStore:
                 await self._park_event(conn, record, envelope.key)
                 result.parked += 1
                 continue
-            if careful:
-                try:
-                    with _process_span(envelope, tracing):
-                        async with conn.begin_nested():
-                            await self.projector.apply(conn, envelope)
-                            if reacting is not None:
-                                caused += reacting.react(envelope)
-                except Exception as exc:
-                    if outage(exc) is not None:
-                        # Deadlock, timeout, lost connection: the whole batch is retried.
-                        raise _Transient(failure_reason(exc)) from exc
-                    await self._park_account(conn, record, envelope, exc)
-                    parked.add(envelope.key)
-                    result.parked += 1
-                    continue
-            ready.append(envelope)
-        if ready and not careful:
-            await self._apply_all(conn, ready, tracing)
-            if reacting is not None:
-                try:
-                    for envelope in ready:
-                        caused += reacting.react(envelope)
-                except Exception as exc:
-                    log.warning("reaction failed, retrying event by event: %r", exc)
-                    raise _ApplyFailed from exc
-        new_ids = [{"event_id": envelope.id} for envelope in ready]
-        result.applied += len(ready)
-        if new_ids:
-            await conn.execute(insert(applied_events), new_ids)
+            ready.append((record, envelope))
+        applied = await self._apply_ready(conn, ready, parked, reacting, caused, result, tracing)
+        result.applied += len(applied)
+        await bulk.insert(applied_events, ("event_id",), [(envelope.id,) for envelope in applied])
         return letters, caused
+
+    async def _apply_ready(
+        self, conn, ready, parked: set, reacting, caused: list, result, tracing
+    ) -> list[Envelope]:
+        """Apply ``ready`` in log order, as one batch while it applies; returns what applied.
+
+        When the batch fails, bisection finds its first failing event: the events before it stay
+        applied (each part in a savepoint), its account is parked with that account's later
+        events, and the rest goes on as a batch. A batch holding one bad event costs about two
+        applies of the batch and a few savepoints, not a transaction per event.
+        """
+        spans = (
+            {envelope.id: _start_process_span(envelope, *tracing) for _, envelope in ready}
+            if tracing
+            else {}
+        )
+        applied: list[Envelope] = []
+        try:
+            while ready:
+                envelopes = [envelope for _, envelope in ready]
+                done, failure = await self._applied_prefix(conn, envelopes, reacting, caused)
+                applied += envelopes[:done]
+                if failure is None:
+                    break
+                # _park_account logs the failure itself.
+                record, envelope = ready[done]
+                if envelope.id in spans:
+                    spans[envelope.id].record_exception(failure)
+                await self._park_account(conn, record, envelope, failure)
+                parked.add(envelope.key)
+                result.parked += 1
+                rest = []
+                for record, envelope in ready[done + 1 :]:
+                    if envelope.key in parked:
+                        await self._park_event(conn, record, envelope.key)
+                        result.parked += 1
+                    else:
+                        rest.append((record, envelope))
+                ready = rest
+        finally:
+            for span in spans.values():
+                span.end()
+        return applied
+
+    async def _applied_prefix(
+        self, conn, envelopes: list[Envelope], reacting, caused: list
+    ) -> tuple[int, Exception | None]:
+        """Apply the longest prefix of ``envelopes`` that applies: how many did, and the first
+        failing event's exception (None when all did). Bisects: each half is one savepoint."""
+        failure = await self._attempt(conn, envelopes, reacting, caused)
+        if failure is None:
+            return len(envelopes), None
+        if len(envelopes) == 1:
+            return 0, failure
+        half = len(envelopes) // 2
+        done, failure = await self._applied_prefix(conn, envelopes[:half], reacting, caused)
+        if failure is not None:
+            return done, failure
+        done, failure = await self._applied_prefix(conn, envelopes[half:], reacting, caused)
+        return half + done, failure
+
+    async def _attempt(
+        self, conn, envelopes: list[Envelope], reacting, caused: list
+    ) -> Exception | None:
+        """Apply ``envelopes`` (and react to them) in a savepoint: None, or why they did not
+        apply, with nothing of them left behind (rows, reaction states, caused events)."""
+        states = dict(reacting.states) if reacting is not None else None
+        before = len(caused)
+        try:
+            async with conn.begin_nested():
+                apply_many = getattr(self.projector, "apply_many", None)
+                if apply_many is not None:
+                    await apply_many(conn, envelopes)
+                else:
+                    for envelope in envelopes:
+                        await self.projector.apply(conn, envelope)
+                if reacting is not None:
+                    for envelope in envelopes:
+                        caused += reacting.react(envelope)
+        except Exception as exc:
+            if outage(exc) is not None:
+                # Deadlock, timeout, lost connection: the whole batch is retried.
+                raise _Transient(failure_reason(exc)) from exc
+            if reacting is not None:
+                reacting.states = states
+            del caused[before:]
+            return exc
+        return None
 
     async def _reacting(self, conn, todo, seen: set, parked: set) -> ReactionBatch | None:
         """The reactions of this batch, if the store reacts and any event is past the horizon:
@@ -465,28 +535,6 @@ class ProjectionStore:
             await self.log.append(envelopes)
         except KafkaError as exc:
             raise _Transient(f"appending reactions: {exc!r}") from exc
-
-    async def _apply_all(self, conn, envelopes: list[Envelope], tracing) -> None:
-        """The fast path: the whole batch at once, each event with its own CONSUMER span
-        (spanning the batch it was applied in). Any failure sends the batch to the careful path."""
-        spans = (
-            [_start_process_span(envelope, *tracing) for envelope in envelopes] if tracing else []
-        )
-        try:
-            apply_many = getattr(self.projector, "apply_many", None)
-            if apply_many is not None:
-                await apply_many(conn, envelopes)
-            else:
-                for envelope in envelopes:
-                    await self.projector.apply(conn, envelope)
-        except Exception as exc:
-            if outage(exc) is not None:
-                raise _Transient(failure_reason(exc)) from exc
-            log.warning("batch apply failed, retrying event by event: %s", failure_reason(exc))
-            raise _ApplyFailed from exc
-        finally:
-            for span in spans:
-                span.end()
 
     async def _park_account(self, conn, record, envelope: Envelope, exc: Exception) -> None:
         await conn.execute(
@@ -698,10 +746,6 @@ class ProjectionStore:
         }
 
 
-class _ApplyFailed(Exception):
-    pass
-
-
 class EndOffsets:
     """The log's end offsets for many concurrent commands in one broker request.
 
@@ -846,19 +890,6 @@ def _start_process_span(envelope: Envelope, group: str, topic: str) -> trace.Spa
             "amiable.tenant": envelope.tenant,
         },
     )
-
-
-@contextlib.contextmanager
-def _process_span(envelope: Envelope, tracing: tuple[str, str] | None):
-    if tracing is None:
-        yield
-        return
-    span = _start_process_span(envelope, *tracing)
-    try:
-        with trace.use_span(span, end_on_exit=False):
-            yield
-    finally:
-        span.end()
 
 
 class _SeekToStored(ConsumerRebalanceListener):
@@ -1177,11 +1208,53 @@ async def rebuild(
     live_schema: str = LIVE_SCHEMA,
     swap: bool = True,
     max_records: int = 5000,
+    streams: int = 2,
 ) -> RebuildResult:
     """Replay the log from offset 0 into a fresh schema, then swap it in for the live one.
 
     Records that cannot be decoded are skipped (the live runner already dead-lettered them).
     """
+    with _collected_apart():
+        return await _rebuild(
+            projector,
+            engine,
+            registry,
+            bootstrap=bootstrap,
+            topic=topic,
+            live_schema=live_schema,
+            swap=swap,
+            max_records=max_records,
+            streams=streams,
+        )
+
+
+@contextlib.contextmanager
+def _collected_apart():
+    """What the process held before the rebuild, out of the cyclic collector's reach while it
+    runs: a replay allocates millions of objects, and each full collection would walk every
+    module, model and schema loaded before it too (a quarter of the rebuild's CPU, measured).
+    A process that froze its objects already (a service after start-up) keeps them frozen."""
+    frozen_before = gc.get_freeze_count()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if not frozen_before:
+            gc.unfreeze()
+
+
+async def _rebuild(
+    projector: Projector,
+    engine: AsyncEngine,
+    registry: Registry,
+    *,
+    bootstrap: str,
+    topic: str,
+    live_schema: str,
+    swap: bool,
+    max_records: int,
+    streams: int,
+) -> RebuildResult:
     fresh = ProjectionStore(projector, engine, registry, schema=f"{live_schema}_rebuild")
     await fresh.create(fresh=True)
     consumer = AIOKafkaConsumer(
@@ -1208,25 +1281,63 @@ async def rebuild(
         async def skip(record, reason):
             return None
 
-        while any(reached[p] < ends[p] for p in ends):
-            batch = await consumer.getmany(timeout_ms=500, max_records=max_records)
-            records = {
-                tp.partition: [r for r in rows if r.offset < ends[tp.partition]]
-                for tp, rows in batch.items()
-            }
-            records = {p: rows for p, rows in records.items() if rows}
-            if not records:
-                for tp in partitions:
-                    reached[tp.partition] = max(reached[tp.partition], await consumer.position(tp))
-                continue
-            result = await fresh.apply_batch(
-                records, position, dead_letter=skip, group="rebuild", topic=topic, traced=False
-            )
-            if result.seeks:
-                raise RuntimeError(f"rebuild of {projector.service} lost its place: {result.seeks}")
-            for p, rows in records.items():
-                position[p] = reached[p] = rows[-1].offset + 1
-                events += len(rows)
+        # Partitions are applied by ``streams`` tasks, each on a connection of its own, as
+        # replicas would: while one waits for PostgreSQL the others fold their next batch, and
+        # one task reads the log and decodes ahead of them. No two streams touch one debtor
+        # account's rows (an account lives in one partition).
+        queues: list[asyncio.Queue[tuple[dict, list[Decoded]] | None]] = [
+            asyncio.Queue(maxsize=2) for _ in range(streams)
+        ]
+        applied = [0] * streams
+
+        async def read() -> None:
+            while any(reached[p] < ends[p] for p in ends):
+                batch = await consumer.getmany(timeout_ms=500, max_records=max_records)
+                records = {
+                    tp.partition: [r for r in rows if r.offset < ends[tp.partition]]
+                    for tp, rows in batch.items()
+                }
+                records = {p: rows for p, rows in records.items() if rows}
+                if not records:
+                    for tp in partitions:
+                        reached[tp.partition] = max(
+                            reached[tp.partition], await consumer.position(tp)
+                        )
+                    continue
+                for p, rows in records.items():
+                    reached[p] = rows[-1].offset + 1
+                for stream, queue in enumerate(queues):
+                    part = {p: rows for p, rows in records.items() if p % streams == stream}
+                    if part:
+                        await queue.put((part, fresh.decode(part)))
+            for queue in queues:
+                await queue.put(None)
+
+        async def apply(stream: int) -> None:
+            while (item := await queues[stream].get()) is not None:
+                records, decoded = item
+                result = await fresh.apply_batch(
+                    records,
+                    position,
+                    dead_letter=skip,
+                    group="rebuild",
+                    topic=topic,
+                    traced=False,
+                    decoded=decoded,
+                )
+                if result.seeks:
+                    raise RuntimeError(
+                        f"rebuild of {projector.service} lost its place: {result.seeks}"
+                    )
+                for p, rows in records.items():
+                    position[p] = rows[-1].offset + 1
+                    applied[stream] += len(rows)
+
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(read(), name=f"rebuild-{projector.service}-read")
+            for stream in range(streams):
+                tasks.create_task(apply(stream), name=f"rebuild-{projector.service}-{stream}")
+        events = sum(applied)
     finally:
         await consumer.stop()
     digest = await fresh.digest()

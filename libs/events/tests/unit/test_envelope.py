@@ -118,7 +118,7 @@ def test_undecodable_records_say_why(mutate, reason):
 def test_json_for_postgresql_holds_no_nul_and_changes_nothing_else(value, stored):
     import orjson
 
-    from amiable_events.db import _json_text, storable
+    from amiable_events.db import json_text, storable
 
-    assert orjson.loads(_json_text(value)) == stored
+    assert orjson.loads(json_text(value)) == stored
     assert storable("a\x00b") == "a\ufffdb" and storable(None) is None

@@ -547,6 +547,13 @@ def open_principal(
     """What is owed on the invoice itself, before any late charge, at the end of ``as_of``
     (every movement when None): :func:`amount_due` under no late-payment rule, so it is
     ``principal - credit notes - payments``, floored at 0, whatever the allocation."""
+    if not movements:
+        # What amount_due gives with nothing to replay, checked as it checks it, without
+        # itemising: a claim's projection computes this on every event it applies.
+        if not money.known_currency(currency):
+            raise ValueError(f"unknown currency {currency!r}")
+        _check_amount(principal, "principal", currency, allow_zero=True)
+        return principal.quantize(money.unit(currency))
     return amount_due(
         principal=principal,
         currency=currency,

@@ -7,15 +7,19 @@ Every service checks an amount with :func:`amount_error` and rounds or prints on
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from babel.numbers import get_currency_precision, is_currency
 
 
+# Cached: babel builds the set of every currency on each call, and a replay asks per event.
+@lru_cache(maxsize=512)
 def known_currency(currency: str) -> bool:
     """An ISO 4217 code CLDR knows."""
     return is_currency(currency)
 
 
+@lru_cache(maxsize=512)
 def minor_digits(currency: str) -> int:
     """Decimal places of the currency's minor unit: 2 for EUR, 0 for JPY, 3 for KWD."""
     return get_currency_precision(currency)

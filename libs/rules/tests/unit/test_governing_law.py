@@ -9,6 +9,7 @@ import pytest
 
 from amiable_rules.governing_law import GoverningLaws
 from amiable_rules.late_fees import (
+    PRINCIPAL_ONLY,
     AmountDue,
     ContractualInterest,
     DueLine,
@@ -309,6 +310,43 @@ def test_open_principal_is_what_is_owed_before_late_charges() -> None:
     }
     assert list(owed.values()) == [D("1000.00"), D("700.00"), D("600.00"), D("0.00")]
     assert open_principal(principal=D("1000.00"), currency="EUR", movements=movements) == 0
+
+
+@pytest.mark.parametrize(
+    ("principal", "currency"),
+    [("1000.00", "EUR"), ("1000", "EUR"), ("0", "JPY"), ("12.345", "KWD"), ("1E+3", "EUR")],
+)
+def test_open_principal_without_movements_is_the_amount_due_s(principal, currency) -> None:
+    """The shortcut for a claim with no payment and no credit note gives what amount_due gives."""
+    full = amount_due(
+        principal=D(principal),
+        currency=currency,
+        due_on=date.max,
+        movements=(),
+        as_of=date.max,
+        rule=PRINCIPAL_ONLY,
+    ).principal_outstanding
+    short = open_principal(principal=D(principal), currency=currency, movements=())
+    assert (short, str(short)) == (full, str(full))
+
+
+@pytest.mark.parametrize(
+    ("principal", "currency"), [("10.001", "EUR"), ("-1", "EUR"), ("10", "XZZ"), ("NaN", "EUR")]
+)
+def test_open_principal_without_movements_refuses_what_amount_due_refuses(
+    principal, currency
+) -> None:
+    with pytest.raises((ValueError, TypeError)) as full:
+        amount_due(
+            principal=D(principal),
+            currency=currency,
+            due_on=date.max,
+            movements=(),
+            as_of=date.max,
+            rule=PRINCIPAL_ONLY,
+        )
+    with pytest.raises(type(full.value), match=str(full.value).split(":")[0]):
+        open_principal(principal=D(principal), currency=currency, movements=())
 
 
 def test_a_claims_own_governing_law_beats_the_tenant_default() -> None:
