@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -256,6 +257,73 @@ async def test_an_apply_failure_parks_only_its_debtor_account_until_unparked(rig
     counts = dict(await (await _conn_rows(rig, select(tally.c.account, tally.c.events))))
     assert counts == {f"park:{sick}": 4, f"park:{healthy}": 2}
     assert await rig.store.parked() == []
+
+
+class CountingTally(TallyProjector):
+    """The tally with a batch apply that counts its calls."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(service)
+        self.calls = 0
+
+    async def apply_many(self, conn, envelopes: list[Envelope]) -> None:
+        self.calls += 1
+        for envelope in envelopes:
+            await self.apply(conn, envelope)
+
+
+def _as_records(topic: str, envelopes: list[Envelope]) -> dict[int, list[ConsumerRecord]]:
+    """``envelopes`` as one partition's records, offsets from 0, as the runner reads them."""
+    records = []
+    for offset, envelope in enumerate(envelopes):
+        key, value, headers = encode(envelope)
+        records.append(
+            ConsumerRecord(topic, 0, offset, 0, 0, key, value, None, len(key), len(value), headers)
+        )
+    return {0: records}
+
+
+async def test_a_failing_batch_is_bisected_to_its_event_not_replayed_event_by_event(rig):
+    """Issue 8: a rebuild over a few poison events fell to ~500 events/s, each failing batch
+    being re-applied one event per savepoint. Bisection costs a few batch applies: what comes
+    before the bad event applies, its account parks with its later events, the rest applies."""
+    projector = CountingTally(rig.service)
+    store = ProjectionStore(projector, rig.engine, REGISTRY, schema=f"{rig.store.schema}_bisect")
+    await store.create(fresh=True)
+    try:
+        events = [
+            registered(n, tenant="bisect", debtor=f"d{n % 8}", description="boom" * (n == 37))
+            for n in range(64)
+        ]
+
+        async def no_dead_letters(record, reason):
+            raise AssertionError(reason)
+
+        result = await store.apply_batch(
+            _as_records(rig.topic, events),
+            {},
+            dead_letter=no_dead_letters,
+            group="bisect",
+            topic=rig.topic,
+        )
+
+        parked = [n for n in range(37, 64) if n % 8 == 37 % 8]  # the bad event and its sequels
+        assert (result.applied, result.parked) == (64 - len(parked), len(parked))
+        # the whole batch, then one half per level of 64 events, then what follows the failure
+        assert projector.calls <= 2 + 2 * 6, projector.calls
+        async with store.transaction() as conn:
+            counts = dict((await conn.execute(select(tally.c.account, tally.c.events))).all())
+        assert counts == {f"bisect:d{d}": 8 for d in range(8) if d != 5} | {"bisect:d5": 4}
+        [account] = await store.parked()
+        assert (account["account"], account["offset"], account["waiting"]) == (
+            "bisect:d5",
+            37,
+            len(parked),
+        )
+        assert await store.positions() == {0: 64}
+    finally:
+        async with rig.engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE'))
 
 
 async def test_unpark_dead_letters_a_parked_record_that_no_longer_decodes(rig):
