@@ -10,10 +10,11 @@ import sys
 from datetime import timedelta
 
 import httpx
+import orjson
 import pytest
 
 from tests.claims_givens import portfolio_csv
-from tests.support import ROOT, auth
+from tests.support import ROOT, auth, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -119,3 +120,104 @@ async def test_the_import_command_shows_a_summary(fresh_topic, service_process, 
     )
     assert "row 100: amount: must be a decimal string" in result.stdout
     assert report.exists()
+
+
+HEADER = (
+    "invoice_number,amount,currency,issued_on,due_on,debtor_id,debtor_legal_name,debtor_country"
+)
+ROW = "ODD-1,120.00,EUR,2026-10-01,2026-10-31,D-1,Durand SAS,FR"
+REGISTERED = b"amiable.claims.claim-registered.v1"
+#: Odd bodies (among them what the fuzzer sends as "negative" bodies: {}, [], 0, null as text)
+#: and their answers: a 422 naming the header, with its reason, when the file as a whole cannot
+#: be read; a 200 with each row's result when only rows are bad (here, per row, its first
+#: invalid field and the start of its reason); a 415 for a media type or charset not taken.
+ODD_BODIES = [
+    ("text/csv", b"{}", 422, "unknown column(s): '{}'"),
+    ("text/csv", b"0", 422, "unknown column(s): '0'"),
+    ("text/csv", b"", 422, "the body is empty"),
+    ("text/csv", b"\n" + ROW.encode(), 422, "the first line is blank"),
+    ("text/csv", ROW.encode(), 422, "unknown column(s): 'ODD-1', '120.00'"),
+    ("text/csv", HEADER.replace("invoice_number,", "").encode(), 422, "missing required"),
+    ("text/csv", f"{HEADER},amount\n{ROW},1".encode(), 422, "named twice: 'amount'"),
+    ("text/csv", HEADER.encode() + b",\xff\n" + ROW.encode(), 422, "not UTF-8: byte 0xff"),
+    ("text/csv", b"invoice_number,amount\r,currency\n", 422, "unreadable CSV header"),
+    ("text/csv", HEADER.encode(), 200, []),
+    ("text/csv", f"{HEADER}\n{ROW},extra".encode(), 200, [("row", "9 fields")]),
+    ("Text/CSV; charset=UTF-8", HEADER.encode(), 200, []),
+    ("application/x-ndjson", b"{}", 200, [("invoice_number", "Field required")]),
+    (
+        "application/x-ndjson",
+        b'[]\n0\nnull\n"x"',
+        200,
+        [("row", "not a JSON object: each line is one POST /v1/claims body, not ")] * 4,
+    ),
+    ("application/x-ndjson", b"", 200, []),
+    ("application/x-ndjson", b"\n \n", 200, []),
+    ("application/x-ndjson", b"\xff", 200, [("row", "not UTF-8")]),
+    ("application/x-ndjson", b"[" * 2000, 200, [("row", "")]),
+    ("application/jsonl", b"true", 200, [("row", "not a JSON object")]),
+    ("text/csv; charset=latin-1", HEADER.encode(), 415, "charset 'latin-1'"),
+    ("text/csvx", HEADER.encode(), 415, "send text/csv"),
+    ("application/json", b"{}", 415, "send text/csv"),
+]
+
+
+async def test_odd_bodies_get_their_documented_answer_and_append_nothing(
+    fresh_topic, service_process, unique, infra
+):
+    """Issue 7 on the import route: no 5xx, the answers its OpenAPI documents, and not one
+    event on the log for any of them; a good line afterwards is registered (nothing of the
+    refused files was reserved)."""
+    topic = await fresh_topic("odd")
+    service = (
+        service_process(
+            "claims",
+            topic=topic,
+            projection_schema=f"odd_{unique}",
+            consumer_group=f"odd-{unique}",
+            read_your_writes_timeout="60",  # the good line's answer, on a busy machine
+        )
+        .start()
+        .wait_ready()
+    )
+    headers = auth(f"odd-{unique}", "claims:write")
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as api:
+        for content_type, body, status, expected in ODD_BODIES:
+            answer = await api.post(
+                "/v1/claims:import", content=body, headers={**headers, "Content-Type": content_type}
+            )
+            case = (content_type, body[:60], answer.text[:500])
+            assert answer.status_code == status, case
+            if status != 200:
+                assert answer.headers["content-type"] == "application/problem+json", case
+                assert expected in answer.json()["detail"], case
+                if status == 422:
+                    assert answer.json()["errors"][0]["field"] == "header", case
+                continue
+            result = answer.json()
+            assert (result["created"], result["duplicate"]) == (0, 0), case
+            assert result["invalid"] == len(result["rows"]) == len(expected), case
+            for row, (field, reason) in zip(result["rows"], expected, strict=True):
+                assert row["status"] == "invalid", case
+                assert row["errors"][0]["field"] == field, case
+                assert row["errors"][0]["reason"].startswith(reason), case
+        assert await read_topic(infra.bootstrap, topic) == []
+        good = (
+            '{"invoice_number": "ODD-OK", "amount": "10.00", "currency": "EUR", '
+            '"issued_on": "2026-10-01", "due_on": "2026-10-31", "debtor": {"id": "D-1", '
+            '"legal_name": "Durand SAS", "country": "FR", '
+            '"contacts": [{"email": "c@durand.example"}]}}\n'
+        )
+        answer = await api.post(
+            "/v1/claims:import",
+            content=good.encode(),
+            headers={**headers, "Content-Type": "application/x-ndjson"},
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["created"] == 1, answer.text
+    registered = [
+        orjson.loads(record.value)["invoice_number"]
+        for record in await read_topic(infra.bootstrap, topic)
+        if dict(record.headers)["ce_type"] == REGISTERED
+    ]
+    assert registered == ["ODD-OK"]

@@ -98,3 +98,22 @@ def test_the_schema_states_every_bound_the_service_checks():
         "format": "uuid",
         "title": "X-Correlation-Id",
     }
+
+
+def test_the_import_documents_each_media_type_it_takes_and_each_answer():
+    """Issue 7: the import's bodies are text of the three media types the route reads, and its
+    own answers (the per-row report, and a 422 for a file without a usable CSV header) are
+    documented besides the kit's problems."""
+    from amiable_claims.api.imports import MEDIA_TYPES
+
+    operation = SPEC["paths"]["/v1/claims:import"]["post"]
+    content = operation["requestBody"]["content"]
+    assert set(content) == set(MEDIA_TYPES)
+    assert all(body["schema"]["type"] == "string" and body["example"] for body in content.values())
+    responses = operation["responses"]
+    assert list(responses["200"]["content"]) == ["application/json"]
+    assert responses["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ImportResult"
+    }
+    assert "`header`" in responses["422"]["description"]
+    assert "charset" in responses["415"]["description"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,6 +23,11 @@ from amiable_events.errors import Invalid, TooLarge, UnsupportedMediaType
 
 MAX_IMPORT_ROWS = 50_000
 
+#: The media types taken (the type and subtype, any case) and how each is read.
+MEDIA_TYPES = {"text/csv": "csv", "application/x-ndjson": "ndjson", "application/jsonl": "ndjson"}
+#: The charsets a ``charset`` parameter may name: the body is read as UTF-8.
+CHARSETS = ("utf-8", "utf8", "us-ascii")
+
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
 
 
@@ -29,6 +35,12 @@ IMPORT_EXAMPLE_CSV = (
     "invoice_number,amount,currency,issued_on,due_on,debtor_id,debtor_legal_name,debtor_country,"
     "contact_name,contact_email\n"
     "INV-1,1200.00,EUR,2026-10-01,2026-10-31,C-42,Durand SAS,FR,Claire Martin,c@durand.example\n"
+)
+IMPORT_EXAMPLE_NDJSON = (
+    '{"invoice_number": "INV-1", "amount": "1200.00", "currency": "EUR", '
+    '"issued_on": "2026-10-01", "due_on": "2026-10-31", "debtor": {"id": "C-42", '
+    '"legal_name": "Durand SAS", "country": "FR", '
+    '"contacts": [{"name": "Claire Martin", "email": "c@durand.example"}]}}\n'
 )
 
 CSV_COLUMNS = [
@@ -57,14 +69,61 @@ CSV_COLUMNS = [
     "address_country",
     "governing_law",
 ]
+#: The columns a CSV header must name: without one of them, no row of the file could register.
+REQUIRED_CSV_COLUMNS = [
+    "invoice_number",
+    "amount",
+    "currency",
+    "issued_on",
+    "due_on",
+    "debtor_id",
+    "debtor_legal_name",
+    "debtor_country",
+]
+
+
+def _shown(names: list[str]) -> str:
+    """Column names for a reason: each quoted and cut at 40 characters, at most 5 of them."""
+    quoted = [repr(n[:40] + "..." if len(n) > 40 else n) for n in names[:5]]
+    return ", ".join(quoted) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def header_problem(header: list[str]) -> str | None:
+    """Why a CSV header makes the whole file unusable, or None when it names usable columns.
+
+    Every row is read by the header's names, so a header that names no known column, names
+    one twice (which value would count?) or lacks a required one would make every row
+    invalid: the file is refused (422) instead, with the reason, and nothing is registered.
+    """
+    if not any(name.strip() for name in header):
+        return "the first line is blank: it must name the columns (invoice_number, amount, ...)"
+    unknown = [name for name in header if name not in CSV_COLUMNS]
+    if unknown:
+        return f"unknown column(s): {_shown(unknown)}; the columns are {', '.join(CSV_COLUMNS)}"
+    twice = sorted(name for name, times in Counter(header).items() if times > 1)
+    if twice:
+        return f"column(s) named twice: {_shown(twice)}"
+    missing = [name for name in REQUIRED_CSV_COLUMNS if name not in header]
+    if missing:
+        return f"missing required column(s): {', '.join(missing)}"
+    return None
+
+
+def _ndjson_body(line: str) -> Any:
+    """One NDJSON line as the JSON body of POST /v1/claims."""
+    value = orjson.loads(line)
+    if not isinstance(value, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+        raise ValueError(
+            "not a JSON object: each line is one POST /v1/claims body, not "
+            + kind.get(type(value), "a number")
+        )
+    return value
 
 
 def _csv_body(record: dict[str, str]) -> dict:
     """One CSV row (flat, documented header) as the JSON body of POST /v1/claims."""
     value = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in record.items()}
-    unknown = sorted(k for k in value if k not in CSV_COLUMNS)
-    if unknown:
-        raise ValueError(f"unknown column(s): {', '.join(unknown)}")
     contact = {
         k.removeprefix("contact_"): value[k]
         for k in ("contact_name", "contact_email", "contact_phone", "contact_role")
@@ -156,7 +215,7 @@ class _Rows:
             self.rows.append(
                 [
                     {
-                        "field": ".".join(str(p) for p in e["loc"]),
+                        "field": ".".join(str(p) for p in e["loc"]) or "row",
                         "reason": e["msg"].removeprefix("Value error, "),
                     }
                     for e in exc.errors()
@@ -174,11 +233,15 @@ class _Rows:
         try:
             header = next(reader)
         except StopIteration:
-            return self.rows
+            raise Invalid.field(
+                "header", "the body is empty: a CSV file starts with a header naming its columns"
+            ) from None
         except csv.Error as exc:
             raise Invalid.field("header", f"unreadable CSV header: {exc}") from exc
         if self.undecodable:
             raise Invalid.field("header", self.undecodable)
+        if problem := header_problem(header):
+            raise Invalid.field("header", problem)
         while True:
             try:
                 values = next(reader)
@@ -199,23 +262,32 @@ class _Rows:
     def ndjson(self, chunks: Iterator[bytes]) -> list:
         for line in self.lines(chunks):
             if line.strip():
-                self.add(orjson.loads, line)
+                self.add(_ndjson_body, line)
             self.undecodable = None
         return self.rows
 
 
-def _parse_rows(content_type: str, chunks: Iterator[bytes]) -> list:
+def _parse_rows(kind: str, chunks: Iterator[bytes]) -> list:
     """Each row as a ClaimIn, or as its list of field errors (in a worker thread)."""
-    if content_type.startswith("text/csv"):
+    if kind == "csv":
         return _Rows().csv(chunks)
     return _Rows().ndjson(chunks)
 
 
-def _media_type(request: Request) -> str:
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith(("text/csv", "application/x-ndjson", "application/jsonl")):
+def body_kind(content_type: str) -> str:
+    """``csv`` or ``ndjson``, from a Content-Type; 415 for any other type or charset."""
+    essence, *parameters = content_type.split(";")
+    kind = MEDIA_TYPES.get(essence.strip().lower())
+    if kind is None:
         raise UnsupportedMediaType("send text/csv or application/x-ndjson")
-    return content_type
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in CHARSETS:
+            raise UnsupportedMediaType(
+                f"the body is read as UTF-8: charset {_shown([charset])} is not taken"
+            )
+    return kind
 
 
 def _blocking_chunks(request: Request, loop: asyncio.AbstractEventLoop) -> Iterator[bytes]:
@@ -231,6 +303,19 @@ def _blocking_chunks(request: Request, loop: asyncio.AbstractEventLoop) -> Itera
             yield chunk
 
 
+_CSV_BODY = (
+    "UTF-8 text (a BOM is skipped), lines ending in LF or CRLF. The first line is the header: "
+    f"it names each column once, among {', '.join(CSV_COLUMNS)}, in any order, and names at "
+    f"least {', '.join(REQUIRED_CSV_COLUMNS)}. Each further line is a row; a field holding a "
+    "comma, a quote, CR or LF is quoted (RFC 4180); an empty field is left out; blank lines are "
+    "skipped."
+)
+_NDJSON_BODY = (
+    "UTF-8 text, one JSON object per line: the body of `POST /v1/claims` (including "
+    "`late_payment_terms`). Blank lines are skipped; an empty body imports nothing."
+)
+
+
 @router.post(
     ":import",
     operation_id="importClaims",
@@ -238,39 +323,68 @@ def _blocking_chunks(request: Request, loop: asyncio.AbstractEventLoop) -> Itera
     openapi_extra={
         "requestBody": {
             "required": True,
+            "description": f"At most {MAX_IMPORT_ROWS:,} rows and AMIABLE_MAX_IMPORT_BYTES "
+            "(16 MiB by default). A `charset` parameter, if any, names UTF-8.",
             "content": {
                 "text/csv": {
-                    "schema": {"type": "string"},
+                    "schema": {"type": "string", "description": _CSV_BODY},
                     "example": IMPORT_EXAMPLE_CSV,
                 },
                 "application/x-ndjson": {
-                    "schema": {"type": "string"},
-                    "example": '{"invoice_number": "INV-1", "amount": "1200.00", ...}\n',
+                    "schema": {"type": "string", "description": _NDJSON_BODY},
+                    "example": IMPORT_EXAMPLE_NDJSON,
+                },
+                "application/jsonl": {
+                    "schema": {"type": "string", "description": _NDJSON_BODY},
+                    "example": IMPORT_EXAMPLE_NDJSON,
                 },
             },
         }
     },
     responses={
-        413: {"description": "More than 50,000 rows, or a body over AMIABLE_MAX_IMPORT_BYTES"},
-        415: {"description": "Not CSV/NDJSON"},
+        200: {
+            "description": "The file was read: the counts and one result per row, in file "
+            "order (a file of no rows answers zero counts)"
+        },
+        413: {
+            "description": f"More than {MAX_IMPORT_ROWS:,} rows, or a body over "
+            "AMIABLE_MAX_IMPORT_BYTES; nothing is registered"
+        },
+        415: {
+            "description": "A Content-Type other than text/csv, application/x-ndjson or "
+            "application/jsonl, or a charset other than UTF-8"
+        },
+        422: {
+            "description": "The file as a whole is unusable and nothing is registered: a CSV "
+            "body that is empty, or whose header is blank, not UTF-8, not readable as CSV, "
+            "names an unknown column or a column twice, or lacks a required column "
+            "(`errors[0].field` is `header`, with the reason). A bad row is never a 422: it "
+            "is an `invalid` row of the 200."
+        },
     },
 )
 async def import_claims(
     request: Request, principal: WriterDep, handler: HandlerDep
 ) -> ImportResult:
     """Register up to 50,000 claims from CSV (the header names the columns, see below) or NDJSON
-    (one `POST /v1/claims` body per line). Each row gets its result: `created` (with the claim
-    id), `duplicate` (the invoice number is already registered, with that claim's id) or
-    `invalid` (each field with its reason). One bad row never blocks the others.
+    (one `POST /v1/claims` body per line; `application/jsonl` is taken as NDJSON). Each row gets
+    its result: `created` (with the claim id), `duplicate` (the invoice number is already
+    registered, with that claim's id) or `invalid` (each field with its reason; `row` when the
+    row as a whole cannot be read: bytes that are not UTF-8, a line that is not a JSON object,
+    more fields than the header names, a CR or LF in an unquoted field). One bad row never
+    blocks the others. A file that cannot be read at all (a CSV body without a usable header)
+    is a 422 naming `header`, and nothing of it is registered.
 
     CSV columns: invoice_number, amount, currency, issued_on, due_on, contract_reference,
     purchase_order, description, debtor_id, debtor_legal_name, debtor_registration_id,
     debtor_country, debtor_language, debtor_timezone, contact_name, contact_email,
     contact_phone, contact_role, address_line1, address_line2, address_postal_code,
-    address_city, address_country, governing_law (`late_payment_terms`: NDJSON only)."""
-    content_type = _media_type(request)
+    address_city, address_country, governing_law (`late_payment_terms`: NDJSON only). The
+    header names each column it uses once, in any order, and at least invoice_number, amount,
+    currency, issued_on, due_on, debtor_id, debtor_legal_name and debtor_country."""
+    kind = body_kind(request.headers.get("content-type", ""))
     chunks = _blocking_chunks(request, asyncio.get_running_loop())
-    rows = await asyncio.to_thread(_parse_rows, content_type, chunks)
+    rows = await asyncio.to_thread(_parse_rows, kind, chunks)
     results = await Registrations(handler).import_rows(principal.tenant, rows)
     counts = {status: 0 for status in ("created", "duplicate", "invalid")}
     for result in results:
