@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import os
 from datetime import datetime
 from pathlib import Path
@@ -277,9 +279,16 @@ def import_claims(
     from amiable_events.settings import ServiceSettings
 
     ndjson = file.suffix.lower() in (".ndjson", ".jsonl")
-    lines = file.read_text(encoding="utf-8-sig").splitlines()
-    header, rows = (None, lines) if ndjson else (lines[0], lines[1:])
-    rows = [row for row in rows if row.strip()]
+    text = file.read_text(encoding="utf-8-sig")
+    if ndjson:
+        header, rows = None, [line for line in text.splitlines() if line.strip()]
+    else:
+        # CSV records, not lines: a quoted field may hold a line break.
+        records = [record for record in csv.reader(io.StringIO(text, newline="")) if record]
+        if not records:
+            typer.echo(f"{file}: empty, no header line")
+            raise typer.Exit(1)
+        header, rows = records[0], records[1:]
     token = issue_token(ServiceSettings().jwt_secret, tenant=tenant, scopes=["claims:write"])
     headers = {
         "Authorization": f"Bearer {token}",
@@ -293,7 +302,14 @@ def import_claims(
     ):
         for start in range(0, len(rows), chunk):
             part = rows[start : start + chunk]
-            body = "\n".join(part if header is None else [header, *part]) + "\n"
+            if header is None:
+                body = "\n".join(part) + "\n"
+            else:
+                out = io.StringIO()
+                writer = csv.writer(out, lineterminator="\n")
+                writer.writerow(header)
+                writer.writerows(part)
+                body = out.getvalue()
             answer = client.post("/v1/claims:import", content=body.encode(), headers=headers)
             if answer.status_code != 200:
                 typer.echo(

@@ -87,8 +87,13 @@ async def test_the_import_command_shows_a_summary(fresh_topic, service_process, 
     body, expected = portfolio_csv(
         1_200, bad_every=100, duplicate_every=500, issued_on=service.today - timedelta(days=84)
     )
+    # Row 100's bad amount spans two lines inside its quotes: one record, not two.
+    assert body.count('"12,50"') == 6
+    body = body.replace('"12,50"', '"12\n50"', 1)
     source = tmp_path / "claims.csv"
     source.write_text(body)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
     report = tmp_path / "report.json"
     result = await asyncio.to_thread(
         subprocess.run,
@@ -120,6 +125,16 @@ async def test_the_import_command_shows_a_summary(fresh_topic, service_process, 
     )
     assert "row 100: amount: must be a decimal string" in result.stdout
     assert report.exists()
+    refused = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "amiable_cli.main", "import", str(empty), "--tenant", "t"],
+        env=service.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (refused.returncode, refused.stdout.strip()) == (1, f"{empty}: empty, no header line")
 
 
 HEADER = (
