@@ -8,6 +8,7 @@ parameter of every row in Python (the rebuild spent most of its time there).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,12 @@ def storable(text: str | None) -> str | None:
     return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
 
 
+#: From this many rows on, :meth:`Bulk.insert` copies them (three round trips) rather than
+#: sending them as arrays (one round trip, but asyncpg checks each array element for nesting,
+#: which cost more than the rest of the encoding).
+COPY_FROM_ROWS = 100
+
+
 @dataclass(frozen=True)
 class Bulk:
     """Set-based statements on the asyncpg connection under a SQLAlchemy one, in its transaction
@@ -107,11 +114,34 @@ class Bulk:
     async def insert(
         self, table: Table, columns: Sequence[str], rows: Sequence[Sequence], then: str = ""
     ) -> None:
-        """Insert ``rows`` (tuples in the order of ``columns``) with one statement; ``then`` is
-        what follows it (``ON CONFLICT ...``, where the table is ``target``)."""
-        if rows:
-            statement = _insert_sql(self.name(table), table, tuple(columns)) + then
+        """Insert ``rows`` (tuples in the order of ``columns``) as one statement would;
+        ``then`` is what follows it (``ON CONFLICT ...``, where the table is ``target``).
+
+        A few rows go as one ``INSERT ... SELECT FROM unnest(<arrays>)``; many are copied
+        (binary COPY), straight into the table when nothing follows, else into a temporary
+        table of this session that the insert empties as it reads it."""
+        if not rows:
+            return
+        columns = tuple(columns)
+        if len(rows) < COPY_FROM_ROWS:
+            statement = _insert_sql(self.name(table), table, columns) + then
             await self.connection.execute(statement, *zip(*rows, strict=True))
+        elif not then:
+            await self.connection.copy_records_to_table(
+                table.name, schema_name=self.schema, columns=columns, records=rows
+            )
+        else:
+            stage, create = _stage(table, columns)
+            # A table of the session's own: created by the first batch that needs it (again
+            # after a rollback of that batch) and empty at each commit.
+            await self.connection.execute(create)
+            await self.connection.copy_records_to_table(stage, columns=columns, records=rows)
+            listed = ", ".join(_quoted(columns))
+            await self.connection.execute(
+                f"WITH staged AS (DELETE FROM {stage} RETURNING {listed}) "
+                f"INSERT INTO {self.name(table)} AS target ({listed}) "
+                f"SELECT {listed} FROM staged {then}"
+            )
 
 
 @lru_cache(maxsize=1024)  # schemas x tables x column lists
@@ -120,6 +150,17 @@ def _insert_sql(name: str, table: Table, columns: tuple[str, ...]) -> str:
     return (
         f"INSERT INTO {name} AS target ({', '.join(_quoted(columns))}) "
         f"SELECT * FROM unnest({arrays}) "
+    )
+
+
+@lru_cache(maxsize=256)
+def _stage(table: Table, columns: tuple[str, ...]) -> tuple[str, str]:
+    """The name of a temporary table holding ``columns`` of ``table`` (named after their types,
+    so two shapes never share one), and the statement creating it if the session has none."""
+    definition = ", ".join(f'"{c}" {_sql_type(table, c)}' for c in columns)
+    name = f"amiable_stage_{hashlib.sha256(definition.encode()).hexdigest()[:16]}"
+    return name, (
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({definition}) ON COMMIT DELETE ROWS"
     )
 
 
