@@ -174,10 +174,21 @@ async def test_every_event_is_applied_once_even_when_appended_twice(rig):
     )
 
 
+async def indexes(rig) -> list[str]:
+    """The live schema's index definitions (named without their schema)."""
+    async with rig.engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE schemaname = :s ORDER BY indexname"),
+            {"s": rig.store.schema},
+        )
+        return [row[0].replace(f"{rig.store.schema}.", "") for row in rows]
+
+
 async def test_rebuild_gives_the_live_digest(rig):
     await rig.log.append([registered(n, tenant="rebuild") for n in range(300)])
     await eventually(lambda: caught_up(rig))
     live = await rig.store.digest()
+    live_indexes = await indexes(rig)
 
     result = await rebuild(
         rig.projector,
@@ -191,6 +202,9 @@ async def test_rebuild_gives_the_live_digest(rig):
     assert result.events == 300
     assert result.digest["digest"] == live["digest"]
     assert (await rig.store.digest())["digest"] == live["digest"]
+    # built after the rows went in, the same indexes as the schema the runner created
+    assert await indexes(rig) == live_indexes
+    assert any("parked_events" in index for index in live_indexes)
     # the live runner goes on over the swapped-in tables
     await rig.log.append([registered(1000 + n, tenant="rebuild") for n in range(10)])
     await eventually(lambda: caught_up(rig))

@@ -77,9 +77,10 @@ def prescription_date(claim: Claim, policy: Policy) -> date:
     )
 
 
-def limitation_warning_on(claim: Claim, policy: Policy) -> date:
+def limitation_warning_on(claim: Claim, policy: Policy, prescription: date | None = None) -> date:
+    """When to warn that the claim nears its ``prescription`` date (computed when not given)."""
     rule = limitation_rule(claim, policy)
-    return limitation.warning_date(rule, prescription_date(claim, policy))
+    return limitation.warning_date(rule, prescription or prescription_date(claim, policy))
 
 
 def installments_paid(claim: Claim) -> list[bool]:

@@ -101,7 +101,7 @@ def desired_timers(claim: Claim, policy: Policy) -> list[TimerSpec]:
                 TimerSpec(
                     f"limitation:{claim.claim_id}:{prescription.isoformat()}",
                     "limitation",
-                    _start_of(limitation_warning_on(claim, policy)),
+                    _start_of(limitation_warning_on(claim, policy, prescription)),
                     {
                         "claim_id": str(claim.claim_id),
                         "prescription_date": prescription.isoformat(),
