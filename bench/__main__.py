@@ -75,8 +75,10 @@ class Report:
 
     def add(self, name: str, measured: str, target: str = "", met: bool | None = None) -> None:
         self.figures.append(Figure(name, measured, target, met))
-        verdict = "" if met is None else ("met" if met else "MISSED")
-        print(f"  {name}: {measured}" + (f"  [target {target}: {verdict}]" if target else ""))
+        if met is None:
+            print(f"  {name}: {measured}" + (f"  [{target}]" if target else ""))
+        else:
+            print(f"  {name}: {measured}  [target {target}: {'met' if met else 'MISSED'}]")
 
     def table(self) -> str:
         rows = [("figure", "measured", "target", "")] + [
@@ -101,6 +103,8 @@ class RssSampler(threading.Thread):
         self.phase = "start"
         self.peak = self._rss()
         self.peak_phase = self.phase
+        #: The peak of each phase, in the order the phases came: where the memory grows.
+        self.by_phase: dict[str, int] = {}
         self._done = threading.Event()
 
     def _rss(self) -> int:
@@ -116,8 +120,10 @@ class RssSampler(threading.Thread):
     def run(self) -> None:
         while not self._done.wait(0.01):
             rss = self._rss()
+            phase = self.phase
+            self.by_phase[phase] = max(self.by_phase.get(phase, 0), rss)
             if rss > self.peak:
-                self.peak, self.peak_phase = rss, self.phase
+                self.peak, self.peak_phase = rss, phase
 
     def stop(self) -> None:
         self._done.set()
@@ -439,6 +445,10 @@ async def bench_service(
         service.stop()
         await positions.stop()
         await log_end.stop()
+    print(
+        "  RSS peak by phase: "
+        + ", ".join(f"{phase} {rss / MB:,.0f} MB" for phase, rss in memory.by_phase.items())
+    )
     report.add(
         "claims service peak RSS",
         f"{memory.peak / MB:,.0f} MB (during {memory.peak_phase})",
@@ -449,6 +459,9 @@ async def bench_service(
 
 async def main(args) -> None:
     from amiable_cli import stack
+
+    # Each figure as it comes, also when the output goes to a file.
+    sys.stdout.reconfigure(line_buffering=True)
 
     config = stack.StackConfig.from_env()
     started_stack = not stack.is_up(config)
