@@ -114,7 +114,9 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def main(count: int, poison: int, repeat: int, read_only: bool, streams: int) -> None:
+async def main(
+    count: int, poison: int, repeat: int, read_only: bool, streams: int, max_records: int
+) -> None:
     bootstrap = os.environ.get("AMIABLE_KAFKA_BOOTSTRAP", "localhost:19092")
     server = os.environ.get("AMIABLE_DATABASE_URL", "postgresql://amiable:amiable@localhost:15432")
     topic = await create_topic(bootstrap, f"bench-profile-{uuid.uuid4().hex[:8]}")
@@ -139,6 +141,7 @@ async def main(count: int, poison: int, repeat: int, read_only: bool, streams: i
                 topic=topic,
                 live_schema=schema,
                 streams=streams,
+                max_records=max_records,
             )
             python, postgres = (
                 1e6 * (b - a) / count for a, b in zip(before, cpu.now(), strict=True)
@@ -171,5 +174,15 @@ if __name__ == "__main__":
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--read-only", action="store_true", help="only the raw read")
     parser.add_argument("--streams", type=int, default=2, help="rebuild's concurrent appliers")
+    parser.add_argument("--max-records", type=int, default=5000, help="rebuild's batch size")
     args = parser.parse_args()
-    asyncio.run(main(args.events, args.poison, args.repeat, args.read_only, args.streams))
+    asyncio.run(
+        main(
+            args.events,
+            args.poison,
+            args.repeat,
+            args.read_only,
+            args.streams,
+            args.max_records,
+        )
+    )

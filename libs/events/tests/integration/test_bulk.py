@@ -93,6 +93,29 @@ async def test_arrays_and_copy_write_the_same_rows_and_upsert_alike(schema, coun
     assert first[4] == '{"n": 0, "text": "nul\ufffdhere", "nested": [1, {"a": null}]}'
 
 
+async def test_rows_said_new_that_are_not_still_upsert(schema):
+    """``new=True`` copies straight into the table; when a row was there after all (a forged
+    claim id, say), the insert takes the way of its ON CONFLICT clause, as if never said new."""
+    engine, name = schema
+    many = rows(COPY_FROM_ROWS + 5)
+    await insert(engine, name, many[:1])
+    async with engine.begin() as conn:
+        await conn.execution_options(schema_translate_map={None: name})
+        await conn.execute(text("SELECT 1"))
+        bulk = await Bulk.of(conn)
+        await bulk.insert(items, COLUMNS, [(*row[:5], 1) for row in many], UPSERT, new=True)
+
+    found = await table(engine, name)
+    assert [row[5] for row in found] == [2] + [1] * (len(many) - 1)
+
+    brand_new = [(uuid.uuid4(), *row[1:]) for row in rows(COPY_FROM_ROWS)]
+    async with engine.begin() as conn:
+        await conn.execution_options(schema_translate_map={None: name})
+        await conn.execute(text("SELECT 1"))
+        await (await Bulk.of(conn)).insert(items, COLUMNS, brand_new, UPSERT, new=True)
+    assert len(await table(engine, name)) == len(many) + COPY_FROM_ROWS
+
+
 async def test_a_copy_rolled_back_to_its_savepoint_leaves_nothing_staged(schema):
     """The staging table lives as long as the session: a failed insert rolled back to a
     savepoint must not leave rows that the next insert would then write."""

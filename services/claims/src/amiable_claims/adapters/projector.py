@@ -11,6 +11,7 @@ SQLAlchemy's per-parameter processing and ``model_dump(mode="json")`` cost more 
 from __future__ import annotations
 
 from collections import defaultdict
+from operator import itemgetter
 from uuid import UUID
 
 import orjson
@@ -78,7 +79,8 @@ class ClaimsProjector:
             timeline.append(_timeline_row(claim_id, envelope))
             if envelope.data.source == "claims":
                 by_claim[claim_id].append(envelope)
-        await bulk.insert(claim_events, _TIMELINE, timeline, "ON CONFLICT DO NOTHING")
+        # Each record is applied once: its (partition, offset) is new to the timeline.
+        await bulk.insert(claim_events, _TIMELINE, timeline, "ON CONFLICT DO NOTHING", new=True)
         if by_claim:
             await self._fold(bulk, by_claim)
         for envelope in envelopes:
@@ -146,13 +148,15 @@ class ClaimsProjector:
                 sole_event[claim_id] = envelopes[0]  # whatever timer the claim needs, it armed it
         if not changed:
             return
-        await bulk.insert(
-            claims,
-            _CLAIM_COLUMNS,
-            [tuple(row[name] for name in _CLAIM_COLUMNS) for row, _ in changed],
-            "ON CONFLICT (claim_id) DO UPDATE SET "
-            + ", ".join(f'"{name}" = excluded."{name}"' for name in _CLAIM_UPDATED),
-        )
+        columns = itemgetter(*_CLAIM_COLUMNS)
+        for new in (False, True):  # the claims found in the table, then those registered now
+            await bulk.insert(
+                claims,
+                _CLAIM_COLUMNS,
+                [columns(row) for row, _ in changed if (row["claim_id"] not in current) is new],
+                _CLAIM_UPSERT,
+                new=new,
+            )
         if registered:
             await bulk.insert(
                 debtor_accounts,
@@ -186,11 +190,13 @@ class ClaimsProjector:
             await bulk.connection.execute(
                 f"UPDATE {table} SET state = 'fired' WHERE event_id = ANY($1::uuid[])", fired
             )
-        wanted = []
+        # Timer rows of the claims found in the table, and of those new to it (no timer yet).
+        wanted: dict[bool, list[tuple]] = {False: [], True: []}
         for state in states:
+            rows = wanted[state.claim_id not in existing]
             for timer in desired_timers(state, self.policy):
                 armed = armed_by.get((state.claim_id, timer.timer_id)) or sole_event[state.claim_id]
-                wanted.append(
+                rows.append(
                     (
                         timer.timer_id,
                         timer.due_at,
@@ -206,28 +212,28 @@ class ClaimsProjector:
                 )
         # Only a claim that was in the table before this batch can have timers there.
         subjects = [str(state.claim_id) for state in states if state.claim_id in existing]
-        keep = {row[0] for row in wanted}
-        pending = (
-            await bulk.connection.fetch(
+        if subjects:
+            keep = {row[0] for row in wanted[False]}
+            pending = await bulk.connection.fetch(
                 f"SELECT timer_id FROM {table} "
                 "WHERE subject = ANY($1::text[]) AND state = 'pending'",
                 subjects,
             )
-            if subjects
-            else []
-        )
-        stale = [timer_id for (timer_id,) in pending if timer_id not in keep]
-        if stale:
-            await bulk.connection.execute(
-                f"UPDATE {table} SET state = 'cancelled' WHERE timer_id = ANY($1::text[])", stale
+            stale = [timer_id for (timer_id,) in pending if timer_id not in keep]
+            if stale:
+                await bulk.connection.execute(
+                    f"UPDATE {table} SET state = 'cancelled' WHERE timer_id = ANY($1::text[])",
+                    stale,
+                )
+        for new, rows in wanted.items():
+            await bulk.insert(
+                timers,
+                _TIMER_COLUMNS,
+                rows,
+                "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, "
+                "payload = excluded.payload, state = 'pending' WHERE target.state <> 'fired'",
+                new=new,
             )
-        await bulk.insert(
-            timers,
-            _TIMER_COLUMNS,
-            wanted,
-            "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, "
-            "payload = excluded.payload, state = 'pending' WHERE target.state <> 'fired'",
-        )
 
 
 def _registering_tenant(envelopes: list[Envelope]) -> str | None:
@@ -356,6 +362,9 @@ _CLAIM_UPDATED = (
     "outstanding",
     "closed_on",
     "state",
+)
+_CLAIM_UPSERT = "ON CONFLICT (claim_id) DO UPDATE SET " + ", ".join(
+    f'"{name}" = excluded."{name}"' for name in _CLAIM_UPDATED
 )
 _CLAIM_SELECT = ", ".join(
     f'"{name}"::text AS "{name}"' if name in ("debtor", "state") else f'"{name}"'
