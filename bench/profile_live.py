@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -45,14 +46,31 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _backends(dsn: str) -> list[int]:
-    """The PostgreSQL backends of the service: connections to its database opened by it (all
-    but the bench's own, which it excludes)."""
+def _local_ports(pid: int) -> set[int]:
+    """The local TCP ports of ``pid``'s sockets (Linux /proc)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if fields[9] in inodes:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+async def _backends(dsn: str, pid: int) -> list[int]:
+    """The PostgreSQL backends serving ``pid`` (matched by its connections' ports)."""
+    ports = sorted(_local_ports(pid))
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            DATABASE,
+            "SELECT pid FROM pg_stat_activity WHERE client_port = ANY($1::int[])", ports
         )
         return [row["pid"] for row in rows]
     finally:
@@ -86,7 +104,7 @@ async def main(rate: int, seconds: float, py_spy: str | None) -> None:
     try:
         service.wait_ready()
         pid = service.process.pid
-        backends = await _backends(dsn)
+        backends = await _backends(dsn, pid)
         if py_spy:
             command = ["record", "--format", "raw", "-o", py_spy, "--rate", "200", "--pid"]
             spy = subprocess.Popen(  # noqa: ASYNC220 (started once, never waited on here)
@@ -99,7 +117,7 @@ async def main(rate: int, seconds: float, py_spy: str | None) -> None:
         result = await live.run(
             bootstrap, topic, positions, rate=rate, seconds=seconds, tenant="live"
         )
-        backends = sorted(set(backends) | set(await _backends(dsn)))
+        backends = sorted(set(backends) | set(await _backends(dsn, pid)))
         after = _cpu_seconds(pid), sum(_cpu_seconds(b) for b in backends)
         service_cpu, postgres = (
             1e6 * (b - a) / result.appended for a, b in zip(before, after, strict=True)

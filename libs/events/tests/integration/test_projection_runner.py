@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -348,6 +349,90 @@ async def test_a_failing_batch_is_bisected_to_its_event_not_replayed_event_by_ev
         )
         assert await store.positions() == {0: 64}
     finally:
+        async with rig.engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE'))
+
+
+async def test_a_bisected_batch_reacts_once_to_each_applied_event_from_the_right_state(rig):
+    """A reaction's state moves on event by event; a part of the batch rolled back while
+    bisecting must take back its states and caused events with its rows."""
+    from datetime import date, timedelta
+
+    from amiable_events.claims import ClaimQualified, ClaimRegistered
+    from amiable_events.reactions import Reactions, Reactor, by_account
+    from tests.support import read_topic
+
+    def seen(count: int | None, envelope: Envelope) -> int:
+        return (count or 0) + 1  # events of the account so far, this one included
+
+    def qualify(count: int, envelope: Envelope) -> list[ClaimQualified]:
+        if envelope.data.description == "boom":
+            raise RuntimeError("a bug in the reaction")
+        return [
+            ClaimQualified(
+                claim_id=envelope.data.claim_id,
+                qualified_at=envelope.time,
+                prescription_date=date(2030, 1, 1) + timedelta(days=count),
+            )
+        ]
+
+    async def nothing_stored(conn, keys):
+        return {}
+
+    reactor = Reactor(
+        Reactions(
+            service=rig.service,
+            table={ClaimRegistered: qualify},
+            load=nothing_stored,
+            evolve=seen,
+            state_key=by_account,
+        )
+    )
+    topic = await create_topic(rig.bootstrap, f"{rig.topic}-caused")
+    log = EventLog(rig.bootstrap, topic=topic, client_id="bisect-reactions")
+    await log.start()
+    projector = CountingTally(rig.service)
+    projector.broken = False  # only the reaction fails
+    store = ProjectionStore(
+        projector,
+        rig.engine,
+        REGISTRY,
+        schema=f"{rig.store.schema}_reacting",
+        reactor=reactor,
+        log=log,
+    )
+    await store.create(fresh=True)
+    try:
+        events = [
+            registered(1, tenant="react", debtor="a"),
+            registered(2, tenant="react", debtor="a", description="boom"),
+            registered(3, tenant="react", debtor="a"),
+            registered(4, tenant="react", debtor="b"),
+            registered(5, tenant="react", debtor="b"),
+        ]
+
+        async def no_dead_letters(record, reason):
+            raise AssertionError(reason)
+
+        result = await store.apply_batch(
+            _as_records(topic, events), {}, dead_letter=no_dead_letters, group="r", topic=topic
+        )
+
+        assert (result.applied, result.parked, result.caused) == (3, 2, 3)
+        caused = sorted(
+            (record.key.decode(), orjson.loads(record.value)["prescription_date"])
+            for record in await read_topic(rig.bootstrap, topic)
+        )
+        assert caused == [
+            ("react:a", "2030-01-02"),  # from the state after event 1, not after 1, 2, 3
+            ("react:b", "2030-01-02"),
+            ("react:b", "2030-01-03"),
+        ]
+        [parked] = await store.parked()
+        assert (parked["account"], parked["waiting"]) == ("react:a", 2)
+    finally:
+        await log.stop()
+        await delete_topics(rig.bootstrap, [topic])
         async with rig.engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE'))
 
