@@ -22,7 +22,7 @@ from amiable_claims.adapters.tables import claim_events, claims, debtor_accounts
 from amiable_claims.domain.evolve import evolve
 from amiable_claims.domain.state import Claim, Policy
 from amiable_claims.domain.timeline import summarize
-from amiable_claims.domain.timers import TIMER_EVENTS, desired_timers
+from amiable_claims.domain.timers import TIMER_EVENTS, TimerSpec, desired_timers
 from amiable_events.base import SEALED_PREFIX
 from amiable_events.claims import ClaimAmended, ClaimRegistered, DebtorPersonalDataErased
 from amiable_events.db import Bulk, json_text, model_json, storable
@@ -100,6 +100,7 @@ class ClaimsProjector:
         # a new timer row keeps that event's trace, wherever the batch happens to end.
         armed_by: dict[tuple[UUID, str], Envelope] = {}
         sole_event: dict[UUID, Envelope] = {}
+        needed: dict[UUID, list[TimerSpec]] = {}
         names: dict[tuple[str, str], tuple[str, str]] = {}
         for claim_id, envelopes in by_claim.items():
             row = current.get(claim_id)
@@ -130,7 +131,9 @@ class ClaimsProjector:
                     )
                 state = evolve(state, envelope)
                 if state is not None and len(envelopes) > 1:
-                    for timer in desired_timers(state, self.policy):
+                    # the last of these is the claim's final list: kept for the timer rows
+                    needed[claim_id] = desired_timers(state, self.policy)
+                    for timer in needed[claim_id]:
                         armed_by.setdefault((claim_id, timer.timer_id), envelope)
                 if kind in _TIMER_EVENTS:
                     fired.append(envelope.id)
@@ -170,7 +173,7 @@ class ClaimsProjector:
                 "claims_registered = target.claims_registered + excluded.claims_registered",
             )
         await self._reconcile_timers(
-            bulk, [state for _, state in changed], fired, armed_by, sole_event, set(current)
+            bulk, [state for _, state in changed], fired, armed_by, sole_event, needed, set(current)
         )
 
     async def _reconcile_timers(
@@ -180,6 +183,7 @@ class ClaimsProjector:
         fired: list[UUID],
         armed_by: dict[tuple[UUID, str], Envelope],
         sole_event: dict[UUID, Envelope],
+        needed: dict[UUID, list[TimerSpec]],
         existing: set[UUID],
     ) -> None:
         """Timers follow the claims declaratively: each changed claim's pending timers become
@@ -194,7 +198,10 @@ class ClaimsProjector:
         wanted: dict[bool, list[tuple]] = {False: [], True: []}
         for state in states:
             rows = wanted[state.claim_id not in existing]
-            for timer in desired_timers(state, self.policy):
+            timers_needed = needed.get(state.claim_id)
+            if timers_needed is None:
+                timers_needed = desired_timers(state, self.policy)
+            for timer in timers_needed:
                 armed = armed_by.get((state.claim_id, timer.timer_id)) or sole_event[state.claim_id]
                 rows.append(
                     (
