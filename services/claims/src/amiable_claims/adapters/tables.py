@@ -88,4 +88,7 @@ claim_events = Table(
 )
 
 timers = add_timer_table(metadata)
+# The projector reads a changed claim's pending timers by subject on every batch that touches a
+# claim it already holds: without this, a scan of every timer (75 ms at 200,000 timers).
+Index("timers_pending_subject", timers.c.subject, postgresql_where=timers.c.state == "pending")
 add_runner_tables(metadata)
