@@ -181,6 +181,16 @@ class CommandBus(Generic[S]):
             )
         await self.runner.raise_if_parked(account)
 
+    async def catch_up_accounts(self, accounts: set[str]) -> None:
+        """Every account's partition applied up to its end, for a command over many accounts
+        (an import): the runner asks the log's ends for them all in one broker request."""
+        waits = [self.runner.wait_caught_up(account, self.timeout) for account in accounts]
+        if not all(await asyncio.gather(*waits)):
+            raise Unavailable(
+                f"the {self.service} read model is catching up with the log",
+                title="Read model lagging",
+            )
+
     async def load(self, tenant: str, subject: uuid.UUID) -> Loaded[S]:
         """The tenant's subject, or :class:`NotFound` (also for another tenant's)."""
         loaded = await self.read_model.load(tenant, subject)

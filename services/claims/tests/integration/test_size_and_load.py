@@ -290,7 +290,15 @@ async def test_kill_9_during_an_import_then_the_retried_file_gives_exactly_n_cla
     on_log_at_kill = len(await registrations_on(infra.bootstrap, topic))
     assert 0 < on_log_at_kill <= rows
 
-    again = start(service_process, topic, unique)
+    # The client retries as soon as the service answers at all, not once it is ready: the
+    # import itself must catch up with what its first attempt appended.
+    again = service_process(
+        "claims",
+        topic=topic,
+        projection_schema=f"size_{unique}",
+        consumer_group=f"size-{unique}",
+        read_your_writes_timeout="60",
+    ).start()
     async with httpx.AsyncClient(base_url=again.url, timeout=300) as api:
         answer = await api.post("/v1/claims:import", content=body.encode(), headers=headers)
         assert answer.status_code == 200, (answer.text[:2000], again.log_text())

@@ -276,6 +276,11 @@ class Registrations:
         taken: dict[str, uuid.UUID] = {}  # invoice numbers known: registered before or in the file
         created: dict[str, tuple[uuid.UUID, str]] = {}  # number -> claim id, debtor id
         async with bus.lock(tenant):
+            # What the read model says is taken must include what is on the log: a retried
+            # file after a crash finds the rows its first attempt appended.
+            await bus.catch_up_accounts(
+                {account_key(tenant, body.debtor.id) for body in rows if not isinstance(body, list)}
+            )
             for start in range(0, len(rows), batch):
                 chunk = rows[start : start + batch]
                 # The file's rows are dropped as they are decided: only their events are kept
