@@ -19,7 +19,6 @@ import time
 import uuid
 from decimal import Decimal
 
-from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import event, text
 
@@ -30,7 +29,8 @@ from amiable_events.catalog import REGISTRY
 from amiable_events.db import create_engine
 from amiable_events.envelope import Envelope
 from amiable_events.producer import EventLog
-from amiable_events.projection import rebuild, topic_partitions
+from amiable_events.projection import rebuild
+from bench.log import raw_read
 from tests.factories import registered
 from tests.support import create_topic
 
@@ -62,31 +62,6 @@ async def produce(bootstrap: str, topic: str, envelopes: list[Envelope]) -> floa
     finally:
         await log.stop()
     return time.perf_counter() - started
-
-
-async def raw_read(bootstrap: str, topic: str, count: int) -> float:
-    """The same consumer settings as the rebuild's, reading every record and nothing more."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        isolation_level="read_committed",
-        max_poll_records=5000,
-        fetch_max_bytes=64 * 1024 * 1024,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-    )
-    await consumer.start()
-    try:
-        partitions = await topic_partitions(consumer, topic)
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        started = time.perf_counter()
-        seen = 0
-        while seen < count:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
-            seen += sum(len(records) for records in batch.values())
-        return time.perf_counter() - started
-    finally:
-        await consumer.stop()
 
 
 class CpuTime:
