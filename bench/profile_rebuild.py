@@ -36,14 +36,17 @@ from tests.support import create_topic
 
 
 def events(count: int, poison: int) -> list[Envelope]:
-    """``count`` registrations of one tenant; every ``count // poison``-th overflows."""
+    """``count`` registrations of one tenant; every ``count // poison``-th overflows, each on a
+    debtor account of its own (so each fails a batch and parks an account)."""
     every = count // poison if poison else 0
     out = []
     for n in range(count):
-        envelope = registered(n, tenant="bench")
         if every and n % every == every // 2:
+            envelope = registered(n, tenant="bench", debtor=f"poisoned-{n}")
             data = envelope.data.model_copy(update={"amount": Decimal(10) ** 27})
             envelope = Envelope(**{**_fields(envelope), "data": data})
+        else:
+            envelope = registered(n, tenant="bench")
         out.append(envelope)
     return out
 
