@@ -144,19 +144,7 @@ async def test_postgres_killed_then_restarted_the_service_recovers_by_itself(
         finally:
             stack.up(config, log=_quiet)
 
-        async def registers() -> bool:
-            answer = await api.post(
-                "/v1/claims",
-                json=_body(f"INV-{uuid.uuid4().hex[:6]}", today),
-                headers=auth(tenant, *WRITE),
-            )
-            return answer.status_code == 201
-
-        restarted = time.monotonic()
-        await eventually(registers, timeout=60, interval=0.5)
-        print(
-            f"postgres restarted: a registration succeeds after {time.monotonic() - restarted:.2f}s"
-        )
+        await report_recovery(api, tenant, today, "postgres", timeout=60)
 
         async def applied() -> bool:
             answer = await api.get(f"/v1/claims/{arriving.subject}", headers=auth(tenant, *WRITE))
@@ -215,21 +203,25 @@ async def test_broker_stopped_commands_answer_503_quickly_then_recover(
         finally:
             stack.up(config, log=_quiet)
 
-        async def registers() -> bool:
-            answer = await api.post(
-                "/v1/claims",
-                json=_body(f"INV-{uuid.uuid4().hex[:6]}", today),
-                headers=auth(tenant, *WRITE),
-            )
-            return answer.status_code == 201
-
-        restarted = time.monotonic()
-        await eventually(registers, timeout=90, interval=0.5)
-        print(
-            f"broker restarted: a registration succeeds after {time.monotonic() - restarted:.2f}s"
-        )
+        await report_recovery(api, tenant, today, "broker", timeout=90)
         # Nothing half-written: the refused invoice numbers are not there.
         listed = await api.get("/v1/claims", headers=auth(tenant, *WRITE))
         assert listed.status_code == 200
         invoices = {item["invoice_number"] for item in listed.json()["items"]}
         assert "INV-1" in invoices
+
+
+async def report_recovery(api, tenant: str, today, what: str, *, timeout: float) -> None:
+    """Until a registration succeeds again after ``what`` restarted; prints how long it took."""
+
+    async def registers() -> bool:
+        answer = await api.post(
+            "/v1/claims",
+            json=_body(f"INV-{uuid.uuid4().hex[:6]}", today),
+            headers=auth(tenant, *WRITE),
+        )
+        return answer.status_code == 201
+
+    restarted = time.monotonic()
+    await eventually(registers, timeout=timeout, interval=0.5)
+    print(f"{what} restarted: a registration succeeds after {time.monotonic() - restarted:.2f}s")
