@@ -8,9 +8,10 @@ parameter of every row in Python (the rebuild spent most of its time there).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -49,6 +50,27 @@ def create_engine(server_url: str, database: str, *, pool_size: int = 10) -> Asy
         json_serializer=json_text,
         json_deserializer=orjson.loads,
     )
+
+
+@contextlib.asynccontextmanager
+async def raw(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """The asyncpg connection under one of ``engine``'s pooled connections, outside any
+    transaction: each statement commits on its own.
+
+    The command path's statements go this way, as SQL written for asyncpg: SQLAlchemy's
+    statement building, cache keys and result processing cost twice the query itself, and were
+    half of a registration's CPU (bench/profile_commands.py). A connection found lost is
+    invalidated with the whole pool, as SQLAlchemy does on its own statements, so that the
+    requests after it connect afresh."""
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        try:
+            yield driver
+        except BaseException:
+            if driver.is_closed():
+                await conn.invalidate()
+                await engine.dispose(close=False)
+            raise
 
 
 #: An escaped U+0000 that is not itself an escaped backslash followed by "u0000".

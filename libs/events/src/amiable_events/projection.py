@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError, KafkaTimeoutError
@@ -53,7 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from amiable_events.claims import DebtorPersonalDataErased
-from amiable_events.db import Bulk
+from amiable_events.db import Bulk, raw
 from amiable_events.envelope import DecodeError, Envelope, decode
 from amiable_events.errors import Parked
 from amiable_events.outages import outage
@@ -185,6 +186,7 @@ class ProjectionStore:
         self.log = log
         self.durable = durable
         self.tables = _tables(projector.metadata)
+        self._sql: dict[str, str] = {}
         for required in (
             "stored_offsets",
             "applied_events",
@@ -211,6 +213,26 @@ class ProjectionStore:
                 schema_translate_map={None: self.schema}, isolation_level="AUTOCOMMIT"
             )
             yield conn
+
+    def raw(self):
+        """:func:`amiable_events.db.raw` on this store's engine."""
+        return raw(self.engine)
+
+    def sql(self, template: str) -> str:
+        """``template`` with ``{schema}`` naming this store's schema (formatted once)."""
+        found = self._sql.get(template)
+        if found is None:
+            found = self._sql[template] = template.format(schema=f'"{self.schema}"')
+        return found
+
+    async def fetch(self, template: str, *args) -> list[asyncpg.Record]:
+        """The rows of ``template`` (:meth:`sql`), a prepared statement on :meth:`raw`."""
+        async with self.raw() as conn:
+            return await conn.fetch(self.sql(template), *args)
+
+    async def fetchrow(self, template: str, *args) -> asyncpg.Record | None:
+        async with self.raw() as conn:
+            return await conn.fetchrow(self.sql(template), *args)
 
     def fingerprint(self) -> str:
         """A hash of the tables' DDL: it changes whenever the projection's shape changes."""
@@ -297,18 +319,14 @@ class ProjectionStore:
             self.schema = f"{self.schema}_{fingerprint[:12]}"
 
     async def has_applied(self, event_id) -> bool:
-        applied = self.tables["applied_events"]
-        async with self.reading() as conn:
-            found = await conn.scalar(
-                select(applied.c.event_id).where(applied.c.event_id == event_id)
-            )
-            return found is not None
+        found = await self.fetchrow(
+            "SELECT 1 FROM {schema}.applied_events WHERE event_id = $1", event_id
+        )
+        return found is not None
 
     async def positions(self) -> dict[int, int]:
-        offsets = self.tables["stored_offsets"]
-        async with self.reading() as conn:
-            rows = await conn.execute(select(offsets.c.partition, offsets.c.next_offset))
-            return {partition: next_offset for partition, next_offset in rows}
+        rows = await self.fetch('SELECT "partition", next_offset FROM {schema}.stored_offsets')
+        return {partition: next_offset for partition, next_offset in rows}
 
     async def apply_batch(
         self,
@@ -621,30 +639,25 @@ class ProjectionStore:
             ]
 
     async def raise_if_parked(self, account: str) -> None:
-        accounts = self.tables["parked_accounts"]
-        async with self.reading() as conn:
-            row = (
-                await conn.execute(select(accounts.c.reason).where(accounts.c.account == account))
-            ).first()
+        row = await self.fetchrow(
+            "SELECT reason FROM {schema}.parked_accounts WHERE account = $1", account
+        )
         if row is not None:
-            raise Parked(reason=_category(row.reason))
+            raise Parked(reason=_category(row["reason"]))
 
     async def raise_if_parked_at(self, partition: int, offset: int) -> None:
         """:class:`Parked` when the record at ``partition``/``offset`` waits in a parked
         account instead of being applied."""
-        accounts = self.tables["parked_accounts"]
-        events = self.tables["parked_events"]
-        async with self.reading() as conn:
-            row = (
-                await conn.execute(
-                    select(accounts.c.reason, events.c.headers)
-                    .join(accounts, accounts.c.account == events.c.account)
-                    .where(events.c.partition == partition, events.c.offset == offset)
-                )
-            ).first()
+        row = await self.fetchrow(
+            "SELECT a.reason, e.headers FROM {schema}.parked_events AS e"
+            " JOIN {schema}.parked_accounts AS a ON a.account = e.account"
+            ' WHERE e."partition" = $1 AND e."offset" = $2',
+            partition,
+            offset,
+        )
         if row is not None:
-            subject = dict(row.headers).get("ce_subject")
-            raise Parked(reason=_category(row.reason), claim_id=subject)
+            subject = dict(row["headers"]).get("ce_subject")
+            raise Parked(reason=_category(row["reason"]), claim_id=subject)
 
     async def unpark(
         self,

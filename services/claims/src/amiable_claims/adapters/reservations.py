@@ -31,17 +31,16 @@ from uuid import UUID
 from sqlalchemy import (
     Column,
     DateTime,
-    Interval,
     MetaData,
     String,
     Table,
     Uuid,
-    bindparam,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from amiable_events.db import raw
 
 SCHEMA = "registrations"
 GRACE = timedelta(minutes=5)
@@ -59,29 +58,18 @@ invoice_numbers = Table(
 
 
 # Every number in one statement, as arrays: 50,000 numbers are three parameters, not 150,000.
-_ARRAYS = (
-    bindparam("numbers", type_=ARRAY(String)),
-    bindparam("claims", type_=ARRAY(String)),
-    bindparam("debtors", type_=ARRAY(String)),
-)
-_WANTED = (
-    "unnest(:numbers, CAST(:claims AS uuid[]), :debtors) AS wanted(number, claim_id, debtor_id)"
-)
-_RESERVE = text(
-    f"""INSERT INTO "{SCHEMA}".invoice_numbers (tenant, invoice_number, claim_id, debtor_id)
-    SELECT :tenant, number, claim_id, debtor_id FROM {_WANTED}
+_WANTED = "unnest($2::text[], $3::uuid[], $4::text[]) AS wanted(number, claim_id, debtor_id)"
+_RESERVE = f"""INSERT INTO "{SCHEMA}".invoice_numbers (tenant, invoice_number, claim_id, debtor_id)
+    SELECT $1, number, claim_id, debtor_id FROM {_WANTED}
     ON CONFLICT DO NOTHING"""
-).bindparams(*_ARRAYS)
 # A statement of its own, so that it sees a reservation another transaction committed while
 # the insert waited on it.
-_HELD_BY_OTHERS = text(
-    f"""SELECT held.invoice_number, held.claim_id, held.debtor_id,
-        held.reserved_at < now() - :grace AS stale
+_HELD_BY_OTHERS = f"""SELECT held.invoice_number, held.claim_id, held.debtor_id,
+        held.reserved_at < now() - $5::interval AS stale
     FROM {_WANTED}
     JOIN "{SCHEMA}".invoice_numbers AS held
-        ON held.tenant = :tenant AND held.invoice_number = wanted.number
+        ON held.tenant = $1 AND held.invoice_number = wanted.number
     WHERE held.claim_id <> wanted.claim_id"""
-).bindparams(*_ARRAYS, bindparam("grace", type_=Interval))
 
 
 @dataclass(frozen=True)
@@ -117,19 +105,21 @@ class InvoiceReservations:
             return {}
         await self._create()
         numbers = list(wanted)
-        arrays = {
-            "tenant": tenant,
-            "numbers": numbers,
-            "claims": [str(wanted[number][0]) for number in numbers],
-            "debtors": [wanted[number][1] for number in numbers],
-            "grace": self.grace,
+        arrays = (
+            tenant,
+            numbers,
+            [wanted[number][0] for number in numbers],
+            [wanted[number][1] for number in numbers],
+        )
+        # Two statements, each committing on its own (a reservation made is kept even if the
+        # second fails), on asyncpg straight: this runs on every registration.
+        async with raw(self.engine) as conn:
+            await conn.execute(_RESERVE, *arrays)
+            rows = await conn.fetch(_HELD_BY_OTHERS, *arrays, self.grace)
+        return {
+            row["invoice_number"]: Holder(row["claim_id"], row["debtor_id"], row["stale"])
+            for row in rows
         }
-        async with self.engine.begin() as conn:
-            await conn.execute(_RESERVE, arrays)
-            rows = await conn.execute(_HELD_BY_OTHERS, arrays)
-            return {
-                row.invoice_number: Holder(row.claim_id, row.debtor_id, row.stale) for row in rows
-            }
 
     async def take_over(
         self, tenant: str, invoice_number: str, holder: UUID, claim_id: UUID, debtor_id: str
