@@ -149,6 +149,8 @@ class BatchResult:
     dead_lettered: int = 0
     parked: int = 0
     caused: int = 0
+    #: (account, partition, offset) of each record parked.
+    parked_at: list[tuple[str, int, int]] = field(default_factory=list)
     seeks: dict[int, int] = field(default_factory=dict)
 
 
@@ -457,8 +459,7 @@ class ProjectionStore:
                 continue
             seen.add(envelope.id)
             if envelope.key in parked:
-                await self._park_event(conn, record, envelope.key)
-                result.parked += 1
+                await self._park_event(conn, record, envelope.key, result)
                 continue
             ready.append((record, envelope))
         applied = await self._apply_ready(conn, ready, parked, reacting, caused, result, tracing)
@@ -494,14 +495,12 @@ class ProjectionStore:
                 record, envelope = ready[done]
                 if envelope.id in spans:
                     spans[envelope.id].record_exception(failure)
-                await self._park_account(conn, record, envelope, failure)
+                await self._park_account(conn, record, envelope, failure, result)
                 parked.add(envelope.key)
-                result.parked += 1
                 rest = []
                 for record, envelope in ready[done + 1 :]:
                     if envelope.key in parked:
-                        await self._park_event(conn, record, envelope.key)
-                        result.parked += 1
+                        await self._park_event(conn, record, envelope.key, result)
                     else:
                         rest.append((record, envelope))
                 ready = rest
@@ -587,7 +586,9 @@ class ProjectionStore:
         except KafkaError as exc:
             raise _Transient(f"appending reactions: {exc!r}") from exc
 
-    async def _park_account(self, conn, record, envelope: Envelope, exc: Exception) -> None:
+    async def _park_account(
+        self, conn, record, envelope: Envelope, exc: Exception, result: BatchResult
+    ) -> None:
         await conn.execute(
             insert(self.tables["parked_accounts"]).values(
                 account=envelope.key,
@@ -598,7 +599,7 @@ class ProjectionStore:
                 reason=failure_reason(exc),
             )
         )
-        await self._park_event(conn, record, envelope.key)
+        await self._park_event(conn, record, envelope.key, result)
         log.error(
             "parked account %s at %s/%s: %s",
             envelope.key,
@@ -607,7 +608,9 @@ class ProjectionStore:
             failure_reason(exc),
         )
 
-    async def _park_event(self, conn, record, account: str) -> None:
+    async def _park_event(self, conn, record, account: str, result: BatchResult) -> None:
+        result.parked += 1
+        result.parked_at.append((account, record.partition, record.offset))
         await conn.execute(
             insert(self.tables["parked_events"])
             .values(
@@ -637,6 +640,15 @@ class ProjectionStore:
                 {**row, "event_id": str(row["event_id"]), "waiting": waiting.get(row["account"], 0)}
                 for row in rows
             ]
+
+    async def parked_records(self) -> tuple[set[str], set[tuple[int, int]]]:
+        """The parked accounts, and the (partition, offset) of every record waiting in one."""
+        async with self.raw() as conn:
+            accounts = await conn.fetch(self.sql("SELECT account FROM {schema}.parked_accounts"))
+            records = await conn.fetch(
+                self.sql('SELECT "partition", "offset" FROM {schema}.parked_events')
+            )
+        return {row["account"] for row in accounts}, {(p, o) for p, o in records}
 
     async def raise_if_parked(self, account: str) -> None:
         row = await self.fetchrow(
@@ -1038,13 +1050,17 @@ class ProjectionRunner:
         self.restarts = 0
         #: Whether the group gave this replica its partitions yet (possibly none of them).
         self.assigned = False
+        #: The parked accounts and records as of the last assignment, with those this runner
+        #: parked since: in a partition this replica holds only its runner parks, so a command
+        #: finds an account or a record not parked here without asking PostgreSQL.
+        self._parked: tuple[set[str], set[tuple[int, int]]] = (set(), set())
 
     async def start(self) -> None:
         await self.store.create()
         await self._offsets.start()
         await self._consumer.start()
         self._consumer.subscribe([self.topic], listener=_SeekToStored(self))
-        await self.refresh_parked_metric()
+        await self.refresh_parked()
         self._task = asyncio.create_task(self._run(), name=f"projection-{self.service}")
         self.started = True
 
@@ -1065,6 +1081,7 @@ class ProjectionRunner:
             self._generation += 1
             self.assigned = True
             stored = await self.store.positions()
+            await self.refresh_parked()
             beginnings = await self._consumer.beginning_offsets(partitions) if partitions else {}
             for tp in partitions:
                 position = stored.get(tp.partition, beginnings[tp])
@@ -1154,12 +1171,18 @@ class ProjectionRunner:
                     )
                 self._consumer.seek(TopicPartition(self.topic, partition), offset)
                 self.positions[partition] = offset
+            # Moved under this runner (a rebuild swapped in): so may have its parked accounts.
+            await self.refresh_parked()
         else:
+            accounts, positions = self._parked
+            for account, partition, offset in result.parked_at:
+                accounts.add(account)
+                positions.add((partition, offset))
             for partition, rows in records.items():
                 self.positions[partition] = rows[-1].offset + 1
         APPLIED.labels(self.service).inc(result.applied)
         if result.parked:
-            await self.refresh_parked_metric()
+            PARKED_ACCOUNTS.labels(self.service).set(len(self._parked[0]))
         if self.on_erased is not None and not result.seeks:
             for account in erased_accounts(records):
                 self.on_erased(account)
@@ -1167,8 +1190,10 @@ class ProjectionRunner:
             self._applied.notify_all()
         return result
 
-    async def refresh_parked_metric(self) -> None:
-        PARKED_ACCOUNTS.labels(self.service).set(len(await self.store.parked()))
+    async def refresh_parked(self) -> None:
+        """The parked accounts and records read again, and their gauge set."""
+        self._parked = await self.store.parked_records()
+        PARKED_ACCOUNTS.labels(self.service).set(len(self._parked[0]))
 
     async def _dead_letter(self, record: ConsumerRecord | LogRecord, reason: str) -> None:
         await send_to_dead_letters(self._dlq, self.service, record, reason)
@@ -1177,7 +1202,7 @@ class ProjectionRunner:
         """:meth:`ProjectionStore.unpark`, undecodable parked records sent to this service's
         dead-letter topic."""
         outcome = await self.store.unpark(accounts, topic=self.topic, dead_letter=self._dead_letter)
-        await self.refresh_parked_metric()
+        await self.refresh_parked()
         return outcome
 
     async def wait_until_applied(self, partition: int, offset: int, timeout: float) -> bool:
@@ -1185,7 +1210,8 @@ class ProjectionRunner:
         :class:`Parked` when the runner passed it but parked it instead of applying it."""
         if not await self._wait_passed(partition, offset, timeout):
             return False
-        await self.store.raise_if_parked_at(partition, offset)
+        if not self._holds(partition) or (partition, offset) in self._parked[1]:
+            await self.store.raise_if_parked_at(partition, offset)
         return True
 
     async def _wait_passed(self, partition: int, offset: int, timeout: float) -> bool:
@@ -1214,7 +1240,11 @@ class ProjectionRunner:
         return self.started and TopicPartition(self.topic, partition) in self._consumer.assignment()
 
     async def raise_if_parked(self, account: str) -> None:
-        """:class:`Parked` when ``account`` is parked: its state is not current."""
+        """:class:`Parked` when ``account`` is parked: its state is not current. Asks
+        PostgreSQL unless this replica holds the account's partition and has not seen it
+        parked (an unpark by another process may have cleared one it has seen)."""
+        if self._holds(self.partition_for(account)) and account not in self._parked[0]:
+            return
         await self.store.raise_if_parked(account)
 
     def partition_for(self, key: str) -> int:
