@@ -31,6 +31,10 @@ class Principal:
         return self.subject or f"tenant:{self.tenant}"
 
 
+#: Verified tokens remembered at most (then forgotten all at once, and verified again).
+VERIFIED_TOKENS = 10_000
+
+
 class TokenVerifier:
     """HS256 with a shared secret, or RS256 against a JWKS URL."""
 
@@ -52,8 +56,22 @@ class TokenVerifier:
         # A token for either audience is valid; only the operator's may cross tenants.
         audiences = [a for a in (audience, operator_audience) if a]
         self._audience = audiences if audience and operator_audience else audience
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     async def verify(self, token: str) -> Principal:
+        """The principal of a valid token, or :class:`Unauthorized`. A token verified once is
+        remembered until it expires: a client sends the same one with every request, and its
+        signature check was a tenth of a registration's CPU."""
+        known = self._verified.get(token)
+        if known is not None and known[1] > time.time():
+            return known[0]
+        principal, expires = await self._verify(token)
+        if len(self._verified) >= VERIFIED_TOKENS:
+            self._verified.clear()
+        self._verified[token] = (principal, expires)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         options = {"require": ["exp", "tenant"], "verify_aud": self._audience is not None}
         try:
             if self._jwks is not None:
@@ -82,7 +100,7 @@ class TokenVerifier:
         audiences = [audience] if isinstance(audience, str) else audience or []
         if self._operator_audience and self._operator_audience in audiences:
             principal = replace(principal, operator=True)
-        return principal
+        return principal, float(claims["exp"])
 
 
 #: A tenant names rows, keys and log records: short printable text.

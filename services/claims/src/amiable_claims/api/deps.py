@@ -31,7 +31,8 @@ IdempotencyKeyDep = Annotated[
 ]
 
 
-def _handler(request: Request) -> ClaimsHandler:
+async def _handler(request: Request) -> ClaimsHandler:
+    # async: FastAPI runs a plain function dependency in a worker thread, on every request.
     return request.app.state.claims
 
 
