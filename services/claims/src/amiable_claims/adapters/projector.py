@@ -11,6 +11,7 @@ SQLAlchemy's per-parameter processing and ``model_dump(mode="json")`` cost more 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC
 from operator import itemgetter
 from uuid import UUID
 
@@ -18,7 +19,15 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from amiable_claims.adapters.tables import claim_events, claims, debtor_accounts, metadata, timers
+from amiable_claims.adapters.tables import (
+    claim_events,
+    claim_movements,
+    claims,
+    debtor_accounts,
+    metadata,
+    portfolio_claims,
+    timers,
+)
 from amiable_claims.domain.evolve import evolve
 from amiable_claims.domain.state import Claim, Policy
 from amiable_claims.domain.timeline import summarize
@@ -96,6 +105,7 @@ class ClaimsProjector:
         )
         current = {row["claim_id"]: dict(row) for row in rows}
         changed, registered, fired = [], defaultdict(int), []
+        portfolio, movements = [], []  # the narrow rows the portfolio reads add up
         # (claim, timer) -> the event after which the claim first needed the timer in this batch:
         # a new timer row keeps that event's trace, wherever the batch happens to end.
         armed_by: dict[tuple[UUID, str], Envelope] = {}
@@ -104,7 +114,7 @@ class ClaimsProjector:
         names: dict[tuple[str, str], tuple[str, str]] = {}
         for claim_id, envelopes in by_claim.items():
             row = current.get(claim_id)
-            state = Claim.model_validate_json(row["state"]) if row else None
+            state = before = Claim.model_validate_json(row["state"]) if row else None
             # A claim belongs to the tenant that registered it: another tenant's event with the
             # same claim id (a forged or colliding subject) never changes it. That event stays
             # in ``claim_events`` under its own tenant, so only that tenant's timeline shows it.
@@ -147,6 +157,12 @@ class ClaimsProjector:
                 debtor=_json_column(row["debtor"]),
             )
             changed.append((row, state))
+            if before is None or (before.closed, before.closed_on) != (
+                state.closed,
+                state.closed_on,
+            ):
+                portfolio.append(_portfolio_row(state))
+            movements += _new_movements(before, state)
             if len(envelopes) == 1:
                 sole_event[claim_id] = envelopes[0]  # whatever timer the claim needs, it armed it
         if not changed:
@@ -160,6 +176,19 @@ class ClaimsProjector:
                 _CLAIM_UPSERT,
                 new=new,
             )
+        for new in (False, True):
+            await bulk.insert(
+                portfolio_claims,
+                _PORTFOLIO_COLUMNS,
+                [row for row in portfolio if (row[0] not in current) is new],
+                "ON CONFLICT (claim_id) DO UPDATE SET closed_on = excluded.closed_on, "
+                "closed_as = excluded.closed_as",
+                new=new,
+            )
+        # A claim's payments and credit notes are only ever appended to: each is new here.
+        await bulk.insert(
+            claim_movements, _MOVEMENT_COLUMNS, movements, "ON CONFLICT DO NOTHING", new=True
+        )
         if registered:
             await bulk.insert(
                 debtor_accounts,
@@ -265,6 +294,44 @@ def _registered_row(event: ClaimRegistered, envelope: Envelope) -> dict:
         "idempotency_key": storable(event.idempotency_key),
         "event_id": envelope.id,
     }
+
+
+_PORTFOLIO_COLUMNS = tuple(column.name for column in portfolio_claims.columns)
+_MOVEMENT_COLUMNS = tuple(column.name for column in claim_movements.columns)
+
+
+def _portfolio_row(state: Claim) -> tuple:
+    """The claim's row of ``portfolio_claims`` (it changes only when the claim closes)."""
+    registered_at = state.registered_at
+    if registered_at.tzinfo is not None:
+        registered_at = registered_at.astimezone(UTC)
+    return (
+        state.claim_id,
+        state.tenant,
+        state.debtor_id,
+        state.currency,
+        state.amount,
+        state.issued_on,
+        state.due_on,
+        registered_at.date(),
+        state.closed_on,
+        state.status if state.closed else None,
+    )
+
+
+def _new_movements(before: Claim | None, state: Claim) -> list[tuple]:
+    """Rows of ``claim_movements`` for the payments and credit notes ``state`` has and
+    ``before`` had not (both lists only grow)."""
+    rows = []
+    for kind, items, seen in (
+        ("payment", state.payments, len(before.payments) if before else 0),
+        ("credit", state.credits, len(before.credits) if before else 0),
+    ):
+        for seq in range(seen, len(items)):
+            item = items[seq]
+            on = item.received_on if kind == "payment" else item.on
+            rows.append((state.claim_id, kind, seq, state.tenant, on, item.amount))
+    return rows
 
 
 #: Free text that may name a person, kept in clear by events recorded before it was sealed.

@@ -1,6 +1,7 @@
 """The claims projection's tables: one row per claim (its folded state), one per debtor
-account, every event about a claim (the timeline), and the claims' timers. No wall-clock
-column: a rebuild from the log gives the same rows."""
+account, every event about a claim (the timeline), the claims' timers, and the narrow rows the
+portfolio reads add up (a claim's dates and amount, its payments and credit notes). No
+wall-clock column: a rebuild from the log gives the same rows."""
 
 from __future__ import annotations
 
@@ -85,6 +86,40 @@ claim_events = Table(
     Column("summary", Text, nullable=False),
     Column("payload", JSONB, nullable=False),
     Index("claim_events_claim", "tenant", "claim_id", "offset"),
+)
+
+# The portfolio reads (KPIs, aged balances, a statement's aged principal) are sums over these
+# narrow rows in SQL (adapters/portfolio.py), not over every claim's state in Python. Amounts are
+# numeric with no scale of their own: they keep the one they were registered with ("1250",
+# "1250.5"), so a sum prints as the same sum of Decimals does (docs/kpis.md).
+portfolio_claims = Table(
+    "portfolio_claims",
+    metadata,
+    Column("claim_id", Uuid, primary_key=True),
+    Column("tenant", String, nullable=False),
+    Column("debtor_id", String, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", Numeric, nullable=False, comment="invoiced principal, as registered"),
+    Column("issued_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("registered_on", Date, nullable=False, comment="the UTC date of registered_at"),
+    Column("closed_on", Date),
+    Column("closed_as", String, comment="settled, written_off or cancelled; null while open"),
+    Index("portfolio_claims_tenant_debtor", "tenant", "debtor_id"),
+)
+
+claim_movements = Table(
+    "claim_movements",
+    metadata,
+    Column("claim_id", Uuid, primary_key=True),
+    Column("kind", String, primary_key=True, comment="payment or credit (a credit note)"),
+    Column(
+        "seq", Integer, primary_key=True, comment="its place in the claim's payments or credits"
+    ),
+    Column("tenant", String, nullable=False),
+    Column("on", Date, nullable=False, comment="value date"),
+    Column("amount", Numeric, nullable=False),
+    Index("claim_movements_tenant", "tenant"),
 )
 
 timers = add_timer_table(metadata)
