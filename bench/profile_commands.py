@@ -1,8 +1,10 @@
-"""``POST /v1/claims`` against a running claims service under wrk (``bench.load``), with the CPU
-the service and its PostgreSQL backends spent per request. Small enough to run under a profiler::
+"""``POST /v1/claims`` against a running claims service under wrk (``bench.load``), or one
+``POST /v1/claims:import`` of ``--import-rows`` CSV rows, with the CPU the service and its
+PostgreSQL backends spent per request (per row). Small enough to run under a profiler::
 
     uv run --frozen python -m bench.profile_commands --concurrency 16 --seconds 20
     uv run --frozen python -m bench.profile_commands --py-spy /tmp/commands.txt
+    uv run --frozen python -m bench.profile_commands --import-rows 20000 --py-spy /tmp/import.txt
 
 Works on a topic and a schema of its own and removes them at the end; needs the local stack.
 """
@@ -14,21 +16,52 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
+import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 
-from bench.__main__ import claims_service, describe, wrk_load
+from bench.__main__ import TODAY, claims_service, describe, wrk_load
+from bench.log import LogEnd, Positions
 from bench.profile_live import _backends, _cpu_seconds
-from tests.support import create_topic, ensure_dlq
+from tests.claims_givens import portfolio_csv
+from tests.support import create_topic, ensure_dlq, token
 
 DATABASE = "amiable_claims"
 
 
-async def main(concurrency: int, seconds: int, py_spy: str | None) -> None:
+async def imported(url: str, rows: int, positions: Positions, log_end: LogEnd) -> tuple[int, str]:
+    """One import of ``rows`` CSV rows, timed until every row is readable."""
+    body, expected = portfolio_csv(rows, issued_on=TODAY - timedelta(days=84))
+    async with httpx.AsyncClient(base_url=url, timeout=900) as api:
+        started = time.perf_counter()
+        answer = await api.post(
+            "/v1/claims:import",
+            content=body.encode(),
+            headers={
+                "Authorization": f"Bearer {token('profile-import', 'claims:write')}",
+                "Content-Type": "text/csv",
+            },
+        )
+        answered = time.perf_counter() - started
+        answer.raise_for_status()
+        await positions.wait_applied(await log_end.ends())
+        seconds = time.perf_counter() - started
+    counts = {k: answer.json()[k] for k in expected}
+    if counts != expected:
+        raise RuntimeError(f"the import counted {counts}, not {expected}")
+    return rows, (
+        f"import of {rows:,} rows: {rows / seconds:,.0f} rows/s until readable ({seconds:.1f}s;"
+        f" answered after {answered:.1f}s)"
+    )
+
+
+async def main(concurrency: int, seconds: int, py_spy: str | None, import_rows: int) -> None:
     bootstrap = os.environ.get("AMIABLE_KAFKA_BOOTSTRAP", "localhost:19092")
     server = os.environ.get("AMIABLE_DATABASE_URL", "postgresql://amiable:amiable@localhost:15432")
     topic = await create_topic(bootstrap, f"bench-cmd-{uuid.uuid4().hex[:8]}")
@@ -38,6 +71,8 @@ async def main(concurrency: int, seconds: int, py_spy: str | None) -> None:
     dsn = make_url(server).set(drivername="postgresql", database=DATABASE)
     dsn = dsn.render_as_string(hide_password=False)
     spy = None
+    positions = await Positions(server, DATABASE, schema).start()
+    log_end = await LogEnd(bootstrap, topic).start()
     try:
         service.wait_ready()
         url = f"{service.url}/v1/claims"
@@ -54,19 +89,26 @@ async def main(concurrency: int, seconds: int, py_spy: str | None) -> None:
             )
         load = os.getloadavg()[0]
         before = _cpu_seconds(pid), sum(_cpu_seconds(b) for b in backends)
-        tenant = f"cmd-{uuid.uuid4().hex[:6]}"
-        result = await asyncio.to_thread(wrk_load, url, tenant, concurrency, seconds)
+        if import_rows:
+            count, figure = await imported(service.url, import_rows, positions, log_end)
+        else:
+            tenant = f"cmd-{uuid.uuid4().hex[:6]}"
+            result = await asyncio.to_thread(wrk_load, url, tenant, concurrency, seconds)
+            count = result.requests
+            figure = f"POST /v1/claims c{concurrency} for {seconds}s: {describe(result)}"
         backends = sorted(set(backends) | set(await _backends(dsn, pid)))
         after = _cpu_seconds(pid), sum(_cpu_seconds(b) for b in backends)
         service_cpu, postgres = (
-            1e6 * (b - a) / max(1, result.requests) for a, b in zip(before, after, strict=True)
+            1e6 * (b - a) / max(1, count) for a, b in zip(before, after, strict=True)
         )
         print(
-            f"POST /v1/claims c{concurrency} for {seconds}s: {describe(result)}; CPU per request:"
-            f" service {service_cpu:,.0f} us, PostgreSQL {postgres:,.0f} us (load {load:.2f})",
+            f"{figure}; CPU per {'row' if import_rows else 'request'}: service"
+            f" {service_cpu:,.0f} us, PostgreSQL {postgres:,.0f} us (load {load:.2f})",
             flush=True,
         )
     finally:
+        await positions.stop()
+        await log_end.stop()
         if spy is not None:
             spy.send_signal(2)
             spy.wait(30)
@@ -89,5 +131,6 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--py-spy", help="sample the service with py-spy into this raw file")
+    parser.add_argument("--import-rows", type=int, default=0, help="import this many rows")
     args = parser.parse_args()
-    asyncio.run(main(args.concurrency, args.seconds, args.py_spy))
+    asyncio.run(main(args.concurrency, args.seconds, args.py_spy, args.import_rows))

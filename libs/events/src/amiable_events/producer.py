@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from aiokafka import AIOKafkaProducer
@@ -20,6 +20,33 @@ class Appended:
     event_id: str
     partition: int
     offset: int
+
+
+#: (index in the append, key, value, headers) of one encoded record.
+_Record = tuple[int, bytes, bytes, list]
+
+#: What a record adds to a batch besides its key, value and header bytes (lengths, deltas and
+#: attributes as varints take at most about 30): counted high, so that a batch never overflows.
+_RECORD_OVERHEAD = 64
+
+
+def _batches(accounts: Iterable[list[_Record]], max_bytes: int) -> Iterator[list[_Record]]:
+    """The records of one partition's accounts packed into record batches of at most about
+    ``max_bytes``, an account's records never split across two: each lands all or none."""
+    batch: list[_Record] = []
+    size = 0
+    for records in accounts:
+        needed = sum(
+            len(key) + len(value) + sum(len(n) + len(v) for n, v in headers) + _RECORD_OVERHEAD
+            for _, key, value, headers in records
+        )
+        if batch and size + needed > max_bytes * 3 // 4:
+            yield batch
+            batch, size = [], 0
+        batch += records
+        size += needed
+    if batch:
+        yield batch
 
 
 class EventLog:
@@ -69,9 +96,11 @@ class EventLog:
             raise KafkaTimeoutError(f"the broker did not acknowledge within {timeout}s") from exc
 
     async def _append(self, envelopes: Sequence[Envelope]) -> list[Appended]:
-        """The events of one debtor account go to the broker as one record batch, which the broker
-        appends as a unit: a command's events (``ClaimRegistered`` + ``ClaimQualified``) land
-        all or none, and no reader ever sees the first without the second.
+        """The events of one debtor account go to the broker in one record batch, which the
+        broker appends as a unit: a command's events (``ClaimRegistered`` + ``ClaimQualified``)
+        land all or none, and no reader ever sees the first without the second. Accounts of one
+        partition share batches (an import's 20,000 accounts go out as a few hundred batches,
+        not 20,000: the idempotent producer sends one batch per partition at a time).
         """
         with tracer().start_as_current_span(
             f"send {self.topic}",
@@ -85,7 +114,9 @@ class EventLog:
             },
         ) as span:
             carrier = inject_headers() if span.get_span_context().is_valid else {}
-            by_account: dict[str, list[tuple[int, bytes, bytes, list]]] = {}
+            partitions = await self._partitions()
+            # partition -> account -> its records, in the order given
+            placed: dict[int, dict[str, list[_Record]]] = {}
             for index, envelope in enumerate(envelopes):
                 if carrier and not envelope.traceparent:
                     envelope = replace(
@@ -94,10 +125,15 @@ class EventLog:
                         tracestate=carrier.get("tracestate"),
                     )
                 key, value, headers = encode(envelope)
-                by_account.setdefault(envelope.key, []).append((index, key, value, headers))
-            futures = [await self._send_together(records) for records in by_account.values()]
+                accounts = placed.setdefault(partition_for(key, partitions), {})
+                accounts.setdefault(envelope.key, []).append((index, key, value, headers))
+            sent = [
+                (records, await self._send_together(partition, records))
+                for partition, accounts in placed.items()
+                for records in _batches(accounts.values(), self._max_batch_size)
+            ]
             offsets: dict[int, tuple[int, int]] = {}
-            for records, future in zip(by_account.values(), futures, strict=True):
+            for records, future in sent:
                 metadata = await future
                 for position, (index, *_) in enumerate(records):
                     offsets[index] = (metadata.partition, metadata.offset + position)
@@ -110,9 +146,9 @@ class EventLog:
                 span.set_attribute("messaging.kafka.offset", results[0].offset)
             return results
 
-    async def _send_together(self, records: list[tuple[int, bytes, bytes, list]]):
-        """One record batch for one account's records (they share a key, hence a partition).
-        The future's offset is the batch's first; the records follow it one by one."""
+    async def _send_together(self, partition: int, records: list[_Record]):
+        """One record batch, which the broker appends as a unit. The future's offset is the
+        batch's first; the records follow it one by one."""
         if len(records) == 1:
             _, key, value, headers = records[0]
             return await self._producer.send(self.topic, value=value, key=key, headers=headers)
@@ -123,7 +159,6 @@ class EventLog:
                     f"{len(records)} events of one account exceed one record batch "
                     f"({self._max_batch_size} bytes)"
                 )
-        partition = partition_for(records[0][1], await self._partitions())
         return await self._producer.send_batch(batch, self.topic, partition=partition)
 
     async def _partitions(self) -> int:
