@@ -57,19 +57,17 @@ invoice_numbers = Table(
 )
 
 
-# Every number in one statement, as arrays: 50,000 numbers are three parameters, not 150,000.
-_WANTED = "unnest($2::text[], $3::uuid[], $4::text[]) AS wanted(number, claim_id, debtor_id)"
-_RESERVE = f"""INSERT INTO "{SCHEMA}".invoice_numbers (tenant, invoice_number, claim_id, debtor_id)
-    SELECT $1, number, claim_id, debtor_id FROM {_WANTED}
-    ON CONFLICT DO NOTHING"""
-# A statement of its own, so that it sees a reservation another transaction committed while
-# the insert waited on it.
-_HELD_BY_OTHERS = f"""SELECT held.invoice_number, held.claim_id, held.debtor_id,
-        held.reserved_at < now() - $5::interval AS stale
-    FROM {_WANTED}
-    JOIN "{SCHEMA}".invoice_numbers AS held
-        ON held.tenant = $1 AND held.invoice_number = wanted.number
-    WHERE held.claim_id <> wanted.claim_id"""
+# Every number in one statement, as arrays: 50,000 numbers are four parameters, not 150,000.
+# A number already reserved is updated to itself, so that the statement returns its holder as
+# committed, also by a transaction the insert waited on (DO NOTHING would return nothing, and a
+# second statement would cost a round trip on every registration).
+_RESERVE = f"""INSERT INTO "{SCHEMA}".invoice_numbers AS held
+        (tenant, invoice_number, claim_id, debtor_id)
+    SELECT $1, number, claim_id, debtor_id
+    FROM unnest($2::text[], $3::uuid[], $4::text[]) AS wanted(number, claim_id, debtor_id)
+    ON CONFLICT (tenant, invoice_number) DO UPDATE SET claim_id = held.claim_id
+    RETURNING held.invoice_number, held.claim_id, held.debtor_id,
+        held.reserved_at < now() - $5::interval AS stale"""
 
 
 @dataclass(frozen=True)
@@ -111,14 +109,13 @@ class InvoiceReservations:
             [wanted[number][0] for number in numbers],
             [wanted[number][1] for number in numbers],
         )
-        # Two statements, each committing on its own (a reservation made is kept even if the
-        # second fails), on asyncpg straight: this runs on every registration.
+        # On asyncpg straight: this runs on every registration.
         async with raw(self.engine) as conn:
-            await conn.execute(_RESERVE, *arrays)
-            rows = await conn.fetch(_HELD_BY_OTHERS, *arrays, self.grace)
+            rows = await conn.fetch(_RESERVE, *arrays, self.grace)
         return {
             row["invoice_number"]: Holder(row["claim_id"], row["debtor_id"], row["stale"])
             for row in rows
+            if row["claim_id"] != wanted[row["invoice_number"]][0]
         }
 
     async def take_over(
