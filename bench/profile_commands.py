@@ -26,7 +26,7 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 
-from bench.__main__ import TODAY, claims_service, describe, wrk_load
+from bench.__main__ import MB, TODAY, RssSampler, claims_service, describe, wrk_load
 from bench.log import LogEnd, Positions
 from bench.profile_live import _backends, _cpu_seconds
 from tests.claims_givens import portfolio_csv
@@ -87,6 +87,8 @@ async def main(concurrency: int, seconds: int, py_spy: str | None, import_rows: 
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
+        memory = RssSampler(pid)
+        memory.start()
         load = os.getloadavg()[0]
         before = _cpu_seconds(pid), sum(_cpu_seconds(b) for b in backends)
         if import_rows:
@@ -96,6 +98,7 @@ async def main(concurrency: int, seconds: int, py_spy: str | None, import_rows: 
             result = await asyncio.to_thread(wrk_load, url, tenant, concurrency, seconds)
             count = result.requests
             figure = f"POST /v1/claims c{concurrency} for {seconds}s: {describe(result)}"
+        memory.stop()
         backends = sorted(set(backends) | set(await _backends(dsn, pid)))
         after = _cpu_seconds(pid), sum(_cpu_seconds(b) for b in backends)
         service_cpu, postgres = (
@@ -103,7 +106,8 @@ async def main(concurrency: int, seconds: int, py_spy: str | None, import_rows: 
         )
         print(
             f"{figure}; CPU per {'row' if import_rows else 'request'}: service"
-            f" {service_cpu:,.0f} us, PostgreSQL {postgres:,.0f} us (load {load:.2f})",
+            f" {service_cpu:,.0f} us, PostgreSQL {postgres:,.0f} us; service peak RSS"
+            f" {memory.peak / MB:,.0f} MB (load {load:.2f})",
             flush=True,
         )
     finally:
