@@ -272,6 +272,32 @@ def bench_echo(args) -> dict[int, load.LoadResult]:
         server.wait(20)
 
 
+async def timed_import(
+    url: str, rows: int, positions: Positions, log_end: LogEnd
+) -> tuple[float, float]:
+    """One ``POST /v1/claims:import`` of ``rows`` CSV rows (1 % invalid, some duplicates; the
+    answer's counts are checked): seconds until every row is readable, and until the answer."""
+    body, expected = portfolio_csv(rows, issued_on=TODAY - timedelta(days=84))
+    async with httpx.AsyncClient(base_url=url, timeout=900) as api:
+        started = time.perf_counter()
+        answer = await api.post(
+            "/v1/claims:import",
+            content=body.encode(),
+            headers={
+                "Authorization": f"Bearer {token('bench-import', 'claims:write')}",
+                "Content-Type": "text/csv",
+            },
+        )
+        answered = time.perf_counter() - started
+        answer.raise_for_status()
+        await positions.wait_applied(await log_end.ends())
+        seconds = time.perf_counter() - started
+    counts = {k: answer.json()[k] for k in expected}
+    if counts != expected:
+        raise RuntimeError(f"the import counted {counts}, not {expected}")
+    return seconds, answered
+
+
 async def commands(url: str, log_end: LogEnd, label: str, concurrency: int, seconds: int):
     size = await log_end.size()
     # A tenant of its own per run: the log's size is what changes between runs, not the
@@ -468,24 +494,7 @@ async def bench_service(
             )
 
         memory.phase = "import"
-        body, expected = portfolio_csv(args.import_rows, issued_on=TODAY - timedelta(days=84))
-        async with httpx.AsyncClient(base_url=service.url, timeout=900) as api:
-            started = time.perf_counter()
-            answer = await api.post(
-                "/v1/claims:import",
-                content=body.encode(),
-                headers={
-                    "Authorization": f"Bearer {token('bench-import', 'claims:write')}",
-                    "Content-Type": "text/csv",
-                },
-            )
-            answered = time.perf_counter() - started
-            answer.raise_for_status()
-            await positions.wait_applied(await log_end.ends())
-            seconds = time.perf_counter() - started
-        counts = {k: answer.json()[k] for k in expected}
-        if counts != expected:
-            raise RuntimeError(f"the import counted {counts}, not {expected}")
+        seconds, answered = await timed_import(service.url, args.import_rows, positions, log_end)
         report.add(
             f"import {args.import_rows:,} CSV rows until readable",
             f"{args.import_rows / seconds:,.0f} rows/s ({seconds:.1f}s;"

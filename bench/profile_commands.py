@@ -16,49 +16,17 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
-import asyncpg
-import httpx
-from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 
-from bench.__main__ import MB, TODAY, RssSampler, claims_service, describe, wrk_load
+from bench.__main__ import MB, RssSampler, claims_service, describe, timed_import, wrk_load
 from bench.log import LogEnd, Positions
 from bench.profile_live import _backends, _cpu_seconds
-from tests.claims_givens import portfolio_csv
-from tests.support import create_topic, ensure_dlq, token
+from tests.support import create_topic, delete_topics, drop_schemas, ensure_dlq
 
 DATABASE = "amiable_claims"
-
-
-async def imported(url: str, rows: int, positions: Positions, log_end: LogEnd) -> tuple[int, str]:
-    """One import of ``rows`` CSV rows, timed until every row is readable."""
-    body, expected = portfolio_csv(rows, issued_on=TODAY - timedelta(days=84))
-    async with httpx.AsyncClient(base_url=url, timeout=900) as api:
-        started = time.perf_counter()
-        answer = await api.post(
-            "/v1/claims:import",
-            content=body.encode(),
-            headers={
-                "Authorization": f"Bearer {token('profile-import', 'claims:write')}",
-                "Content-Type": "text/csv",
-            },
-        )
-        answered = time.perf_counter() - started
-        answer.raise_for_status()
-        await positions.wait_applied(await log_end.ends())
-        seconds = time.perf_counter() - started
-    counts = {k: answer.json()[k] for k in expected}
-    if counts != expected:
-        raise RuntimeError(f"the import counted {counts}, not {expected}")
-    return rows, (
-        f"import of {rows:,} rows: {rows / seconds:,.0f} rows/s until readable ({seconds:.1f}s;"
-        f" answered after {answered:.1f}s)"
-    )
 
 
 async def main(concurrency: int, seconds: int, py_spy: str | None, import_rows: int) -> None:
@@ -92,7 +60,12 @@ async def main(concurrency: int, seconds: int, py_spy: str | None, import_rows: 
         load = os.getloadavg()[0]
         before = _cpu_seconds(pid), sum(_cpu_seconds(b) for b in backends)
         if import_rows:
-            count, figure = await imported(service.url, import_rows, positions, log_end)
+            seconds, answered = await timed_import(service.url, import_rows, positions, log_end)
+            count = import_rows
+            figure = (
+                f"import of {count:,} rows: {count / seconds:,.0f} rows/s until readable"
+                f" ({seconds:.1f}s; answered after {answered:.1f}s)"
+            )
         else:
             tenant = f"cmd-{uuid.uuid4().hex[:6]}"
             result = await asyncio.to_thread(wrk_load, url, tenant, concurrency, seconds)
@@ -117,17 +90,8 @@ async def main(concurrency: int, seconds: int, py_spy: str | None, import_rows: 
             spy.send_signal(2)
             spy.wait(30)
         service.stop()
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            await admin.delete_topics([topic])
-        finally:
-            await admin.close()
+        await drop_schemas(server, DATABASE, [schema])
+        await delete_topics(bootstrap, [topic])
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ import uuid
 from pathlib import Path
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 
 from bench import live
@@ -30,6 +29,8 @@ from tests.support import (
     TEST_JWT_SECRET,
     ServiceProcess,
     create_topic,
+    delete_topics,
+    drop_schemas,
     ensure_dlq,
     free_port,
 )
@@ -136,17 +137,8 @@ async def main(rate: int, seconds: float, py_spy: str | None) -> None:
             spy.wait(30)
         await positions.stop()
         service.stop()
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            await admin.delete_topics([topic])
-        finally:
-            await admin.close()
+        await drop_schemas(server, DATABASE, [schema])
+        await delete_topics(bootstrap, [topic])
 
 
 if __name__ == "__main__":

@@ -19,8 +19,7 @@ import time
 import uuid
 from decimal import Decimal
 
-from aiokafka.admin import AIOKafkaAdminClient
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from amiable_claims.adapters.projector import ClaimsProjector
 from amiable_claims.main import policy
@@ -32,7 +31,7 @@ from amiable_events.producer import EventLog
 from amiable_events.projection import rebuild
 from bench.log import raw_read
 from tests.factories import registered
-from tests.support import create_topic
+from tests.support import create_topic, delete_topics, drop_schemas
 
 
 def events(count: int, poison: int) -> list[Envelope]:
@@ -133,16 +132,9 @@ async def main(
                 flush=True,
             )
     finally:
-        async with engine.begin() as conn:
-            for name in (schema, f"{schema}_rebuild", f"{schema}_old"):
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
         await engine.dispose()
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            await admin.delete_topics([topic])
-        finally:
-            await admin.close()
+        await drop_schemas(server, "amiable_claims", [schema, f"{schema}_old"])
+        await delete_topics(bootstrap, [topic])
 
 
 if __name__ == "__main__":
