@@ -11,7 +11,7 @@ SQLAlchemy's per-parameter processing and ``model_dump(mode="json")`` cost more 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC
+from datetime import date
 from operator import itemgetter
 from uuid import UUID
 
@@ -28,6 +28,7 @@ from amiable_claims.adapters.tables import (
     portfolio_claims,
     timers,
 )
+from amiable_claims.domain import kpis
 from amiable_claims.domain.evolve import evolve
 from amiable_claims.domain.state import Claim, Policy
 from amiable_claims.domain.timeline import summarize
@@ -157,12 +158,11 @@ class ClaimsProjector:
                 debtor=_json_column(row["debtor"]),
             )
             changed.append((row, state))
-            if before is None or (before.closed, before.closed_on) != (
-                state.closed,
-                state.closed_on,
-            ):
-                portfolio.append(_portfolio_row(state))
-            movements += _new_movements(before, state)
+            facts = kpis.claim_facts(state)
+            portfolio_row = _portfolio_row(facts, state)
+            if before is None or _portfolio_row(kpis.claim_facts(before), before) != portfolio_row:
+                portfolio.append(portfolio_row)
+            movements += _new_movements(before, state, facts.registered_on)
             if len(envelopes) == 1:
                 sole_event[claim_id] = envelopes[0]  # whatever timer the claim needs, it armed it
         if not changed:
@@ -182,7 +182,7 @@ class ClaimsProjector:
                 _PORTFOLIO_COLUMNS,
                 [row for row in portfolio if (row[0] not in current) is new],
                 "ON CONFLICT (claim_id) DO UPDATE SET closed_on = excluded.closed_on, "
-                "closed_as = excluded.closed_as",
+                "closed_as = excluded.closed_as, placed_amount = excluded.placed_amount",
                 new=new,
             )
         # A claim's payments and credit notes are only ever appended to: each is new here.
@@ -300,26 +300,25 @@ _PORTFOLIO_COLUMNS = tuple(column.name for column in portfolio_claims.columns)
 _MOVEMENT_COLUMNS = tuple(column.name for column in claim_movements.columns)
 
 
-def _portfolio_row(state: Claim) -> tuple:
-    """The claim's row of ``portfolio_claims`` (it changes only when the claim closes)."""
-    registered_at = state.registered_at
-    if registered_at.tzinfo is not None:
-        registered_at = registered_at.astimezone(UTC)
+def _portfolio_row(facts: kpis.ClaimFacts, state: Claim) -> tuple:
+    """The claim's row of ``portfolio_claims``: it changes when the claim closes, or when a
+    credit note or a payment dated before its registration changes its placed amount."""
     return (
         state.claim_id,
         state.tenant,
         state.debtor_id,
-        state.currency,
-        state.amount,
-        state.issued_on,
-        state.due_on,
-        registered_at.date(),
-        state.closed_on,
-        state.status if state.closed else None,
+        facts.currency,
+        facts.amount,
+        facts.issued_on,
+        facts.due_on,
+        facts.registered_on,
+        facts.closed_on,
+        facts.closed_as,
+        kpis.placed_amount(facts),
     )
 
 
-def _new_movements(before: Claim | None, state: Claim) -> list[tuple]:
+def _new_movements(before: Claim | None, state: Claim, registered_on: date) -> list[tuple]:
     """Rows of ``claim_movements`` for the payments and credit notes ``state`` has and
     ``before`` had not (both lists only grow)."""
     rows = []
@@ -330,7 +329,8 @@ def _new_movements(before: Claim | None, state: Claim) -> list[tuple]:
         for seq in range(seen, len(items)):
             item = items[seq]
             on = item.received_on if kind == "payment" else item.on
-            rows.append((state.claim_id, kind, seq, state.tenant, on, item.amount))
+            recovered = kind == "payment" and on >= registered_on
+            rows.append((state.claim_id, kind, seq, state.tenant, on, item.amount, recovered))
     return rows
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -105,6 +106,7 @@ portfolio_claims = Table(
     Column("registered_on", Date, nullable=False, comment="the UTC date of registered_at"),
     Column("closed_on", Date),
     Column("closed_as", String, comment="settled, written_off or cancelled; null while open"),
+    Column("placed_amount", Numeric, nullable=False, comment="domain.kpis.placed_amount"),
     Index("portfolio_claims_tenant_debtor", "tenant", "debtor_id"),
 )
 
@@ -119,6 +121,12 @@ claim_movements = Table(
     Column("tenant", String, nullable=False),
     Column("on", Date, nullable=False, comment="value date"),
     Column("amount", Numeric, nullable=False),
+    Column(
+        "recovered",
+        Boolean,
+        nullable=False,
+        comment="a payment dated on or after the claim's registration: collected (docs/kpis.md)",
+    ),
     Index("claim_movements_tenant", "tenant"),
 )
 

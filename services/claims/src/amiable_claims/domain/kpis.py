@@ -1,8 +1,13 @@
 """Portfolio KPIs of a tenant's claims: pure arithmetic over plain facts. No I/O, no clock.
 
-The caller (the read model) builds one :class:`ClaimFacts` per claim and passes the dates;
-nothing here reads the clock or a database, so every figure is reproducible from its inputs.
-The exact definitions are in ``docs/kpis.md``; each function's docstring repeats its formula.
+The caller builds one :class:`ClaimFacts` per claim and passes the dates; nothing here reads
+the clock or a database, so every figure is reproducible from its inputs. The exact definitions
+are in ``docs/kpis.md``; each function's docstring repeats its formula.
+
+This module is the reference of the formulas. The service adds the sums up in PostgreSQL
+(``amiable_claims.adapters.portfolio``: a large tenant's claims never come into Python) and
+hands them to the functions that turn sums into figures here (:func:`from_totals`,
+:func:`countback`); a test with a real database checks that both give the same figures.
 
 Conventions (shared by every function):
 
@@ -25,11 +30,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, Literal
 
-from amiable_claims.domain.state import ClosedStatus
+from amiable_claims.domain.state import Claim, ClosedStatus
 from amiable_rules.late_fees import Movement, open_principal
 
 AgingStyle = Literal["portfolio", "statement"]
@@ -57,6 +62,25 @@ class ClaimFacts:
     disputed_on: date | None = None  # first dispute (none until the disputes service exists)
     dispute_reason: str | None = None
     recovery_cost: Decimal = Decimal(0)  # communication / agent costs (zero until communications)
+
+
+def claim_facts(claim: Claim) -> ClaimFacts:
+    """The facts of a claim's state. ``registered_on`` is the UTC date of its registration."""
+    registered_at = claim.registered_at
+    if registered_at.tzinfo is not None:
+        registered_at = registered_at.astimezone(UTC)
+    return ClaimFacts(
+        claim_id=str(claim.claim_id),
+        currency=claim.currency,
+        amount=claim.amount,
+        issued_on=claim.issued_on,
+        due_on=claim.due_on,
+        registered_on=registered_at.date(),
+        payments=tuple((p.received_on, p.amount) for p in claim.payments),
+        credits=tuple((c.on, c.amount) for c in claim.credits),
+        closed_on=claim.closed_on,
+        closed_as=claim.status if claim.closed else None,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,6 +202,14 @@ _BUCKETS: dict[str, tuple[tuple[str, int | None, int | None], ...]] = {
 }
 
 
+def aging_buckets(style: AgingStyle) -> tuple[tuple[str, int | None, int | None], ...]:
+    """The buckets of ``style``, youngest first: (label, lowest days past due, highest or
+    None)."""
+    if style not in _BUCKETS:
+        raise ValueError(f"unknown aging style {style!r}")
+    return _BUCKETS[style]
+
+
 @dataclass(frozen=True)
 class AgingBucket(_AsDict):
     label: str
@@ -215,9 +247,7 @@ def aged_balance(
     current included), ``31-60``, ``61-90``, ``90+``. Only claims with a positive
     :func:`open_balance` are counted; every bucket is present, possibly empty.
     """
-    if style not in _BUCKETS:
-        raise ValueError(f"unknown aging style {style!r}")
-    spec = _BUCKETS[style]
+    spec = aging_buckets(style)
     amounts = [_ZERO] * len(spec)
     counts = [0] * len(spec)
     for claim in _of(claims, currency):
@@ -267,18 +297,31 @@ def dso_countback(claims: Iterable[ClaimFacts], as_of: date, *, currency: str) -
     if not scoped:
         return None
     remaining = sum((open_balance(c, as_of) for c in scoped), _ZERO)
-    earliest = min(c.issued_on for c in scoped)
     # Invoiced per month, summed once: the walk is linear in claims plus months.
     invoiced_in: dict[date, Decimal] = {}
     for c in scoped:
         month = _month_start(c.issued_on)
         invoiced_in[month] = invoiced_in.get(month, _ZERO) + c.amount
+    return countback(remaining, invoiced_in, as_of)
+
+
+def countback(
+    receivables: Decimal, invoiced_by_month: Mapping[date, Decimal], as_of: date
+) -> Decimal | None:
+    """The walk of :func:`dso_countback`: ``receivables`` open at ``as_of``, and the amount
+    invoiced in each month (keyed by its first day) of the claims issued on or before
+    ``as_of``. None when there is no such month."""
+    if not invoiced_by_month:
+        return None
+    # It stops after the month of the earliest issue date (the first of the months given).
+    earliest = min(invoiced_by_month)
+    remaining = receivables
     dso = _ZERO
     month_end = as_of
     while remaining > 0 and month_end >= earliest:
         start = _month_start(month_end)
         days = Decimal((month_end - start).days + 1)
-        invoiced = invoiced_in.get(start, _ZERO)
+        invoiced = invoiced_by_month.get(start, _ZERO)
         if remaining > invoiced:
             dso += days
             remaining -= invoiced
@@ -330,10 +373,78 @@ class Kpis(_AsDict):
     cost_of_recovery: Decimal | None
 
 
-def _mean_days(spans: list[int]) -> Decimal | None:
-    if not spans:
-        return None
-    return ratio(Decimal(sum(spans)), Decimal(len(spans)))
+@dataclass(frozen=True)
+class Totals:
+    """The counts and sums the period KPIs are made of, in one currency: what :func:`kpis` adds
+    up over the claims (or PostgreSQL over its rows), before :func:`from_totals` divides."""
+
+    currency: str
+    period_from: date
+    period_to: date
+    placed_count: int
+    settled_count: int
+    written_off_count: int
+    cancelled_count: int
+    disputed_by_reason: Mapping[str, int]  # reasons sorted
+    placed_amount: Decimal
+    collected_amount: Decimal
+    collected_on_placed: Decimal
+    open_in_recovery_at_start: Decimal
+    invoiced_amount: Decimal
+    credited_amount: Decimal
+    opening_receivables: Decimal
+    closing_receivables: Decimal
+    closing_current_receivables: Decimal
+    recovery_cost: Decimal
+    settled_delay_days: int  # sum of closed_on - due_on over the settled claims
+    settled_delay_from_issue_days: int  # sum of closed_on - issued_on over them
+    dso_days: Decimal | None  # dso_countback at period_to (countback from sums)
+
+
+def from_totals(totals: Totals) -> Kpis:
+    """The KPIs of ``totals``: every ratio of the period (see :func:`kpis`)."""
+    t = totals
+    invoiced_net = t.invoiced_amount - t.credited_amount
+    opening, closing = t.opening_receivables, t.closing_receivables
+    placed_n = Decimal(t.placed_count)
+    settled_n = Decimal(t.settled_count)
+    return Kpis(
+        currency=t.currency,
+        period_from=t.period_from,
+        period_to=t.period_to,
+        placed_count=t.placed_count,
+        settled_count=t.settled_count,
+        written_off_count=t.written_off_count,
+        cancelled_count=t.cancelled_count,
+        disputed_count=sum(t.disputed_by_reason.values()),
+        disputed_by_reason=t.disputed_by_reason,
+        placed_amount=t.placed_amount,
+        collected_amount=t.collected_amount,
+        collected_on_placed=t.collected_on_placed,
+        open_in_recovery_at_start=t.open_in_recovery_at_start,
+        invoiced_amount=t.invoiced_amount,
+        credited_amount=t.credited_amount,
+        opening_receivables=opening,
+        closing_receivables=closing,
+        closing_current_receivables=t.closing_current_receivables,
+        recovery_cost=t.recovery_cost,
+        recovery_rate=ratio(t.collected_on_placed, t.placed_amount),
+        recovery_rate_all=ratio(t.collected_amount, t.open_in_recovery_at_start + t.placed_amount),
+        average_collection_delay_days=ratio(Decimal(t.settled_delay_days), settled_n),
+        average_collection_delay_from_issue_days=ratio(
+            Decimal(t.settled_delay_from_issue_days), settled_n
+        ),
+        dso_days=t.dso_days,
+        cei=ratio(
+            (opening + invoiced_net - closing) * 100,
+            opening + invoiced_net - t.closing_current_receivables,
+        ),
+        dispute_rate=ratio(Decimal(sum(t.disputed_by_reason.values())), placed_n),
+        dispute_rate_by_reason={
+            r: ratio(Decimal(n), placed_n) for r, n in t.disputed_by_reason.items()
+        },
+        cost_of_recovery=ratio(t.recovery_cost, t.collected_amount),
+    )
 
 
 def kpis(
@@ -376,69 +487,46 @@ def kpis(
         return _in(d, period_from, period_to)
 
     placed = [c for c in scoped if in_period(c.registered_on)]
-    placed_sum = sum((placed_amount(c) for c in placed), _ZERO)
-    collected_on_placed = sum((collected(c, period_from, period_to) for c in placed), _ZERO)
     collected_by_claim = [(c, collected(c, period_from, period_to)) for c in scoped]
-    collected_sum = sum((a for _, a in collected_by_claim), _ZERO)
-    open_at_start = sum(
-        (open_balance(c, before) for c in scoped if c.registered_on <= before), _ZERO
-    )
-
     settled = [c for c in scoped if c.closed_as == "settled" and in_period(c.closed_on)]
-    delays = [(c.closed_on - c.due_on).days for c in settled if c.closed_on]
-    delays_from_issue = [(c.closed_on - c.issued_on).days for c in settled if c.closed_on]
-
-    invoiced = sum((c.amount for c in scoped if in_period(c.issued_on)), _ZERO)
-    credited = sum((a for c in scoped for d, a in c.credits if in_period(d)), _ZERO)
-    opening = sum((open_balance(c, before) for c in scoped), _ZERO)
-    closing = sum((open_balance(c, period_to) for c in scoped), _ZERO)
-    closing_current = sum(
-        (open_balance(c, period_to) for c in scoped if days_past_due(c, period_to) <= 0), _ZERO
-    )
-    invoiced_net = invoiced - credited
-    cei = ratio((opening + invoiced_net - closing) * 100, opening + invoiced_net - closing_current)
-
-    disputed = [c for c in scoped if in_period(c.disputed_on)]
     by_reason: dict[str, int] = {}
-    for c in disputed:
-        reason = c.dispute_reason or UNSPECIFIED_REASON
-        by_reason[reason] = by_reason.get(reason, 0) + 1
-    by_reason = dict(sorted(by_reason.items()))
-    placed_n = Decimal(len(placed))
-
-    cost = sum((c.recovery_cost for c, a in collected_by_claim if a > 0), _ZERO)
-
-    return Kpis(
-        currency=currency,
-        period_from=period_from,
-        period_to=period_to,
-        placed_count=len(placed),
-        settled_count=len(settled),
-        written_off_count=sum(
-            1 for c in scoped if c.closed_as == "written_off" and in_period(c.closed_on)
-        ),
-        cancelled_count=sum(
-            1 for c in scoped if c.closed_as == "cancelled" and in_period(c.closed_on)
-        ),
-        disputed_count=len(disputed),
-        disputed_by_reason=by_reason,
-        placed_amount=placed_sum,
-        collected_amount=collected_sum,
-        collected_on_placed=collected_on_placed,
-        open_in_recovery_at_start=open_at_start,
-        invoiced_amount=invoiced,
-        credited_amount=credited,
-        opening_receivables=opening,
-        closing_receivables=closing,
-        closing_current_receivables=closing_current,
-        recovery_cost=cost,
-        recovery_rate=ratio(collected_on_placed, placed_sum),
-        recovery_rate_all=ratio(collected_sum, open_at_start + placed_sum),
-        average_collection_delay_days=_mean_days(delays),
-        average_collection_delay_from_issue_days=_mean_days(delays_from_issue),
-        dso_days=dso_countback(scoped, period_to, currency=currency),
-        cei=cei,
-        dispute_rate=ratio(Decimal(len(disputed)), placed_n),
-        dispute_rate_by_reason={r: ratio(Decimal(n), placed_n) for r, n in by_reason.items()},
-        cost_of_recovery=ratio(cost, collected_sum),
+    for c in scoped:
+        if in_period(c.disputed_on):
+            reason = c.dispute_reason or UNSPECIFIED_REASON
+            by_reason[reason] = by_reason.get(reason, 0) + 1
+    return from_totals(
+        Totals(
+            currency=currency,
+            period_from=period_from,
+            period_to=period_to,
+            placed_count=len(placed),
+            settled_count=len(settled),
+            written_off_count=sum(
+                1 for c in scoped if c.closed_as == "written_off" and in_period(c.closed_on)
+            ),
+            cancelled_count=sum(
+                1 for c in scoped if c.closed_as == "cancelled" and in_period(c.closed_on)
+            ),
+            disputed_by_reason=dict(sorted(by_reason.items())),
+            placed_amount=sum((placed_amount(c) for c in placed), _ZERO),
+            collected_amount=sum((a for _, a in collected_by_claim), _ZERO),
+            collected_on_placed=sum((collected(c, period_from, period_to) for c in placed), _ZERO),
+            open_in_recovery_at_start=sum(
+                (open_balance(c, before) for c in scoped if c.registered_on <= before), _ZERO
+            ),
+            invoiced_amount=sum((c.amount for c in scoped if in_period(c.issued_on)), _ZERO),
+            credited_amount=sum((a for c in scoped for d, a in c.credits if in_period(d)), _ZERO),
+            opening_receivables=sum((open_balance(c, before) for c in scoped), _ZERO),
+            closing_receivables=sum((open_balance(c, period_to) for c in scoped), _ZERO),
+            closing_current_receivables=sum(
+                (open_balance(c, period_to) for c in scoped if days_past_due(c, period_to) <= 0),
+                _ZERO,
+            ),
+            recovery_cost=sum((c.recovery_cost for c, a in collected_by_claim if a > 0), _ZERO),
+            settled_delay_days=sum((c.closed_on - c.due_on).days for c in settled if c.closed_on),
+            settled_delay_from_issue_days=sum(
+                (c.closed_on - c.issued_on).days for c in settled if c.closed_on
+            ),
+            dso_days=dso_countback(scoped, period_to, currency=currency),
+        )
     )
