@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from amiable_claims.adapters.portfolio import PortfolioReadModel
 from amiable_claims.adapters.projector import ClaimsProjector
 from amiable_claims.adapters.read_model import ClaimsReadModel
 from amiable_claims.adapters.reservations import InvoiceReservations
@@ -57,7 +58,8 @@ def wire(parts: Parts) -> dict:
             reservations=InvoiceReservations(parts.engine),
             sealer=parts.sealer,
             policy=rules,
-        )
+        ),
+        "portfolio": PortfolioReadModel(parts.store),
     }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -107,19 +106,6 @@ class ClaimsReadModel:
         async with self._store.reading() as conn:
             return [dict(row) for row in (await conn.execute(query)).mappings()]
 
-    async def _states(self, query) -> list[Claim]:
-        """The states ``query`` selects (``claims.c.state``), fetched as JSON text: decoding and
-        validating a portfolio's thousands of states is CPU work, done off the event loop."""
-        async with self._store.reading() as conn:
-            texts = (
-                (await conn.execute(query.with_only_columns(cast(claims.c.state, Text))))
-                .scalars()
-                .all()
-            )
-        if len(texts) < 100:
-            return [Claim.model_validate_json(text) for text in texts]
-        return await asyncio.to_thread(lambda: [Claim.model_validate_json(t) for t in texts])
-
     async def _records(self, query) -> list[ClaimRecord]:
         return [_record(row) for row in await self._all(query)]
 
@@ -207,21 +193,6 @@ class ClaimsReadModel:
             query = query.where(tuple_(claims.c.registered_at, claims.c.claim_id) > tuple_(*after))
         return await self._records(
             query.order_by(claims.c.registered_at, claims.c.claim_id).limit(limit)
-        )
-
-    async def of_debtor(self, tenant: str, debtor_id: str) -> list[Claim]:
-        return await self._states(
-            select(claims.c.state)
-            .where(claims.c.tenant == tenant, claims.c.debtor_id == debtor_id)
-            .order_by(claims.c.due_on, claims.c.claim_id)
-        )
-
-    async def portfolio(self, tenant: str) -> list[Claim]:
-        """Every claim's state; KPIs and aged balances are computed from them."""
-        return await self._states(
-            select(claims.c.state)
-            .where(claims.c.tenant == tenant)
-            .order_by(claims.c.registered_at, claims.c.claim_id)
         )
 
     async def debtor_account(self, tenant: str, debtor_id: str) -> dict | None:

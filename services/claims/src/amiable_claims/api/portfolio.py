@@ -1,4 +1,7 @@
-"""Debtor statements, the aged balance and the portfolio KPIs: read-only views of the claims."""
+"""Debtor statements, the aged balance and the portfolio KPIs: read-only views of the claims.
+
+The sums come from PostgreSQL (``adapters/portfolio.py``), the formulas from
+``domain/kpis.py``, a statement's amounts due from the rules: no route loads a tenant's claims."""
 
 from __future__ import annotations
 
@@ -7,38 +10,24 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
+from amiable_claims.adapters.portfolio import DebtorOpenClaims, PortfolioReadModel, StatementClaim
 from amiable_claims.api.deps import HandlerDep, ReaderDep
 from amiable_claims.api.views import money
-from amiable_claims.app.handlers import ClaimsHandler
-from amiable_claims.domain import kpis
 from amiable_claims.domain.figures import amount_due
-from amiable_claims.domain.state import Claim, Policy
+from amiable_claims.domain.state import Policy
 from amiable_events.errors import Invalid, NotFound
 from amiable_events.inputs import EARLIEST, BoundedDate, Text
 
 router = APIRouter(tags=["portfolio"])
 
 
-def facts(claim: Claim) -> kpis.ClaimFacts:
-    closed_as = claim.status if claim.closed else None
-    return kpis.ClaimFacts(
-        claim_id=str(claim.claim_id),
-        currency=claim.currency,
-        amount=claim.amount,
-        issued_on=claim.issued_on,
-        due_on=claim.due_on,
-        registered_on=claim.registered_at.date(),
-        payments=tuple((p.received_on, p.amount) for p in claim.payments),
-        credits=tuple((c.on, c.amount) for c in claim.credits),
-        closed_on=claim.closed_on,
-        closed_as=closed_as,
-    )
+def _portfolio(request: Request) -> PortfolioReadModel:
+    return request.app.state.portfolio
 
 
-async def _claims(handler: ClaimsHandler, tenant: str) -> list[Claim]:
-    return await handler.read_model.portfolio(tenant)
+PortfolioDep = Annotated[PortfolioReadModel, Depends(_portfolio)]
 
 
 @router.get("/v1/debtors/{debtor_id}/statement", operation_id="getDebtorStatement")
@@ -46,6 +35,7 @@ async def debtor_statement(
     debtor_id: Annotated[Text(100), Path(description="Your own id for the customer")],
     principal: ReaderDep,
     handler: HandlerDep,
+    portfolio: PortfolioDep,
     as_of: Annotated[BoundedDate | None, Query(description="Defaults to today")] = None,
 ) -> dict[str, Any]:
     """The debtor's open claims with what each owes today (principal, late interest, fixed
@@ -55,30 +45,31 @@ async def debtor_statement(
     if account is None:
         raise NotFound(f"no claims on debtor {debtor_id} for this tenant", title="Debtor not found")
     day = as_of or handler.clock.now().date()
-    states = await handler.read_model.of_debtor(principal.tenant, debtor_id)
-    open_claims = [c for c in states if not c.closed and c.registered_at.date() <= day]
+    found = await portfolio.debtor_open_claims(principal.tenant, debtor_id, day)
     # Replaying every open claim's payments against the rate table is CPU work: off the loop.
-    balances = await asyncio.to_thread(_balances, open_claims, day, handler.policy)
+    balances = await asyncio.to_thread(_balances, found, day, handler.policy)
     return {
         "debtor_id": debtor_id,
         "legal_name": account["legal_name"],
         "country": account["country"],
         "as_of": day.isoformat(),
-        "open_claims": len(open_claims),
+        "open_claims": len(found.states),
         "balances": balances,
     }
 
 
-def _balances(open_claims: list[Claim], day: date, policy: Policy) -> list[dict[str, Any]]:
-    """The statement's balances per currency (in a worker thread)."""
-    by_currency: dict[str, list[Claim]] = {}
-    for claim in open_claims:
+def _balances(found: DebtorOpenClaims, day: date, policy: Policy) -> list[dict[str, Any]]:
+    """The statement's balances per currency (in a worker thread): each claim's amount due
+    from the rules (``amount_due``), the aged principal from SQL."""
+    by_currency: dict[str, list[StatementClaim]] = {}
+    for state in found.states:
+        claim = StatementClaim.model_validate_json(state)
         by_currency.setdefault(claim.currency, []).append(claim)
     balances = []
     for currency, claims in sorted(by_currency.items()):
         lines, balance = [], Decimal(0)
         for claim in claims:
-            due = amount_due(claim, day, policy)
+            due = amount_due(claim, day, policy)  # every field it reads, see StatementClaim
             balance += due.total
             lines.append(
                 {
@@ -93,14 +84,11 @@ def _balances(open_claims: list[Claim], day: date, policy: Policy) -> list[dict[
                     "total": money(due.total, currency),
                 }
             )
-        aged = kpis.aged_balance(
-            [facts(c) for c in claims], day, currency=currency, style="statement"
-        ).as_dict()
         balances.append(
             {
                 "currency": currency,
                 "balance": money(balance, currency),
-                "aged_principal": aged,
+                "aged_principal": found.aged[currency].as_dict(),
                 "claims": lines,
             }
         )
@@ -111,27 +99,21 @@ def _balances(open_claims: list[Claim], day: date, policy: Policy) -> list[dict[
 async def aged_balance(
     principal: ReaderDep,
     handler: HandlerDep,
+    portfolio: PortfolioDep,
     as_of: Annotated[BoundedDate | None, Query(description="Defaults to today")] = None,
 ) -> dict[str, Any]:
     """Open principal of every claim, per currency, in buckets current (not yet due), 1-30,
     31-60, 61-90 and 90+ days past due."""
     day = as_of or handler.clock.now().date()
-    claims = await _claims(handler, principal.tenant)
-
-    def compute() -> list[dict[str, Any]]:
-        facts_ = [facts(c) for c in claims]
-        return [
-            kpis.aged_balance(facts_, day, currency=currency).as_dict()
-            for currency in kpis.currencies(facts_)
-        ]
-
-    return {"as_of": day.isoformat(), "currencies": await asyncio.to_thread(compute)}
+    aged = await portfolio.aged_balances(principal.tenant, day)
+    return {"as_of": day.isoformat(), "currencies": [a.as_dict() for a in aged]}
 
 
 @router.get("/v1/portfolio/kpis", operation_id="getPortfolioKpis")
 async def portfolio_kpis(
     principal: ReaderDep,
     handler: HandlerDep,
+    portfolio: PortfolioDep,
     period_from: Annotated[
         BoundedDate | None,
         Query(alias="from", description="Inclusive; default: 30 days before `to`"),
@@ -165,19 +147,9 @@ async def portfolio_kpis(
     start = period_from or max(to - timedelta(days=30), EARLIEST)
     if start > to:
         raise Invalid.field("from", "must be on or before to")
-    claims = await _claims(handler, principal.tenant)
-
-    def compute() -> list[dict[str, Any]]:
-        facts_ = [facts(c) for c in claims]
-        return [
-            kpis.kpis(facts_, start, to, currency=currency).as_dict()
-            for currency in kpis.currencies(facts_)
-        ]
-
-    # Linear in claims plus months (the period is bounded by the date window), and off the
-    # loop: /healthz and every other request keep answering while a large tenant's KPIs run.
+    figures = await portfolio.period_kpis(principal.tenant, start, to)
     return {
         "from": start.isoformat(),
         "to": to.isoformat(),
-        "currencies": await asyncio.to_thread(compute),
+        "currencies": [k.as_dict() for k in figures],
     }
