@@ -61,38 +61,40 @@ def _bucket(style: kpis.AgingStyle) -> str:
     return f"CASE {cases} ELSE {len(buckets) - 1} END"
 
 
-# The statements name their tables in @schema.
+# The statements name their tables in @schema. A claim's open balance at the end of day d is
+# its amount less its movements dated by d, floored at 0: its ``balance`` (the amount less all
+# its movements) plus those dated after d, which the index on (tenant, "on") finds, few for a
+# recent d (most claims have none, and then no arithmetic). It is null when the claim does not
+# count at d (not issued yet, or closed by then), and a sum over no row is null too: that is how
+# "no claim counted" shows (see _open).
 #
 # The KPIs ($1 tenant, $2 and $3 the period's first and last days, $4 the day before it), per
 # currency and month of issue (the DSO's countback needs the amount invoiced each month; the
-# rest is added up in Python): ``moved`` sums each claim's movements dated by the end of the
-# period (most claims have none); open_start and open_end are a claim's open balance at the end
-# of $4 and of $3, floored at 0, or null when it does not count then (not issued yet, or
-# closed). A sum over no row is null: that is how "no claim counted" shows (see _open).
+# rest is added up in Python). ``later`` sums each claim's movements dated after $4: those after
+# the period, and the payments collected and credit notes dated in it.
 _KPI_TOTALS = """
-WITH moved AS (
+WITH later AS (
     SELECT claim_id,
-        sum(amount) FILTER (WHERE "on" <= $4) AS by_start,
-        sum(amount) AS by_end,
-        sum(amount) FILTER (WHERE kind = 'credit' AND "on" >= $2) AS credited,
-        sum(amount) FILTER (WHERE recovered AND "on" >= $2) AS collected
+        sum(amount) AS after_start,
+        sum(amount) FILTER (WHERE "on" > $3) AS after_end,
+        sum(amount) FILTER (WHERE kind = 'credit' AND "on" <= $3) AS credited,
+        sum(amount) FILTER (WHERE recovered AND "on" <= $3) AS collected
     FROM @schema.claim_movements
-    WHERE tenant = $1 AND "on" <= $3
+    WHERE tenant = $1 AND "on" > $4
     GROUP BY claim_id
 ),
 claim AS (
-    SELECT c.currency, date_trunc('month', c.issued_on::timestamp)::date AS month,
-        c.amount, c.placed_amount, c.issued_on, c.due_on, c.registered_on, c.closed_on,
-        m.collected, m.credited,
+    SELECT c.currency, c.issued_month AS month, c.amount, c.placed_amount, c.issued_on,
+        c.due_on, c.registered_on, c.closed_on, l.collected, l.credited,
         c.registered_on BETWEEN $2 AND $3 AS placed,
         CASE WHEN c.closed_on BETWEEN $2 AND $3 THEN c.closed_as END AS closed_in,
         CASE WHEN c.issued_on <= $4 AND (c.closed_on IS NULL OR c.closed_on > $4) THEN
-            CASE WHEN m.by_start IS NULL THEN c.amount
-                ELSE greatest(c.amount - m.by_start, 0) END END AS open_start,
+            CASE WHEN l.after_start IS NULL THEN greatest(c.balance, 0)
+                ELSE greatest(c.balance + l.after_start, 0) END END AS open_start,
         CASE WHEN c.issued_on <= $3 AND (c.closed_on IS NULL OR c.closed_on > $3) THEN
-            CASE WHEN m.by_end IS NULL THEN c.amount
-                ELSE greatest(c.amount - m.by_end, 0) END END AS open_end
-    FROM @schema.portfolio_claims c LEFT JOIN moved m USING (claim_id)
+            CASE WHEN l.after_end IS NULL THEN greatest(c.balance, 0)
+                ELSE greatest(c.balance + l.after_end, 0) END END AS open_end
+    FROM @schema.portfolio_claims c LEFT JOIN later l USING (claim_id)
     WHERE c.tenant = $1
 )
 SELECT currency, month,
@@ -116,51 +118,39 @@ FROM claim
 GROUP BY currency, month
 """
 
-# The aged balance at $2 of the tenant's claims: the claims with a positive open balance, by
-# currency and bucket of days past due (every currency of the tenant's claims has a row: bucket
-# null for the claims with none), their movements summed in one pass over the tenant's...
-_AGED_PORTFOLIO = f"""
-WITH moved AS (
-    SELECT claim_id, sum(amount) AS moved
+# The aged balance at $2: the claims with a positive open balance by currency and bucket of
+# days past due (bucket null for the others: every currency has a row), of the tenant's claims...
+_AGED = """
+WITH later AS (
+    SELECT claim_id, sum(amount) AS after
     FROM @schema.claim_movements
-    WHERE tenant = $1 AND "on" <= $2
+    WHERE tenant = $1 AND "on" > $2
     GROUP BY claim_id
 ),
 claim AS (
     SELECT c.currency, $2 - c.due_on AS dpd,
         CASE WHEN c.issued_on <= $2 AND (c.closed_on IS NULL OR c.closed_on > $2) THEN
-            CASE WHEN m.moved IS NULL THEN c.amount ELSE c.amount - m.moved END END AS open
-    FROM @schema.portfolio_claims c LEFT JOIN moved m USING (claim_id)
-    WHERE c.tenant = $1
+            CASE WHEN l.after IS NULL THEN c.balance ELSE c.balance + l.after END END AS open
+    FROM @schema.portfolio_claims c LEFT JOIN later l USING (claim_id)
+    WHERE c.tenant = $1 @claims
 )
-SELECT currency, CASE WHEN open > 0 THEN {_bucket("portfolio")} END AS bucket,
+SELECT currency, CASE WHEN open > 0 THEN @bucket END AS bucket,
     count(*) AS n, sum(open) AS amount
 FROM claim
 GROUP BY currency, 2
 """
-
-# ...or of debtor $3's claims registered by $2 and still open (a statement's), each one's
-# movements looked up by its key.
-_AGED_STATEMENT = f"""
-WITH claim AS (
-    SELECT c.currency, $2 - c.due_on AS dpd,
-        CASE WHEN c.issued_on <= $2 THEN c.amount - coalesce(
-            (SELECT sum(m.amount) FROM @schema.claim_movements m
-                WHERE m.claim_id = c.claim_id AND m."on" <= $2), 0) END AS open
-    FROM @schema.portfolio_claims c
-    WHERE c.tenant = $1 AND c.debtor_id = $3 AND c.closed_as IS NULL AND c.registered_on <= $2
+_AGED_PORTFOLIO = _AGED.replace("@claims", "").replace("@bucket", _bucket("portfolio"))
+# ...or of debtor $3's claims registered by $2 and still open (a statement's).
+_STATEMENT_CLAIMS = "AND c.debtor_id = $3 AND c.closed_as IS NULL AND c.registered_on <= $2"
+_AGED_STATEMENT = _AGED.replace("@claims", _STATEMENT_CLAIMS).replace(
+    "@bucket", _bucket("statement")
 )
-SELECT currency, CASE WHEN open > 0 THEN {_bucket("statement")} END AS bucket,
-    count(*) AS n, sum(open) AS amount
-FROM claim
-GROUP BY currency, 2
-"""
 
 # The states of those claims, in the statement's order.
-_STATEMENT_STATES = """
+_STATEMENT_STATES = f"""
 SELECT s.state::text AS state
 FROM @schema.portfolio_claims c JOIN @schema.claims s USING (claim_id)
-WHERE c.tenant = $1 AND c.debtor_id = $3 AND c.closed_as IS NULL AND c.registered_on <= $2
+WHERE c.tenant = $1 {_STATEMENT_CLAIMS}
 ORDER BY c.due_on, c.claim_id
 """
 

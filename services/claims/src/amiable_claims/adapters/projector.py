@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 from operator import itemgetter
 from uuid import UUID
 
@@ -182,7 +183,8 @@ class ClaimsProjector:
                 _PORTFOLIO_COLUMNS,
                 [row for row in portfolio if (row[0] not in current) is new],
                 "ON CONFLICT (claim_id) DO UPDATE SET closed_on = excluded.closed_on, "
-                "closed_as = excluded.closed_as, placed_amount = excluded.placed_amount",
+                "closed_as = excluded.closed_as, placed_amount = excluded.placed_amount, "
+                "balance = excluded.balance",
                 new=new,
             )
         # A claim's payments and credit notes are only ever appended to: each is new here.
@@ -301,8 +303,8 @@ _MOVEMENT_COLUMNS = tuple(column.name for column in claim_movements.columns)
 
 
 def _portfolio_row(facts: kpis.ClaimFacts, state: Claim) -> tuple:
-    """The claim's row of ``portfolio_claims``: it changes when the claim closes, or when a
-    credit note or a payment dated before its registration changes its placed amount."""
+    """The claim's row of ``portfolio_claims``: it changes when the claim closes or receives a
+    payment or a credit note."""
     return (
         state.claim_id,
         state.tenant,
@@ -310,11 +312,13 @@ def _portfolio_row(facts: kpis.ClaimFacts, state: Claim) -> tuple:
         facts.currency,
         facts.amount,
         facts.issued_on,
+        facts.issued_on.replace(day=1),
         facts.due_on,
         facts.registered_on,
         facts.closed_on,
         facts.closed_as,
         kpis.placed_amount(facts),
+        facts.amount - sum((a for _, a in facts.payments + facts.credits), Decimal(0)),
     )
 
 

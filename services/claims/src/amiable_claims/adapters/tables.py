@@ -102,11 +102,18 @@ portfolio_claims = Table(
     Column("currency", String(3), nullable=False),
     Column("amount", Numeric, nullable=False, comment="invoiced principal, as registered"),
     Column("issued_on", Date, nullable=False),
+    Column("issued_month", Date, nullable=False, comment="the first day of issued_on's month"),
     Column("due_on", Date, nullable=False),
     Column("registered_on", Date, nullable=False, comment="the UTC date of registered_at"),
     Column("closed_on", Date),
     Column("closed_as", String, comment="settled, written_off or cancelled; null while open"),
     Column("placed_amount", Numeric, nullable=False, comment="domain.kpis.placed_amount"),
+    Column(
+        "balance",
+        Numeric,
+        nullable=False,
+        comment="amount less every payment and credit note, whatever its date; below 0 if overpaid",
+    ),
     Index("portfolio_claims_tenant_debtor", "tenant", "debtor_id"),
 )
 
@@ -127,7 +134,9 @@ claim_movements = Table(
         nullable=False,
         comment="a payment dated on or after the claim's registration: collected (docs/kpis.md)",
     ),
-    Index("claim_movements_tenant", "tenant"),
+    # A balance at d is the amount less ``moved`` plus the movements dated after d: few, for a
+    # recent d; the reads find them by this index.
+    Index("claim_movements_tenant_on", "tenant", "on"),
 )
 
 timers = add_timer_table(metadata)
