@@ -35,6 +35,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
 from prometheus_client import Counter, Gauge
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Column,
     Integer,
@@ -44,6 +45,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    bindparam,
     select,
     text,
 )
@@ -189,6 +191,7 @@ class ProjectionStore:
         self.durable = durable
         self.tables = _tables(projector.metadata)
         self._sql: dict[str, str] = {}
+        self._statements: dict[str, Any] = {}
         for required in (
             "stored_offsets",
             "applied_events",
@@ -400,28 +403,31 @@ class ProjectionStore:
         return decoded
 
     async def _lock_positions(self, conn, partitions: list[int]) -> dict[int, int]:
-        offsets = self.tables["stored_offsets"]
-        rows = await conn.execute(
-            select(offsets.c.partition, offsets.c.next_offset)
-            .where(offsets.c.partition.in_(partitions))
-            .order_by(offsets.c.partition)
-            .with_for_update()
-        )
+        # The batch's first statement, through SQLAlchemy, which begins its transaction with it;
+        # as text written once, not a statement built per batch (with small batches, building
+        # these two cost more than applying the events).
+        lock = self._statements.get("lock")
+        if lock is None:
+            lock = self._statements["lock"] = text(
+                self.sql(
+                    'SELECT "partition", next_offset FROM {schema}.stored_offsets'
+                    ' WHERE "partition" = ANY(:partitions) ORDER BY "partition" FOR UPDATE'
+                )
+            ).bindparams(bindparam("partitions", type_=ARRAY(Integer)))
+        rows = await conn.execute(lock, {"partitions": partitions})
         return dict(rows.all())
 
     async def _store_positions(self, conn, records) -> None:
-        offsets = self.tables["stored_offsets"]
-        statement = insert(offsets).values(
-            [
-                {"partition": partition, "next_offset": rows[-1].offset + 1}
-                for partition, rows in sorted(records.items())
-            ]
-        )
-        await conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[offsets.c.partition],
-                set_={"next_offset": statement.excluded.next_offset},
-            )
+        partitions = sorted(records)
+        bulk = await Bulk.of(conn)
+        await bulk.connection.execute(
+            self.sql(
+                'INSERT INTO {schema}.stored_offsets ("partition", next_offset)'
+                " SELECT * FROM unnest($1::int[], $2::bigint[])"
+                ' ON CONFLICT ("partition") DO UPDATE SET next_offset = excluded.next_offset'
+            ),
+            partitions,
+            [records[partition][-1].offset + 1 for partition in partitions],
         )
 
     async def _apply(self, conn, todo: list[Decoded], result, tracing: tuple[str, str] | None):
