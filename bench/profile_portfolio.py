@@ -1,20 +1,23 @@
 """The portfolio reads of a claims service on one large tenant: ``GET /v1/portfolio/kpis``,
 ``GET /v1/portfolio/aged-balance`` and ``GET /v1/debtors/debtor-0/statement``, each timed
-(median of ``--runs``), and the service's RSS (its peak while it applies the seed, and while it
-answers the reads). Small enough to run under a profiler::
+(median of ``--runs``) with the service's CPU per read, and the service's RSS (its peak while it
+applies the seed, and while it answers the reads). Small enough to run under a profiler::
 
     uv run --frozen python -m bench.profile_portfolio                     # 100,000 claims
     uv run --frozen python -m bench.profile_portfolio --claims 20000 --runs 1
-    uv run --frozen python -m bench.profile_portfolio --py-spy /tmp/portfolio  # the service
+    uv run --frozen python -m bench.profile_portfolio --py-spy /tmp/portfolio.txt  # the service
 
 The tenant's ``--claims`` claims (50 debtors: debtor-0 has a fiftieth of them) are issued over
 the 14 months before today in three currencies and registered 40 to 60 days after issue (or
-today, the latest: the youngest are not due yet); a
-fifth get a payment (one in four of those before the claim was registered), one in 17 a credit
-note, one in 10 is closed (settled after a full payment, written off or cancelled), so every
-figure has real work to do. Every date is computed from today (UTC) and every read names its
-dates, so two runs on the same day answer the same bytes: ``--answers DIR`` writes each answer
-there to compare two versions of the code (its sha256 is printed either way).
+today, the latest: the youngest are not due yet); a fifth get a payment (one in four of those
+before the claim was registered), one in 17 a credit note, one in 10 is closed (settled after a
+full payment, written off or cancelled), so every figure has real work to do. Every date is
+computed from today (UTC) and every read names its dates, so two runs on the same day answer the
+same bytes: ``--answers DIR`` writes each answer there to compare two versions of the code (its
+sha256 is printed either way).
+
+This machine's speed moves by a factor of two from one minute to the next (2 shared cores): the
+time of a fixed Python loop is printed before and after the reads, read the timings with it.
 
 Works on a topic, a schema and a service process of its own and removes them at the end; uses
 the local stack (``amiable stack up``), starting it only if it is down (and then stopping it).
@@ -26,6 +29,7 @@ import argparse
 import asyncio
 import hashlib
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -36,6 +40,7 @@ from datetime import time as clock_time
 from decimal import Decimal
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from amiable_events.claims import (
@@ -52,6 +57,7 @@ from amiable_events.ids import keyed_id
 from amiable_events.producer import EventLog
 from bench.__main__ import DATABASE, MB, RssSampler, claims_service
 from bench.log import SEED_BATCH, LogEnd, Positions
+from bench.profile_live import _cpu_seconds
 from tests.support import create_topic, delete_topics, drop_schemas, token
 
 TODAY = datetime.now(UTC).date()
@@ -217,6 +223,35 @@ def reads(debtor: str) -> list[tuple[str, str, dict[str, str]]]:
     ]
 
 
+def loop_ms() -> float:
+    """Milliseconds of a fixed Python loop (3,000,000 additions): how fast the machine is now."""
+    started = time.perf_counter()
+    total = 0
+    for n in range(3_000_000):
+        total += n
+    return (time.perf_counter() - started) * 1000
+
+
+async def settle(dsn: str, schema: str, timeout: float = 300) -> float:
+    """Wait until no autovacuum worker is on ``schema``'s tables (the seed's bulk inserts set
+    them off, and on 2 cores they take one from the reads); the seconds it took."""
+    started = time.monotonic()
+    conn = await asyncpg.connect(dsn)
+    try:
+        while time.monotonic() - started < timeout:
+            busy = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE backend_type = 'autovacuum worker' AND query LIKE '%' || $1 || '%'",
+                schema,
+            )
+            if not busy:
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+    return time.monotonic() - started
+
+
 def py_spy(pid: int, output: str) -> subprocess.Popen:
     """py-spy sampling the service (its threads too) until stopped: raw stacks to ``output``."""
     return subprocess.Popen(
@@ -271,12 +306,17 @@ async def main(args) -> None:
         print(f"seeded {events:,} events: appended in {appended:.1f}s, applied in {applied:.1f}s")
         memory.phase = "idle"
         await asyncio.sleep(1)
+        if args.settle:
+            waited = await settle(positions.dsn, schema)
+            print(f"autovacuum done with the schema after {waited:.1f}s")
         memory.phase = "reads"
-        spy = py_spy(service.process.pid, f"{args.py_spy}.txt") if args.py_spy else None
+        print(f"a fixed Python loop: {loop_ms():,.0f} ms, load {os.getloadavg()[0]:.2f}")
+        spy = py_spy(service.process.pid, args.py_spy) if args.py_spy else None
         headers = {"Authorization": f"Bearer {token(TENANT, 'claims:read')}"}
         async with httpx.AsyncClient(base_url=service.url, timeout=900, headers=headers) as api:
             for name, path, params in reads("debtor-0"):
                 times, digests = [], set()
+                cpu = _cpu_seconds(service.process.pid)
                 for _ in range(args.runs):
                     began = time.perf_counter()
                     answer = await api.get(path, params=params)
@@ -286,15 +326,18 @@ async def main(args) -> None:
                 if answers:
                     slug = path.strip("/").replace("/", "_")
                     (answers / f"{slug}.json").write_bytes(answer.content)
+                cpu = (_cpu_seconds(service.process.pid) - cpu) / args.runs
                 print(
                     f"{name}: median {statistics.median(times) * 1000:,.1f} ms"
                     f" ({', '.join(f'{t * 1000:,.1f}' for t in times)} ms;"
+                    f" service CPU {cpu * 1000:,.0f} ms a read;"
                     f" {len(answer.content):,} bytes, sha256 {'/'.join(sorted(digests))[:16]})"
                 )
+        print(f"a fixed Python loop: {loop_ms():,.0f} ms, load {os.getloadavg()[0]:.2f}")
         if spy is not None:
-            spy.terminate()
-            spy.wait(30)
-            print(f"py-spy: {args.py_spy}.txt")
+            spy.send_signal(signal.SIGINT)  # py-spy writes its output when interrupted
+            spy.wait(60)
+            print(f"py-spy: {args.py_spy}")
         print(
             f"service RSS: {memory.by_phase.get('seeding', 0) / MB:,.0f} MB peak while applying"
             f" the seed, {memory.by_phase.get('idle', 0) / MB:,.0f} MB before the reads,"
@@ -320,6 +363,11 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=3, help="runs of each read (the median)")
     parser.add_argument("--answers", help="write each read's answer into this directory")
     parser.add_argument(
-        "--py-spy", help="sample the service with py-spy during the reads into PATH.txt (raw)"
+        "--settle",
+        action="store_true",
+        help="before the reads, wait for autovacuum to be done with the seeded tables",
+    )
+    parser.add_argument(
+        "--py-spy", help="sample the service with py-spy during the reads into FILE (raw)"
     )
     asyncio.run(main(parser.parse_args()))
