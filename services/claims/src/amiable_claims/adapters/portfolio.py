@@ -4,8 +4,8 @@ debtor statement's aged principal and open claims.
 They read the narrow rows the projector keeps beside each claim (``portfolio_claims``: its
 currency, amount, dates, closure, placed amount and balance; ``claim_movements``: its payments
 and credit notes), never the claims' states: a tenant of 100,000 claims is one statement, a few
-dozen rows coming back. The formulas stay in :mod:`amiable_claims.domain.kpis`: the SQL gives the sums it
-defines (:class:`~amiable_claims.domain.kpis.Totals`, invoiced per month), and
+dozen rows coming back. The formulas stay in :mod:`amiable_claims.domain.kpis`: the SQL gives
+the sums it defines (:class:`~amiable_claims.domain.kpis.Totals`, invoiced per month), and
 ``kpis.from_totals`` and ``kpis.countback`` turn them into the figures, so each figure has one
 definition (``tests/integration/test_portfolio_sql.py`` checks the two against each other).
 
