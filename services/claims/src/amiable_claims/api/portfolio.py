@@ -23,7 +23,7 @@ from amiable_events.inputs import EARLIEST, BoundedDate, Text
 router = APIRouter(tags=["portfolio"])
 
 
-def _portfolio(request: Request) -> PortfolioReadModel:
+async def _portfolio(request: Request) -> PortfolioReadModel:
     return request.app.state.portfolio
 
 
