@@ -23,16 +23,13 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from bench import live
+from bench.__main__ import claims_service
 from bench.log import Positions
 from tests.support import (
-    ROOT,
-    TEST_JWT_SECRET,
-    ServiceProcess,
     create_topic,
     delete_topics,
     drop_schemas,
     ensure_dlq,
-    free_port,
 )
 
 DATABASE = "amiable_claims"
@@ -78,67 +75,97 @@ async def _backends(dsn: str, pid: int) -> list[int]:
         await conn.close()
 
 
-async def main(rate: int, seconds: float, py_spy: str | None) -> None:
-    bootstrap = os.environ.get("AMIABLE_KAFKA_BOOTSTRAP", "localhost:19092")
-    server = os.environ.get("AMIABLE_DATABASE_URL", "postgresql://amiable:amiable@localhost:15432")
-    topic = await create_topic(bootstrap, f"bench-live-{uuid.uuid4().hex[:8]}")
-    await ensure_dlq(bootstrap)
-    schema = f"bench_live_{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "AMIABLE_KAFKA_BOOTSTRAP": bootstrap,
-        "AMIABLE_DATABASE_URL": server,
-        "AMIABLE_ENV": "test",
-        "AMIABLE_JWT_SECRET": TEST_JWT_SECRET,
-        "AMIABLE_TOPIC": topic,
-        "AMIABLE_PROJECTION_SCHEMA": schema,
-        "AMIABLE_CONSUMER_GROUP": schema,
-        "OTEL_SDK_DISABLED": "true",
-    }
-    log_path = ROOT / ".amiable" / "bench" / "profile-live-claims.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    service = ServiceProcess("claims", free_port(), env, log_path).start()
-    dsn = make_url(server).set(drivername="postgresql", database=DATABASE)
-    dsn = dsn.render_as_string(hide_password=False)
-    positions = await Positions(server, DATABASE, schema).start()
-    spy = None
-    try:
-        service.wait_ready()
-        pid = service.process.pid
-        backends = await _backends(dsn, pid)
-        if py_spy:
-            command = ["record", "--format", "raw", "-o", py_spy, "--rate", "200", "--pid"]
-            spy = subprocess.Popen(  # noqa: ASYNC220 (started once, never waited on here)
-                [Path(sys.executable).with_name("py-spy"), *command, str(pid)],
+class Profiled:
+    """A claims service on a topic and a schema of its own (removed on exit), and the CPU it and
+    its PostgreSQL backends spend from :meth:`measure` on, sampled by py-spy if asked."""
+
+    def __init__(self, name: str, py_spy: str | None) -> None:
+        self.name = name
+        self.py_spy = py_spy
+        self.bootstrap = os.environ.get("AMIABLE_KAFKA_BOOTSTRAP", "localhost:19092")
+        self.server = os.environ.get(
+            "AMIABLE_DATABASE_URL", "postgresql://amiable:amiable@localhost:15432"
+        )
+        self.schema = f"bench_{name}_{uuid.uuid4().hex[:8]}"
+        dsn = make_url(self.server).set(drivername="postgresql", database=DATABASE)
+        self.dsn = dsn.render_as_string(hide_password=False)
+        self.spy: subprocess.Popen | None = None
+        self.before = (0.0, 0.0)
+        self.backends: list[int] = []
+        self.load = 0.0
+
+    async def __aenter__(self) -> Profiled:
+        self.topic = await create_topic(self.bootstrap, f"bench-{self.name}-{uuid.uuid4().hex[:8]}")
+        await ensure_dlq(self.bootstrap)
+        self.service = claims_service(
+            self.bootstrap, self.server, self.topic, self.schema, f"profile-{self.name}-claims.log"
+        )
+        self.pid = self.service.process.pid
+        self.positions = await Positions(self.server, DATABASE, self.schema).start()
+        try:
+            self.service.wait_ready()
+        except BaseException:
+            await self.__aexit__()
+            raise
+        return self
+
+    async def measure(self) -> None:
+        """From now on: CPU counted, and py-spy sampling the service."""
+        self.backends = await _backends(self.dsn, self.pid)
+        if self.py_spy:
+            command = ["record", "--format", "raw", "-o", self.py_spy, "--rate", "200", "--pid"]
+            self.spy = subprocess.Popen(  # noqa: ASYNC220 (started once, never waited on here)
+                [Path(sys.executable).with_name("py-spy"), *command, str(self.pid)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-        load = os.getloadavg()[0]
-        before = _cpu_seconds(pid), sum(_cpu_seconds(b) for b in backends)
+        self.load = os.getloadavg()[0]
+        self.before = self._cpu()
+
+    def _cpu(self) -> tuple[float, float]:
+        return _cpu_seconds(self.pid), sum(_cpu_seconds(b) for b in self.backends)
+
+    async def per(self, count: int) -> tuple[float, float]:
+        """Microseconds of CPU per unit of work since :meth:`measure`: the service's and its
+        PostgreSQL backends'."""
+        self.backends = sorted(set(self.backends) | set(await _backends(self.dsn, self.pid)))
+        after = self._cpu()
+        service, postgres = (
+            1e6 * (b - a) / max(1, count) for a, b in zip(self.before, after, strict=True)
+        )
+        return service, postgres
+
+    async def __aexit__(self, *exc) -> None:
+        if self.spy is not None:
+            self.spy.send_signal(2)
+            self.spy.wait(30)
+        await self.positions.stop()
+        self.service.stop()
+        await drop_schemas(self.server, DATABASE, [self.schema])
+        await delete_topics(self.bootstrap, [self.topic])
+
+
+async def main(rate: int, seconds: float, py_spy: str | None) -> None:
+    async with Profiled("live", py_spy) as profiled:
+        await profiled.measure()
         result = await live.run(
-            bootstrap, topic, positions, rate=rate, seconds=seconds, tenant="live"
+            profiled.bootstrap,
+            profiled.topic,
+            profiled.positions,
+            rate=rate,
+            seconds=seconds,
+            tenant="live",
         )
-        backends = sorted(set(backends) | set(await _backends(dsn, pid)))
-        after = _cpu_seconds(pid), sum(_cpu_seconds(b) for b in backends)
-        service_cpu, postgres = (
-            1e6 * (b - a) / result.appended for a, b in zip(before, after, strict=True)
-        )
+        service_cpu, postgres = await profiled.per(result.appended)
         print(
             f"live {rate:,}/s for {seconds:.0f}s: appended {result.appended:,} at "
             f"{result.achieved_rate:,.0f}/s; max lag {result.max_lag * 1000:,.0f} ms "
             f"({result.max_lag_records:,} records), p99 {result.percentile(0.99) * 1000:,.0f} ms, "
-            f"p50 {result.percentile(0.5) * 1000:,.0f} ms; CPU per event: "
-            f"service {service_cpu:.0f} us, PostgreSQL {postgres:.0f} us (load {load:.2f} before)",
+            f"p50 {result.percentile(0.5) * 1000:,.0f} ms; CPU per event: service"
+            f" {service_cpu:.0f} us, PostgreSQL {postgres:.0f} us"
+            f" (load {profiled.load:.2f} before)",
             flush=True,
         )
-    finally:
-        if spy is not None:
-            spy.send_signal(2)
-            spy.wait(30)
-        await positions.stop()
-        service.stop()
-        await drop_schemas(server, DATABASE, [schema])
-        await delete_topics(bootstrap, [topic])
 
 
 if __name__ == "__main__":
