@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
+from amiable_events import personal
 from amiable_events.catalog import REGISTRY
 from amiable_events.db import create_engine
 from amiable_events.envelope import Envelope, encode
@@ -222,8 +223,10 @@ async def _counted(runner: ProjectionRunner, expected: dict[str, int]) -> bool:
     return await tally_of(runner) == expected
 
 
-async def test_database_errors_on_the_key_store_log_no_key_bytes(infra, caplog):
+async def test_database_errors_on_the_key_store_log_no_key_bytes(infra, caplog, monkeypatch):
     """Finding: a failed INSERT INTO debtor_keys printed a debtor's raw AES key."""
+    key = bytes(range(32))
+    monkeypatch.setattr(personal.AESGCM, "generate_key", staticmethod(lambda bit_length: key))
     engine = create_engine(infra.database_url, "amiable_keys")
     keys = PostgresKeyStore(engine)
     caplog.set_level(logging.DEBUG)
@@ -234,8 +237,10 @@ async def test_database_errors_on_the_key_store_log_no_key_bytes(infra, caplog):
         logging.getLogger("test").error("key store failed", exc_info=failed.value)
     finally:
         await engine.dispose()
-    assert "[SQL parameters hidden due to hide_parameters=True]" in caplog.text
+    assert "key store failed" in caplog.text
     assert "[parameters:" not in caplog.text
+    for shown in (repr(key), key.hex(), str(list(key))):
+        assert shown not in caplog.text
 
 
 async def test_readiness_counts_only_this_replicas_partitions(rig):
