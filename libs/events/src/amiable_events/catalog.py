@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from amiable_events import claims
+from amiable_events import claims, risk
 from amiable_events.registry import Registry
 
-CONTEXTS = {"claims": claims.EVENTS}
+CONTEXTS = {"claims": claims.EVENTS, "risk": risk.EVENTS}
 
 REGISTRY = Registry(models=[model for events in CONTEXTS.values() for model in events])
