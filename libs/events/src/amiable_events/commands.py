@@ -120,8 +120,12 @@ class Runner(Protocol):
         ...
 
 
+#: What a command is about: a claim (its id) or a debtor account (its debtor id).
+Subject = uuid.UUID | str
+
+
 class ReadModel(Protocol[S]):
-    async def load(self, tenant: str, subject: uuid.UUID) -> Loaded[S] | None: ...
+    async def load(self, tenant: str, subject: Subject) -> Loaded[S] | None: ...
 
     async def applied(self, event_id: uuid.UUID) -> bool: ...
 
@@ -191,7 +195,7 @@ class CommandBus(Generic[S]):
                 title="Read model lagging",
             )
 
-    async def load(self, tenant: str, subject: uuid.UUID) -> Loaded[S]:
+    async def load(self, tenant: str, subject: Subject) -> Loaded[S]:
         """The tenant's subject, or :class:`NotFound` (also for another tenant's)."""
         loaded = await self.read_model.load(tenant, subject)
         if loaded is None:
@@ -201,7 +205,7 @@ class CommandBus(Generic[S]):
     async def execute(
         self,
         tenant: str,
-        subject: uuid.UUID,
+        subject: Subject,
         command: Any,
         *,
         correlation_id: uuid.UUID | None = None,
@@ -218,7 +222,8 @@ class CommandBus(Generic[S]):
             try:
                 await self.catch_up(account)
             except Parked as parked:
-                parked.extra.setdefault("claim_id", str(subject))
+                if isinstance(subject, uuid.UUID):
+                    parked.extra.setdefault("claim_id", str(subject))
                 raise
             first_id = scope = None
             if idempotency is not None:

@@ -44,10 +44,15 @@ class InMemoryStates(Generic[S]):
         *,
         follows: Callable[[Envelope], bool] = lambda envelope: True,
         state_key: Callable[[Envelope], str] = lambda envelope: envelope.subject,
+        by_account: bool = False,
     ) -> None:
+        """``by_account``: one state per debtor account (``state_key`` is the envelope's key),
+        loaded by debtor id; a debtor with no state yet loads as ``Loaded(None, debtor_id)``,
+        as a service whose commands may come before any event of the account answers it."""
         self.evolve = evolve
         self.follows = follows
-        self.state_key = state_key
+        self.by_account = by_account
+        self.state_key = (lambda envelope: envelope.key) if by_account else state_key
         self.states: dict[str, tuple[str, str, S]] = {}
         self.applied_ids: set[uuid.UUID] = set()
 
@@ -67,7 +72,10 @@ class InMemoryStates(Generic[S]):
         found = self.states.get(key)
         return found[2] if found else None
 
-    async def load(self, tenant: str, subject: uuid.UUID) -> Loaded[S] | None:
+    async def load(self, tenant: str, subject: uuid.UUID | str) -> Loaded[S] | None:
+        if self.by_account:
+            found = self.states.get(f"{tenant}:{subject}")
+            return Loaded(found[2] if found else None, str(subject))
         found = self.states.get(str(subject))
         if found is None or found[0] != tenant:
             return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated
 
@@ -61,25 +60,13 @@ from amiable_claims.domain.figures import (
 )
 from amiable_claims.domain.state import ClaimStatus
 from amiable_events.claims import Installment
+from amiable_events.cursors import CURSOR, decode_cursor, encode_cursor
 from amiable_events.errors import NotFound
 from amiable_events.inputs import BoundedDate, BoundedDateTime, Text
 
-#: A page position: the last claim's registration instant (microseconds since the epoch) and
-#: its id. Every string the pattern admits is a position (17 digits stay within year 9999), so
-#: the OpenAPI says exactly which cursors are accepted; any other is a 422.
-CURSOR = r"^[0-9]{1,17}\.[0-9a-f]{32}$"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
 
 def _encode_cursor(record: ClaimRecord) -> str:
-    since = record.claim.registered_at - _EPOCH
-    micros = since.days * 86_400_000_000 + since.seconds * 1_000_000 + since.microseconds
-    return f"{micros}.{record.claim_id.hex}"
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    micros, claim_id = cursor.split(".")
-    return _EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(hex=claim_id)
+    return encode_cursor(record.claim.registered_at, record.claim_id)
 
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
@@ -165,7 +152,7 @@ async def list_claims(
         principal.tenant,
         debtor_id=debtor_id,
         status=status,
-        after=_decode_cursor(cursor) if cursor else None,
+        after=decode_cursor(cursor) if cursor else None,
         limit=limit + 1,
     )
     items = [await present(handler, record) for record in records[:limit]]
