@@ -317,6 +317,25 @@ class LimitationApproaching(Event):
     days_left: int
 
 
+class FixedFeeWaived(Event):
+    """The fixed recovery fee of this claim is not due when it would fall due on or after
+    ``waived_from``: the debtor is in collective proceedings, which bar paying it (Code de
+    commerce D441-5). A fee that fell due before that date stays due. Appended by claims in
+    reaction to the risk service's ``InsolvencyRecorded`` (for the debtor's open claims, and for
+    a claim registered later)."""
+
+    type: ClassVar[str] = "amiable.claims.fixed-fee-waived.v1"
+    source: ClassVar[str] = "claims"
+
+    claim_id: UUID
+    waived_from: date = Field(description="The day the proceedings opened")
+    reason: Literal["insolvency_proceedings"]
+    proceeding_kind: Literal["safeguard", "receivership", "liquidation"]
+    proceeding_reference: str = Field(
+        max_length=100, description="The court's reference for the case"
+    )
+
+
 class DebtorPersonalDataErased(Event):
     """The debtor account's personal data was erased (its key shredded): every sealed value of
     the account, in the log and in every projection, reads as ``[erased]`` from now on, and
@@ -352,4 +371,5 @@ EVENTS: tuple[type[Event], ...] = (
     DebtAcknowledged,
     LimitationApproaching,
     DebtorPersonalDataErased,
+    FixedFeeWaived,
 )

@@ -575,8 +575,12 @@ def amount_due(
     allocation: Allocation = "fees_interest_first",
     suspensions: Sequence[Suspension] = (),
     fee_applies: bool = True,
+    fee_waived_from: date | None = None,
 ) -> AmountDue:
-    """What is owed on ``as_of`` under ``rule``, itemised; see the module docstring."""
+    """What is owed on ``as_of`` under ``rule``, itemised; see the module docstring.
+
+    ``fee_waived_from``: a fixed fee that would fall due on or after that day is not due (the
+    debtor's collective proceedings opened then, D441-5); one that fell due before it stays."""
     if not money.known_currency(currency):
         raise ValueError(f"unknown currency {currency!r}")
     if allocation not in ALLOCATIONS:
@@ -610,6 +614,12 @@ def amount_due(
         amount = fee.amount_for(currency, run.principal) if fee is not None else None
         if not fee_applies:
             fee_note = "no fixed fee: not applicable to this claim (e.g. insolvency bars payment)"
+        elif fee_waived_from is not None and first_day >= fee_waived_from:
+            fee_note = (
+                f"no fixed fee: waived from {fee_waived_from.isoformat()} (collective "
+                f"proceedings bar paying it, D441-5); it would have fallen due on "
+                f"{first_day.isoformat()}"
+            )
         elif fee is None:
             where = (
                 "no statute applies"

@@ -413,6 +413,43 @@ def test_fee_not_applicable_is_zero_with_a_reason() -> None:
     assert fee_line(result).note.startswith("no fixed fee: not applicable")
 
 
+def test_a_fee_falling_due_on_or_after_the_waiver_is_not_due() -> None:
+    """Due 2026-01-15, so the fee falls due on 2026-01-16: a waiver from that very day (or
+    earlier) removes it; 16 days of interest at 12.15% (53.26) stay."""
+    for waived_from in (date(2026, 1, 16), date(2025, 12, 1)):
+        result = due(as_of=date(2026, 1, 31), fee_waived_from=waived_from)
+        assert (result.interest, result.fixed_fee, result.total) == (
+            D("53.26"),
+            D("0.00"),
+            D("10053.26"),
+        )
+        assert fee_line(result).note == (
+            f"no fixed fee: waived from {waived_from.isoformat()} (collective proceedings bar "
+            "paying it, D441-5); it would have fallen due on 2026-01-16"
+        )
+
+
+def test_a_fee_due_before_the_waiver_stays_due() -> None:
+    """Proceedings opening the day after the fee fell due do not take it back."""
+    result = due(as_of=date(2026, 1, 31), fee_waived_from=date(2026, 1, 17))
+    assert (result.fixed_fee, result.total) == (D("40.00"), D("10093.26"))
+
+
+def test_a_payment_after_a_waiver_goes_to_interest_then_principal() -> None:
+    """fees_interest_first with no fee due: 1,000.00 on 2026-01-31 pays the 53.26 of interest,
+    then 946.74 of principal."""
+    result = due(
+        as_of=date(2026, 1, 31),
+        movements=(Movement(date(2026, 1, 31), "payment", D("1000.00")),),
+        fee_waived_from=date(2026, 1, 10),
+    )
+    assert (result.principal_outstanding, result.interest, result.fixed_fee) == (
+        D("9053.26"),
+        D("0.00"),
+        D("0.00"),
+    )
+
+
 def test_a_half_year_after_last_checked_is_flagged_for_verification() -> None:
     """As of 2027-01-05 the H1 2027 rate (in force on 2027-01-01) postdates the 2026-11-24 check."""
     result = due(as_of=date(2027, 1, 5))

@@ -181,6 +181,7 @@ class StatementClaim(BaseModel):
     governing_law: str | None = None
     governing_law_source: GoverningLawSource | None = None
     late_payment_terms: LatePaymentTerms | None = None
+    fixed_fee_waived_from: date | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from amiable_events.claims import (
     ClaimSettled,
     ClaimWrittenOff,
     DebtAcknowledged,
+    FixedFeeWaived,
     InstallmentMissed,
     LimitationApproaching,
     PaymentPlanAgreed,
@@ -264,3 +265,13 @@ def _(event: LimitationApproaching, state, envelope):
     if state is None:
         return state
     return state.model_copy(update={"limitation_warned_for": event.prescription_date})
+
+
+@_evolve.register
+def _(event: FixedFeeWaived, state, envelope):
+    if state is None:
+        return state
+    # a second waiver (another proceeding recorded) never brings back a fee the first removed
+    current = state.fixed_fee_waived_from
+    waived_from = event.waived_from if current is None else min(current, event.waived_from)
+    return state.model_copy(update={"fixed_fee_waived_from": waived_from})

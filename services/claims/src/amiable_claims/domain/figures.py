@@ -59,6 +59,7 @@ def amount_due(claim: Claim, as_of: date, policy: Policy) -> AmountDue:
         rule=late_rule(claim, policy),
         allocation=policy.allocation,
         suspensions=suspensions(claim, policy),
+        fee_waived_from=claim.fixed_fee_waived_from,
     )
 
 

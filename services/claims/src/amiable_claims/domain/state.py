@@ -103,6 +103,8 @@ class Claim(_State):
     governing_law: str | None = None  # None: registered before the law was recorded
     governing_law_source: GoverningLawSource | None = None
     late_payment_terms: LatePaymentTerms | None = None
+    #: No fixed fee falling due on or after this day (the debtor's collective proceedings)
+    fixed_fee_waived_from: date | None = None
 
     @property
     def closed(self) -> bool:

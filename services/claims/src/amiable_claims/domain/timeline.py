@@ -19,6 +19,7 @@ from amiable_events.claims import (
     ClaimSettled,
     ClaimWrittenOff,
     DebtAcknowledged,
+    FixedFeeWaived,
     InstallmentMissed,
     LimitationApproaching,
     PaymentPlanAgreed,
@@ -26,6 +27,13 @@ from amiable_events.claims import (
     PaymentReceived,
     PromiseBroken,
     PromiseToPayRecorded,
+)
+from amiable_events.risk import (
+    CreditLimitSet,
+    InsolvencyRecorded,
+    RiskAlertRaised,
+    RiskAssessed,
+    SegmentOverridden,
 )
 
 
@@ -133,3 +141,48 @@ def _(event: DebtAcknowledged) -> str:
 @summarize.register
 def _(event: LimitationApproaching) -> str:
     return f"Time-barred in {event.days_left} days, on {event.prescription_date}"
+
+
+@summarize.register
+def _(event: FixedFeeWaived) -> str:
+    return (
+        f"Fixed recovery fee waived from {event.waived_from}: the debtor is in "
+        f"{event.proceeding_kind} proceedings ({event.proceeding_reference})"
+    )
+
+
+# The risk service's events about the debtor account: on the timeline of each of the debtor's
+# claims open when they are applied.
+
+
+def _words(code: str) -> str:
+    return code.replace("_", " ")
+
+
+@summarize.register
+def _(event: RiskAssessed) -> str:
+    return (
+        f"Debtor assessed: grade {event.grade}, segment {_words(event.segment)}, "
+        f"score {event.score} (scorecard {event.scorecard_version})"
+    )
+
+
+@summarize.register
+def _(event: RiskAlertRaised) -> str:
+    return f"Risk alert on the debtor: {_words(event.signal)}"
+
+
+@summarize.register
+def _(event: SegmentOverridden) -> str:
+    until = f" until {event.until}" if event.until else ""
+    return f"Debtor's segment set by hand to {_words(event.segment)}{until}"
+
+
+@summarize.register
+def _(event: InsolvencyRecorded) -> str:
+    return f"Debtor in {event.kind} proceedings from {event.opened_on} ({event.reference})"
+
+
+@summarize.register
+def _(event: CreditLimitSet) -> str:
+    return f"Credit limit on the debtor set to {event.amount} {event.currency}"
