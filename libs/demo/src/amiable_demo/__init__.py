@@ -1,0 +1,1 @@
+"""Seeded multi-country claim histories for demos, backtests and benchmarks."""
