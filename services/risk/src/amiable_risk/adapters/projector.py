@@ -19,7 +19,7 @@ from amiable_events.timers import timer_event_id
 from amiable_risk.adapters.tables import accounts, alerts, assessments, metadata, timers
 from amiable_risk.domain.evolve import evolve, follows
 from amiable_risk.domain.scorecard import Scorecard
-from amiable_risk.domain.state import Account
+from amiable_risk.domain.state import Account, Assessment
 from amiable_risk.domain.timers import REVIEW, next_review
 
 _ACCOUNT_COLUMNS = (
@@ -90,23 +90,27 @@ class RiskProjector:
 
     async def apply_many(self, conn: AsyncConnection, envelopes: list[Envelope]) -> None:
         by_account: dict[AccountKey, list[Envelope]] = defaultdict(list)
+        published, raised, fired = [], [], []
         for envelope in envelopes:
-            if follows(envelope):
+            kind = type(envelope.data)
+            if kind is RiskAlertRaised:  # changes no state: the state raised it
+                raised.append(_alert_row(envelope))
+            elif follows(envelope):
                 by_account[envelope.tenant, envelope.debtor_id].append(envelope)
+                if kind is RiskAssessed:
+                    published.append(_assessment_row(envelope))
+                    if envelope.data.trigger == "time_passed":
+                        fired.append(envelope)
+        bulk = await Bulk.of(conn)
+        await bulk.insert(alerts, _ALERT_COLUMNS, raised, "ON CONFLICT DO NOTHING")
         if not by_account:
             return
-        bulk = await Bulk.of(conn)
         states = await load_states(bulk.connection, bulk.name(accounts), list(by_account))
-        account_rows, published, raised, fired, armed = [], [], [], [], {}
+        account_rows, armed = [], {}
         for (tenant, debtor_id), events in by_account.items():
             state = states.get((tenant, debtor_id))
             for envelope in events:
                 state = evolve(state, envelope, self.scorecard)
-                if type(envelope.data) is RiskAssessed:
-                    published.append(_assessment_row(envelope))
-                    fired.append(envelope.id)
-                elif type(envelope.data) is RiskAlertRaised:
-                    raised.append(_alert_row(envelope))
             if state is None:
                 continue
             assessment = state.assessment
@@ -125,56 +129,73 @@ class RiskProjector:
             armed[tenant, debtor_id] = (state, events[-1])
         await bulk.insert(accounts, _ACCOUNT_COLUMNS, account_rows, _ACCOUNT_UPSERT)
         await bulk.insert(assessments, _HISTORY_COLUMNS, published, "ON CONFLICT DO NOTHING")
-        await bulk.insert(alerts, _ALERT_COLUMNS, raised, "ON CONFLICT DO NOTHING")
         await self._reconcile_reviews(bulk, fired, armed)
 
     async def _reconcile_reviews(
         self,
         bulk: Bulk,
-        fired: list,
+        fired: list[Envelope],
         armed: dict[AccountKey, tuple[Account, Envelope]],
     ) -> None:
-        """Each account of the batch keeps exactly the review its state needs now (or none);
-        a fired review is never re-armed (a new day is a new timer id)."""
-        table = bulk.name(timers)
-        if fired:
-            await bulk.connection.execute(
-                f"UPDATE {table} SET state = 'fired' WHERE event_id = ANY($1::uuid[])", fired
-            )
+        """Each account of the batch keeps exactly the pending review its state needs now (or
+        none): a review no longer needed is deleted, not kept as cancelled, and a fired one is
+        written from its firing event. So the rows do not depend on how the log was cut into
+        batches (a rebuild gives the live digest)."""
         rows = []
         for (tenant, debtor_id), (state, last) in armed.items():
             review = next_review(state, self.scorecard)
-            if review is None:
-                continue
-            account = f"{tenant}:{debtor_id}"
-            timer_id = f"{REVIEW}:{account}:{review.day.isoformat()}"
-            rows.append(
-                (
-                    timer_id,
-                    review.due_at,
-                    account,
-                    f"debtor:{debtor_id}",
-                    REVIEW,
-                    json_text({"assessment": review.assessment.model_dump(mode="json")}),
-                    "pending",
-                    timer_event_id(self.service, timer_id),
-                    last.traceparent,
-                    last.tracestate,
+            if review is not None:
+                rows.append(
+                    _timer_row(
+                        tenant, debtor_id, review.day, review.due_at, review.assessment, last
+                    )
                 )
-            )
         await bulk.connection.execute(
-            f"UPDATE {table} SET state = 'cancelled' WHERE account = ANY($1::text[]) "
+            f"DELETE FROM {bulk.name(timers)} WHERE account = ANY($1::text[]) "
             "AND state = 'pending' AND NOT timer_id = ANY($2::text[])",
             [f"{tenant}:{debtor_id}" for tenant, debtor_id in armed],
             [row[0] for row in rows],
         )
-        await bulk.insert(
-            timers,
-            _TIMER_COLUMNS,
-            rows,
-            "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, "
-            "payload = excluded.payload, state = 'pending' WHERE target.state <> 'fired'",
+        for state, rows_of_state in (("pending", rows), ("fired", _fired_rows(fired))):
+            await bulk.insert(
+                timers,
+                _TIMER_COLUMNS,
+                rows_of_state,
+                "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, "
+                f"payload = excluded.payload, state = '{state}' WHERE target.state <> 'fired'",
+            )
+
+
+def _timer_row(tenant, debtor_id, day, due_at, assessment: Assessment, armed_by: Envelope):
+    account = f"{tenant}:{debtor_id}"
+    timer_id = f"{REVIEW}:{account}:{day.isoformat()}"
+    return (
+        timer_id,
+        due_at,
+        account,
+        f"debtor:{debtor_id}",
+        REVIEW,
+        json_text({"assessment": assessment.model_dump(mode="json")}),
+        "pending",
+        timer_event_id(RiskProjector.service, timer_id),
+        armed_by.traceparent,
+        armed_by.tracestate,
+    )
+
+
+def _fired_rows(fired: list[Envelope]) -> list[tuple]:
+    """The rows of the reviews these ``time_passed`` assessments fired, as they were armed."""
+    rows = []
+    for envelope in fired:
+        event = envelope.data
+        assessment = Assessment(
+            **event.model_dump(include=set(Assessment.model_fields)),
         )
+        row = _timer_row(
+            envelope.tenant, event.debtor_id, event.as_of, envelope.time, assessment, envelope
+        )
+        rows.append((*row[:6], "fired", *row[7:]))
+    return rows
 
 
 def _assessment_row(envelope: Envelope) -> tuple:

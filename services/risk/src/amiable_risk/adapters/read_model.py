@@ -11,10 +11,10 @@ from amiable_events.commands import Loaded
 from amiable_risk.domain.state import Account
 
 _STATE = "SELECT state FROM {schema}.risk_accounts WHERE tenant = $1 AND debtor_id = $2"
-_HISTORY = """SELECT event_id, assessment::text AS assessment, "partition", "offset"
+#: One debtor's events share a partition: its offsets order its assessments as the log does.
+_HISTORY = """SELECT event_id, assessment::text AS assessment, "offset"
     FROM {schema}.risk_assessments WHERE tenant = $1 AND debtor_id = $2
-    AND ($3::timestamptz IS NULL OR (assessed_at, event_id) < ($3, $4::uuid))
-    ORDER BY assessed_at DESC, event_id DESC LIMIT $5"""
+    AND ($3::bigint IS NULL OR "offset" < $3) ORDER BY "offset" DESC LIMIT $4"""
 _ALERTS = """SELECT event_id, debtor_id, signal, as_of, raised_at, evidence::text AS evidence
     FROM {schema}.risk_alerts WHERE tenant = $1
     AND ($2::text IS NULL OR debtor_id = $2) AND ($3::text IS NULL OR signal = $3)
@@ -54,12 +54,18 @@ class RiskReadModel:
         return await self._store.has_applied(event_id)
 
     async def history(
-        self, tenant: str, debtor_id: str, after: Position | None, limit: int
+        self, tenant: str, debtor_id: str, before: int | None, limit: int
     ) -> list[dict]:
-        """The assessments published for the debtor, latest first."""
-        at, event_id = after or (None, None)
-        rows = await self._store.fetch(_HISTORY, tenant, debtor_id, at, event_id, limit)
-        return [{**orjson.loads(row["assessment"]), "event_id": row["event_id"]} for row in rows]
+        """The assessments published for the debtor, latest first (``before``: an offset)."""
+        rows = await self._store.fetch(_HISTORY, tenant, debtor_id, before, limit)
+        return [
+            {
+                **orjson.loads(row["assessment"]),
+                "event_id": row["event_id"],
+                "offset": row["offset"],
+            }
+            for row in rows
+        ]
 
     async def alerts(
         self,

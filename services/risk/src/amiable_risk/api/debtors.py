@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from amiable_events.cursors import CURSOR, decode_cursor, encode_cursor
 from amiable_risk.api.deps import CommandDep, DebtorId, HandlerDep, ReaderDep
 from amiable_risk.api.models import (
     AssessmentOut,
@@ -55,20 +54,20 @@ async def get_history(
     principal: ReaderDep,
     handler: HandlerDep,
     cursor: Annotated[
-        str | None, Query(pattern=CURSOR, description="The `next_cursor` of the previous page")
+        str | None,
+        Query(pattern=r"^[0-9]{1,18}$", description="The `next_cursor` of the previous page"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> HistoryPage:
-    """The assessments published for the debtor (`RiskAssessed`), latest first."""
+    """The assessments published for the debtor (`RiskAssessed`), latest first, in the order
+    of the log."""
     await handler.account(principal.tenant, debtor_id)
     rows = await handler.read_model.history(
-        principal.tenant, debtor_id, decode_cursor(cursor) if cursor else None, limit + 1
+        principal.tenant, debtor_id, int(cursor) if cursor else None, limit + 1
     )
     items = [AssessmentOut(**row) for row in rows[:limit]]
-    last = items[-1] if len(rows) > limit else None
-    return HistoryPage(
-        items=items, next_cursor=encode_cursor(last.assessed_at, last.event_id) if last else None
-    )
+    more = len(rows) > limit
+    return HistoryPage(items=items, next_cursor=str(rows[limit - 1]["offset"]) if more else None)
 
 
 @router.post(

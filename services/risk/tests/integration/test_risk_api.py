@@ -1,0 +1,259 @@
+"""The risk service on the real stack: a risk process on a topic of the module's own, fed the
+claims events the claims service would write (tests.risk_givens), and driven through its API.
+The service's clock is frozen at ``TODAY``; every date is computed from it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from amiable_events.producer import EventLog
+from tests.risk_givens import TODAY, History
+from tests.support import (
+    OPERATOR_AUDIENCE,
+    ROOT,
+    TEST_JWT_SECRET,
+    ServiceProcess,
+    auth,
+    create_topic,
+    delete_topics,
+    drop_schemas,
+    ensure_dlq,
+    eventually,
+    free_port,
+    frozen,
+    operator_auth,
+    unique_name,
+)
+
+pytestmark = pytest.mark.integration
+
+RISK = ("risk:read", "risk:write")
+
+
+@pytest.fixture(scope="module")
+async def risk(infra, tmp_path_factory):
+    """A risk process on a topic, a schema and a consumer group of the module's own."""
+    topic = await create_topic(infra.bootstrap, unique_name("risk"))
+    schema = topic.replace("-", "_")
+    await ensure_dlq(infra.bootstrap, "risk")
+    env = {
+        **os.environ,
+        "AMIABLE_KAFKA_BOOTSTRAP": infra.bootstrap,
+        "AMIABLE_DATABASE_URL": infra.database_url,
+        "AMIABLE_ENV": "test",
+        "AMIABLE_JWT_SECRET": TEST_JWT_SECRET,
+        "AMIABLE_OPERATOR_AUDIENCE": OPERATOR_AUDIENCE,
+        "AMIABLE_TOPIC": topic,
+        "AMIABLE_PROJECTION_SCHEMA": schema,
+        "AMIABLE_CONSUMER_GROUP": f"risk-{schema}",
+        "AMIABLE_CLOCK": frozen(datetime.combine(TODAY, datetime.min.time(), UTC).replace(hour=12)),
+        "OTEL_SDK_DISABLED": "true",
+    }
+    log_path = tmp_path_factory.mktemp("risk") / "risk.log"
+    process = ServiceProcess("risk", free_port(), env, log_path).start()
+    log = EventLog(infra.bootstrap, topic=topic, client_id="risk-test")
+    await log.start()
+    try:
+        process.wait_ready()
+        process.log = log
+        yield process
+    finally:
+        await log.stop()
+        process.stop()
+        await drop_schemas(infra.database_url, "amiable_risk", [schema, f"{schema}_rebuild"])
+        await delete_topics(infra.bootstrap, [topic, f"{topic}.dlq.risk"])
+
+
+async def risk_of(api: httpx.AsyncClient, tenant: str, debtor: str, ready=lambda body: True):
+    """The debtor's risk once risk has it and ``ready(body)`` holds."""
+
+    async def check():
+        answer = await api.get(f"/v1/debtors/{debtor}/risk", headers=auth(tenant, *RISK))
+        return answer.json() if answer.status_code == 200 and ready(answer.json()) else None
+
+    return await eventually(check, timeout=30)
+
+
+async def history_of(api: httpx.AsyncClient, tenant: str, debtor: str, count: int) -> list[dict]:
+    async def check():
+        answer = await api.get(f"/v1/debtors/{debtor}/risk/history", headers=auth(tenant, *RISK))
+        items = answer.json()["items"] if answer.status_code == 200 else []
+        return items if len(items) >= count else None
+
+    return await eventually(check, timeout=30)
+
+
+async def test_score_segment_and_reasons_follow_the_claims_and_their_payments(risk, unique):
+    tenant, debtor = f"t-{unique}", "D-1"
+    history = History(tenant, debtor)
+    claim_id = history.claim(TODAY - timedelta(days=75), registered_on=TODAY)  # due 45 days ago
+    await risk.log.append(history.envelopes)
+    async with httpx.AsyncClient(base_url=risk.url, timeout=15) as api:
+        first = await risk_of(api, tenant, debtor)
+        assert first["features"]["open_count"] == 1
+        assert first["features"]["oldest_days_past_due"] == 45
+        assert first["features"]["open_balance"] == {"EUR": "1000.00"}
+        assert "overdue_31_to_60_days" in [reason["code"] for reason in first["reasons"]]
+        assert first["scorecard_version"] == "2026.12-1"
+        [assessed] = await history_of(api, tenant, debtor, 1)
+        assert assessed["trigger"] == "claim_qualified"
+        assert assessed["claim_id"] == str(claim_id)
+        assert assessed["score"] == first["score"]
+
+        before = len(history.envelopes)
+        history.settle(claim_id, TODAY)
+        await risk.log.append(history.envelopes[before:])
+        paid = await risk_of(api, tenant, debtor, lambda body: body["features"]["open_count"] == 0)
+        assert paid["features"]["days_late"] == [45]
+        assert paid["features"]["oldest_days_past_due"] == 0
+        assert paid["score"] != first["score"]
+        codes = [reason["code"] for reason in paid["reasons"]]
+        assert "pays_over_30_days_late" in codes and "overdue_31_to_60_days" not in codes
+        # the change of band published a new assessment, caused by the settlement
+        latest = (await history_of(api, tenant, debtor, 2))[0]
+        assert latest["trigger"] == "account_changed"
+        assert latest["score"] == paid["score"]
+
+
+async def test_ageing_alone_re_scores_through_a_review_timer_on_a_business_day(risk, unique):
+    """A claim registered 20 days before today and due 10 days later: on its first day past
+    due (a business day in France) the review timer publishes the assessment time brought."""
+    tenant, debtor = f"t-{unique}", "D-ageing"
+    history = History(tenant, debtor)
+    history.claim(TODAY - timedelta(days=20), terms=10)
+    await risk.log.append(history.envelopes)
+    async with httpx.AsyncClient(base_url=risk.url, timeout=15) as api:
+        latest, first = await history_of(api, tenant, debtor, 2)
+        assert first["trigger"] == "claim_qualified"
+        assert latest["trigger"] == "time_passed"
+        assert latest["as_of"] > first["as_of"]
+        assert "overdue_up_to_30_days" in [reason["code"] for reason in latest["reasons"]]
+        now = await risk_of(api, tenant, debtor, lambda body: body["as_of"] == latest["as_of"])
+        assert now["features"]["oldest_days_past_due"] >= 1
+        assert now["score"] == latest["score"]
+
+
+async def test_a_credit_limit_below_the_open_balance_raises_an_alert_once(risk, unique):
+    tenant, debtor = f"t-{unique}", "D-limit"
+    history = History(tenant, debtor)
+    for _ in range(2):
+        history.claim(TODAY - timedelta(days=40), amount="600.00", registered_on=TODAY)
+    await risk.log.append(history.envelopes)
+    async with httpx.AsyncClient(base_url=risk.url, timeout=15) as risk_api:
+        await risk_of(risk_api, tenant, debtor, lambda body: body["features"]["open_count"] == 2)
+        headers = auth(tenant, *RISK)
+        limit = {"amount": "1000.00", "currency": "EUR"}
+        answer = await risk_api.put(
+            f"/v1/debtors/{debtor}/credit-limit", json=limit, headers=headers
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["credit_limit"] == limit
+        assert "exposure_above_limit" in answer.json()["active_signals"]
+
+        async def alerts():
+            page = await risk_api.get(
+                "/v1/risk/alerts", params={"signal": "exposure_above_limit"}, headers=headers
+            )
+            return page.json()["items"] or None
+
+        [alert] = await eventually(alerts)
+        assert alert["debtor_id"] == debtor
+        assert alert["evidence"] == {
+            "open_balance": "1200.00",
+            "credit_limit": "1000.00",
+            "currency": "EUR",
+        }
+        # the same limit again is a replay, and raises nothing more
+        again = await risk_api.put(
+            f"/v1/debtors/{debtor}/credit-limit", json=limit, headers=headers
+        )
+        assert again.headers.get("Idempotent-Replayed") == "true"
+        assert len(await alerts()) == 1
+        # another tenant sees neither the debtor nor its alerts
+        other = auth(f"other-{unique}", *RISK)
+        assert (await risk_api.get(f"/v1/debtors/{debtor}/risk", headers=other)).status_code == 404
+        listed = await risk_api.get("/v1/risk/alerts", headers=other)
+        assert listed.json()["items"] == []
+
+
+async def test_insolvency_puts_the_debtor_in_its_segment_and_overrides_wait(risk, unique):
+    tenant, today = f"t-{unique}", TODAY
+    headers = auth(tenant, *RISK)
+    async with httpx.AsyncClient(base_url=risk.url, timeout=15) as risk_api:
+        # a debtor risk has not seen yet can be recorded in proceedings
+        proceeding = {
+            "kind": "receivership",
+            "opened_on": str(today - timedelta(days=3)),
+            "reference": "TC Paris 2026R01234",
+        }
+        answer = await risk_api.post(
+            "/v1/debtors/D-ins/insolvency", json=proceeding, headers=headers
+        )
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["segment"] == "insolvency" and body["proceeding"] == proceeding
+        refused = await risk_api.post(
+            "/v1/debtors/D-ins/segment-override",
+            json={"segment": "reliable", "reason": "call with the CFO"},
+            headers=headers,
+        )
+        assert refused.status_code == 409
+        future = {**proceeding, "opened_on": str(today + timedelta(days=2))}
+        answer = await risk_api.post("/v1/debtors/D-ins/insolvency", json=future, headers=headers)
+        assert answer.status_code == 422
+        assert "opened_on" in answer.text
+
+        answer = await risk_api.post(
+            "/v1/debtors/D-ovr/segment-override",
+            json={
+                "segment": "loyal_temporary_difficulty",
+                "reason": "Mme Martin explained a one-off cash squeeze",
+                "until": str(today + timedelta(days=30)),
+            },
+            headers=headers,
+        )
+        assert answer.status_code == 200, answer.text
+        override = answer.json()["override"]
+        assert override["reason"] == "Mme Martin explained a one-off cash squeeze"
+        assert answer.json()["segment"] == "loyal_temporary_difficulty"
+        insolvency = await risk_api.post(
+            "/v1/debtors/D-ovr/segment-override",
+            json={"segment": "insolvency", "reason": "x"},
+            headers=headers,
+        )
+        assert insolvency.status_code == 422
+        reader = auth(tenant, "risk:read")
+        forbidden = await risk_api.post(
+            "/v1/debtors/D-ovr/insolvency", json=proceeding, headers=reader
+        )
+        assert forbidden.status_code == 403
+
+        mix = (await risk_api.get("/v1/risk/portfolio", headers=headers)).json()
+        segments = {line["segment"]: line["debtors"] for line in mix["by_segment"]}
+        assert segments["insolvency"] == 1 and segments["loyal_temporary_difficulty"] == 1
+
+
+async def test_amiable_rebuild_gives_the_live_risk_digest(risk):
+    async with httpx.AsyncClient(base_url=risk.url, timeout=15) as api:
+        live = (await api.get("/admin/state-digest", headers=operator_auth())).json()
+        assert live["tables"]["risk_accounts"]["rows"] > 0
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "amiable_cli.main", "rebuild", "risk"],
+            env=risk.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        after = (await api.get("/admin/state-digest", headers=operator_auth())).json()
+        assert after["tables"] == live["tables"]  # names the table that differs
+        assert f"digest {live['digest']}" in result.stdout
