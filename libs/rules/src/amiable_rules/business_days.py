@@ -30,8 +30,10 @@ def _calendar(country: str | None) -> holidays.HolidayBase | None:
 
 def is_business_day(day: date, country: str | None) -> bool:
     calendar = _calendar(country)
-    weekend = getattr(calendar, "weekend", SATURDAY_SUNDAY) if calendar else SATURDAY_SUNDAY
-    return day.weekday() not in weekend and (calendar is None or day not in calendar)
+    if calendar is None:
+        return day.weekday() not in SATURDAY_SUNDAY
+    # ``in`` fills the calendar with the day's year on first use (an empty one is falsy)
+    return day.weekday() not in calendar.weekend and day not in calendar
 
 
 def next_business_day(day: date, country: str | None) -> date:
