@@ -41,12 +41,16 @@ class ServiceUnderTest:
     #: in memory: the service's pure fold, and which events it follows
     evolve: Callable[[Any, Envelope], Any]
     follows: Callable[[Envelope], bool]
+    #: one state per debtor account (the envelope's key), not per subject
+    by_account: bool = False
     #: for real: its projector and the read model the bus loads states from
     projector: Any = None
     read_model: Callable[[ProjectionStore], Any] | None = None
     reactions: Reactions | None = None
     policy: Any = None
     database: str | None = None  # default: amiable_<name>
+    #: one state per debtor account, commands addressed by debtor id (risk); else per subject
+    by_account: bool = False
 
 
 class Backend:
@@ -58,7 +62,7 @@ class Backend:
     async def when(
         self,
         tenant: str,
-        subject: uuid.UUID,
+        subject: uuid.UUID | str,
         command: Any,
         *,
         idempotency: Idempotency | None = None,
@@ -69,7 +73,9 @@ class Backend:
 class MemoryBackend(Backend):
     def __init__(self, service: ServiceUnderTest) -> None:
         self.memory_log = InMemoryLog()
-        self.states = InMemoryStates(service.evolve, follows=service.follows)
+        self.states = InMemoryStates(
+            service.evolve, follows=service.follows, by_account=service.by_account
+        )
         self.runner = InMemoryRunner(self.memory_log, self.states, reactions=service.reactions)
         self.bus = CommandBus(
             service=service.name,
