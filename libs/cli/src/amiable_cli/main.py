@@ -7,18 +7,46 @@ import csv
 import io
 import os
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from amiable_cli import stack as local_stack
+from amiable_cli.demo import demo_app
 
-app = typer.Typer(no_args_is_help=True, help="Operate amiable: stack, services, projections.")
+
+@cache
+def _service_commands() -> dict:
+    """Each declared service's own commands (``Service.commands``), by service name."""
+    return {
+        name: typer.main.get_command(service.commands)
+        for name, service in _declared().items()
+        if service.commands is not None
+    }
+
+
+class _Commands(TyperGroup):
+    """The CLI's commands, then each service's own under its name (``amiable risk ...``): the
+    services are loaded only when one of theirs is asked for, or the list of commands."""
+
+    def list_commands(self, ctx):
+        return [*super().list_commands(ctx), *_service_commands()]
+
+    def get_command(self, ctx, name):
+        return super().get_command(ctx, name) or _service_commands().get(name)
+
+
+app = typer.Typer(
+    cls=_Commands, no_args_is_help=True, help="Operate amiable: stack, services, projections."
+)
 stack_app = typer.Typer(no_args_is_help=True, help="The local Kafka + PostgreSQL stack.")
 events_app = typer.Typer(no_args_is_help=True, help="Read the claim event log.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(events_app, name="events")
+app.add_typer(demo_app, name="demo")
 
 
 def _declared():

@@ -3,7 +3,8 @@
 A service says what it is once, in its ``main.py``: a :class:`Service` with its name, port,
 settings class, scopes, routers, projector, reactions, timers and the application objects it
 wires. Everything else derives from the declarations: ``build_app`` (the FastAPI app and its
-lifespan), the CLI (``amiable serve|run|rebuild|unpark|token``), the local stack (databases,
+lifespan), the CLI (``amiable serve|run|rebuild|unpark|token``, and ``amiable <service> ...``
+for a service's own ``commands``), the local stack (databases,
 dead-letter topics) and the deploy tests (compose and k8s manifests). Services are registered
 as ``amiable.services`` entry points of their own package: adding one is its folder, one
 registration line in its pyproject.toml, and its manifests.
@@ -84,6 +85,9 @@ class Service:
     #: Builds the service's application objects (command bus, handlers...) from the parts;
     #: each key becomes an attribute of ``app.state``.
     wire: Callable[[Parts], Mapping[str, Any]] = field(default=lambda parts: {})
+    #: The service's own operational commands (a ``typer.Typer``), which ``amiable`` mounts
+    #: under the service's name (``amiable risk backtest``). Any: the kit does not need typer.
+    commands: Any = None
 
     @property
     def database(self) -> str:

@@ -10,7 +10,12 @@ from typing import Annotated
 
 import typer
 
-commands = typer.Typer(no_args_is_help=True, help="Risk scoring: backtest the scorecard.")
+commands = typer.Typer(no_args_is_help=True)
+
+
+@commands.callback()
+def risk() -> None:
+    """Risk scoring: backtest the scorecard against the history."""
 
 
 @commands.command()

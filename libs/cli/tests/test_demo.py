@@ -1,0 +1,78 @@
+"""``amiable demo generate`` to a file, and a service's own commands under its name."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import typer
+from typer.testing import CliRunner
+
+from amiable_cli import main
+from amiable_demo.ndjson import read_ndjson
+from amiable_events.claims import ClaimRegistered
+from amiable_events.service import declared
+
+runner = CliRunner()
+
+
+def test_generate_writes_the_same_file_for_the_same_seed(tmp_path):
+    first, second = tmp_path / "a.ndjson", tmp_path / "b.ndjson"
+    arguments = ["demo", "generate", "--claims", "150", "--seed", "4", "--tenants", "acme,globex"]
+
+    result = runner.invoke(main.app, [*arguments, "--out", str(first)])
+    runner.invoke(main.app, [*arguments, "--out", str(second)])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("150 claims of ")
+    assert first.read_bytes() == second.read_bytes()
+    envelopes = list(read_ndjson(first))
+    assert sum(isinstance(e.data, ClaimRegistered) for e in envelopes) == 150
+    assert {e.tenant for e in envelopes} == {"acme", "globex"}
+
+
+def test_generate_takes_a_mix_and_refuses_an_unknown_behaviour(tmp_path):
+    out = tmp_path / "h.ndjson"
+
+    only = runner.invoke(
+        main.app, ["demo", "generate", "--claims", "60", "--mix", "insolvent=1", "--out", str(out)]
+    )
+    wrong = runner.invoke(
+        main.app, ["demo", "generate", "--claims", "60", "--mix", "sloppy=1", "--out", str(out)]
+    )
+
+    assert only.exit_code == 0, only.output
+    assert "insolvent" in only.output.splitlines()[1]
+    assert "reliable" not in only.output
+    assert wrong.exit_code != 0
+
+
+def test_generate_needs_somewhere_to_put_the_history():
+    result = runner.invoke(main.app, ["demo", "generate", "--claims", "10"])
+
+    assert result.exit_code != 0
+
+
+def test_a_service_s_commands_are_mounted_under_its_name(monkeypatch):
+    commands = typer.Typer()
+
+    @commands.callback()
+    def group() -> None:
+        """Tools of the claims service."""
+
+    @commands.command()
+    def hello(name: str = "world") -> None:
+        typer.echo(f"hello {name}")
+
+    services = {name: replace(s, commands=None) for name, s in declared().items()}
+    services["claims"] = replace(services["claims"], commands=commands)
+    monkeypatch.setattr(main, "_declared", lambda: services)
+    main._service_commands.cache_clear()
+    try:
+        said = runner.invoke(main.app, ["claims", "hello", "--name", "risk"])
+        listed = runner.invoke(main.app, ["--help"])
+    finally:
+        main._service_commands.cache_clear()
+
+    assert said.exit_code == 0, said.output
+    assert said.output == "hello risk\n"
+    assert "claims" in listed.output and "demo" in listed.output
