@@ -162,3 +162,81 @@ def paid_late(history: History, days_late: list[int], *, first_issued: date) -> 
         history.settle(claim_id, settled)
         issued = settled + timedelta(days=1)
     return settled
+
+
+def every_risk_event() -> list[Envelope]:
+    """One envelope of every type the risk service emits, made by its own code: deciders,
+    reactions (with the alerts of every signal) and a fired review (for the contract tests)."""
+    from amiable_events.commands import Context
+    from amiable_events.reactions import caused_envelopes
+    from amiable_events.risk import RiskAlertRaised
+    from amiable_events.timers import TimerRow
+    from amiable_risk.app.timers import fire
+    from amiable_risk.domain.assess import signals
+    from amiable_risk.domain.commands import OverrideSegment, RecordInsolvency, SetCreditLimit
+    from amiable_risk.domain.decide import DECIDERS
+    from amiable_risk.domain.evolve import dispute_opened, evolve
+    from amiable_risk.domain.features import features
+    from amiable_risk.domain.publish import react
+    from amiable_risk.domain.scorecard import Scorecard
+    from amiable_risk.domain.timers import next_review
+
+    scorecard = Scorecard.load()
+    history = History("acme", "D-contract")
+    context = Context(tenant="acme", now=at(TODAY))
+    paid_late(history, [5, 9, 14, 20, 30], first_issued=TODAY - timedelta(days=400))
+    claim_id = history.claim(TODAY - timedelta(days=50), amount="9000.00", registered_on=TODAY)
+    history.promise_broken(claim_id, TODAY)
+    history.plan_defaulted(claim_id, TODAY)
+    for command in (
+        SetCreditLimit("D-contract", Decimal("5000.00"), "EUR"),
+        OverrideSegment("D-contract", "chronic_late_payer", "pii:v1:sealed", TODAY),
+        RecordInsolvency("D-contract", "safeguard", TODAY, "TC Paris 2026S1"),
+    ):
+        state = None
+        for envelope in history.envelopes:
+            state = evolve(state, envelope, scorecard)
+        for event in DECIDERS[type(command)](state, command, context):
+            history.add(event, context.now)
+    state, produced = None, []
+    for envelope in history.envelopes:
+        state = evolve(state, envelope, scorecard)
+        if envelope.data.source == "risk":
+            produced.append(envelope)
+        produced += caused_envelopes(envelope, react(state, envelope), "risk", envelope.time)
+    # the signals no event of the claims service raises yet (disputes come with issue 10),
+    # and a volume spike
+    disputed = state
+    for claim in state.recent_claims[-4:]:
+        disputed = dispute_opened(disputed, claim.claim_id, TODAY)
+    spike = History("acme", "D-spike")
+    first_of_month = date(TODAY.year, TODAY.month, 1)
+    for month in range(6):
+        spike.claim(first_of_month - timedelta(days=200 - 31 * month))
+    for n in range(5):
+        spike.claim(first_of_month + timedelta(days=n))
+    spiked = None
+    for envelope in spike.envelopes:
+        spiked = evolve(spiked, envelope, scorecard)
+    for account in (disputed, spiked):
+        facts = features(account, account.as_of, scorecard)
+        for alert in signals(account, facts, scorecard):
+            event = RiskAlertRaised(
+                debtor_id=account.debtor_id,
+                signal=alert.signal,
+                evidence=alert.evidence,
+                as_of=account.as_of,
+                raised_at=at(TODAY),
+            )
+            produced.append(history.add(event, at(TODAY)))
+    review = next_review(state, scorecard)
+    timer = TimerRow(
+        timer_id=f"review:acme:D-contract:{review.day}",
+        due_at=review.due_at,
+        account="acme:D-contract",
+        subject="debtor:D-contract",
+        kind="review",
+        payload={"assessment": review.assessment.model_dump(mode="json")},
+        event_id=keyed_id("risk-test-review"),
+    )
+    return [*produced, fire(timer)]

@@ -57,4 +57,59 @@ CONSUMERS: dict[str, dict[str, Reads]] = {
             ),
         ),
     },
+    "risk": {
+        # domain/evolve.py (the debtor account's features), adapters/projector.py (history,
+        # alerts and fired reviews) and app/timers.py.
+        CLAIM_REGISTERED: Reads(
+            required=(
+                "claim_id",
+                "amount",
+                "currency",
+                "issued_on",
+                "due_on",
+                "debtor",
+                "debtor.country",
+                "debtor.timezone",
+            )
+        ),
+        "amiable.claims.claim-qualified.v1": Reads(required=("claim_id",)),
+        "amiable.claims.claim-rejected.v1": Reads(required=("claim_id",)),
+        "amiable.claims.payment-received.v1": Reads(required=("claim_id", "amount")),
+        "amiable.claims.claim-adjusted.v1": Reads(required=("claim_id", "amount")),
+        "amiable.claims.claim-settled.v1": Reads(required=("claim_id", "settled_on")),
+        "amiable.claims.claim-written-off.v1": Reads(required=("claim_id",)),
+        "amiable.claims.claim-cancelled.v1": Reads(required=("claim_id",)),
+        "amiable.claims.promise-broken.v1": Reads(required=("claim_id",)),
+        "amiable.claims.payment-plan-defaulted.v1": Reads(required=("claim_id",)),
+        "amiable.claims.debtor-personal-data-erased.v1": Reads(required=("debtor_id",)),
+        "amiable.risk.insolvency-recorded.v1": Reads(
+            required=("debtor_id", "kind", "opened_on", "reference")
+        ),
+        "amiable.risk.credit-limit-set.v1": Reads(required=("debtor_id", "amount", "currency")),
+        "amiable.risk.segment-overridden.v1": Reads(
+            required=("debtor_id", "segment", "reason"), optional=("until",)
+        ),
+        "amiable.risk.risk-assessed.v1": Reads(
+            required=(
+                "debtor_id",
+                "score",
+                "band",
+                "grade",
+                "segment",
+                "scored_segment",
+                "reasons",
+                "reasons[].code",
+                "reasons[].points",
+                "reasons[].value",
+                "scorecard_version",
+                "as_of",
+                "assessed_at",
+                "trigger",
+            ),
+            optional=("claim_id",),
+        ),
+        "amiable.risk.risk-alert-raised.v1": Reads(
+            required=("debtor_id", "signal", "evidence", "as_of", "raised_at")
+        ),
+    },
 }

@@ -23,6 +23,7 @@ from amiable_events.personal import seal_with
 from amiable_events.schemas import ASYNCAPI_FILE, SCHEMAS_DIR
 from tests.claims_givens import context, envelope, every_claims_event
 from tests.factories import T0, registered
+from tests.risk_givens import every_risk_event
 
 pytestmark = pytest.mark.contract
 
@@ -98,6 +99,7 @@ PRODUCED = [
     _fully_described_claim(),
     _erasure(),
     *(envelope(event) for event in every_claims_event()),
+    *every_risk_event(),
 ]
 
 
