@@ -11,6 +11,7 @@ from amiable_risk.adapters.projector import RiskProjector
 from amiable_risk.adapters.read_model import RiskReadModel
 from amiable_risk.adapters.tables import timers
 from amiable_risk.api import debtors, risk
+from amiable_risk.api.cli import commands
 from amiable_risk.app.handlers import RiskHandler
 from amiable_risk.app.reactions import reactions
 from amiable_risk.app.timers import fire
@@ -63,4 +64,5 @@ SERVICE = Service(
     reactions=lambda settings: reactions(scorecard(settings.scorecard)),
     timers=TimerDeclaration(table=timers, fire=fire),
     wire=wire,
+    commands=commands,
 )
