@@ -41,8 +41,6 @@ class ServiceUnderTest:
     #: in memory: the service's pure fold, and which events it follows
     evolve: Callable[[Any, Envelope], Any]
     follows: Callable[[Envelope], bool]
-    #: one state per debtor account (the envelope's key), not per subject
-    by_account: bool = False
     #: for real: its projector and the read model the bus loads states from
     projector: Any = None
     read_model: Callable[[ProjectionStore], Any] | None = None
