@@ -23,17 +23,18 @@ def _text(value) -> str:
 
 def score(facts: Features, scorecard: Scorecard) -> tuple[int, tuple[Reason, ...]]:
     """The score (0-100) and the features that added points, largest first."""
-    contributions = []
+    total, contributions = 0, []
     for name, bands in scorecard.features.items():
         value = getattr(facts, name)
         points, code = bands.band(value)
-        contributions.append(Reason(code=code, points=points, value=_text(value)))
-    total = min(100, max(0, sum(reason.points for reason in contributions)))
-    ranked = sorted(
-        (reason for reason in contributions if reason.points > 0),
-        key=lambda reason: (-reason.points, reason.code),
+        total += points
+        if points > 0:
+            contributions.append((-points, code, value))
+    top = sorted(contributions, key=lambda c: (c[0], c[1]))[:TOP_REASONS]
+    reasons = tuple(
+        Reason(code=code, points=-points, value=_text(value)) for points, code, value in top
     )
-    return total, tuple(ranked[:TOP_REASONS])
+    return min(100, max(0, total)), reasons
 
 
 def scored_segment(facts: Features, points: int, scorecard: Scorecard) -> Segment:

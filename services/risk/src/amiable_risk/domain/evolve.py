@@ -183,9 +183,10 @@ def evolve(state: Account | None, envelope: Envelope, scorecard: Scorecard) -> A
     if kind is RiskAssessed:  # a time-passed assessment moves the day on to its own
         day = max(day, event.as_of)
     as_of = day if account.as_of is None else max(account.as_of, day)
-    updates = handler(account, event, day, scorecard)
-    account = account.model_copy(update=updates)
-    account = account.model_copy(update=_pruned(account, as_of, scorecard))
+    account = account.model_copy(update=handler(account, event, day, scorecard))
+    pruned = _pruned(account, as_of, scorecard)
+    if pruned:
+        account = account.model_copy(update=pruned)
     facts = features(account, as_of, scorecard)
     assessment = assess(account, facts, scorecard)
     decided: Updates = {"as_of": as_of, "assessment": assessment, "publish": False, "raised": ()}
@@ -203,15 +204,17 @@ def evolve(state: Account | None, envelope: Envelope, scorecard: Scorecard) -> A
 
 
 def _pruned(account: Account, as_of: date, scorecard: Scorecard) -> Updates:
-    """Drop what no feature looks at any more, so the state stays small."""
+    """What no feature looks at any more (so the state stays small); empty when nothing is."""
     since = as_of - timedelta(days=YEAR)
     oldest_month = months_before(as_of, scorecard.history.baseline_months)[-1]
-    return {
-        "broken_promises": tuple(d for d in account.broken_promises if d > since),
-        "defaulted_plans": tuple(d for d in account.defaulted_plans if d > since),
-        "disputes": tuple(d for d in account.disputes if d > since),
-        "months": {m: v for m, v in account.months.items() if m >= oldest_month},
-    }
+    pruned: Updates = {}
+    for name in ("broken_promises", "defaulted_plans", "disputes"):
+        days = getattr(account, name)
+        if days and days[0] <= since:
+            pruned[name] = tuple(d for d in days if d > since)
+    if any(month < oldest_month for month in account.months):
+        pruned["months"] = {m: v for m, v in account.months.items() if m >= oldest_month}
+    return pruned
 
 
 def dispute_opened(account: Account, claim_id: str, on: date) -> Account:

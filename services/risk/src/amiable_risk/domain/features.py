@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from amiable_risk.domain.scorecard import Scorecard
 from amiable_risk.domain.state import Account
@@ -65,13 +66,18 @@ def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def months_before(day: date, count: int) -> list[str]:
+def months_before(day: date, count: int) -> tuple[str, ...]:
     """The ``count`` calendar months before ``day``'s month, latest first."""
-    months, year, month = [], day.year, day.month
+    return _months_before(day.year, day.month, count)
+
+
+@lru_cache(maxsize=4096)
+def _months_before(year: int, month: int, count: int) -> tuple[str, ...]:
+    months = []
     for _ in range(count):
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
         months.append(f"{year:04d}-{month:02d}")
-    return months
+    return tuple(months)
 
 
 def slope(values: tuple[int, ...]) -> float | None:
