@@ -96,6 +96,12 @@ def every_claims_event() -> list:
     )
     from amiable_claims.domain.evolve import _evolve
     from amiable_claims.domain.figures import amount_due
+    from amiable_claims.domain.proceedings import (
+        DebtorAccount,
+        OpenClaim,
+        Proceeding,
+        on_insolvency,
+    )
     from amiable_claims.domain.timers import desired_timers, timer_event
     from amiable_events.claims import ClaimAmended, ClaimCancelled, Installment
 
@@ -171,6 +177,11 @@ def every_claims_event() -> list:
             claim_id=claim.claim_id, reason="error", credit_note_reference="AV-2", cancelled_at=NOW
         )
     )
+    account = DebtorAccount(
+        Proceeding("receivership", date(2026, 10, 20), "RG 26/01234"),
+        (OpenClaim(claim.claim_id, claim.due_on),),
+    )
+    events.extend(on_insolvency(account, None))  # a reaction's: needs no envelope
     return events
 
 

@@ -56,6 +56,23 @@ CONSUMERS: dict[str, dict[str, Reads]] = {
                 "debtor.postal_address",
             ),
         ),
+        # domain/proceedings.py (the waiver's dates), domain/evolve.py and domain/timeline.py.
+        "amiable.claims.fixed-fee-waived.v1": Reads(
+            required=("claim_id", "waived_from", "proceeding_kind", "proceeding_reference")
+        ),
+        # The risk events: adapters/accounts.py (debtor_risk: grade, segment, the proceeding;
+        # the timelines), domain/proceedings.py (the reactions) and domain/timeline.py.
+        "amiable.risk.insolvency-recorded.v1": Reads(
+            required=("debtor_id", "kind", "opened_on", "reference")
+        ),
+        "amiable.risk.risk-assessed.v1": Reads(
+            required=("debtor_id", "grade", "segment", "score", "scorecard_version")
+        ),
+        "amiable.risk.risk-alert-raised.v1": Reads(required=("debtor_id", "signal")),
+        "amiable.risk.segment-overridden.v1": Reads(
+            required=("debtor_id", "segment"), optional=("until",)
+        ),
+        "amiable.risk.credit-limit-set.v1": Reads(required=("debtor_id", "amount", "currency")),
     },
     "risk": {
         # domain/evolve.py (the debtor account's features), adapters/projector.py (history,

@@ -10,6 +10,7 @@ from amiable_claims.adapters.tables import timers
 from amiable_claims.api import debtors, imports, portfolio
 from amiable_claims.api.claims import router
 from amiable_claims.app.handlers import ClaimsHandler
+from amiable_claims.app.reactions import reactions
 from amiable_claims.app.timers import fire
 from amiable_claims.domain.decide import DECIDERS
 from amiable_claims.domain.state import Policy
@@ -77,6 +78,7 @@ SERVICE = Service(
         "debtors:erase": "erase a debtor's personal data (irreversible)",
     },
     projector=lambda settings: ClaimsProjector(policy(settings)),
+    reactions=lambda settings: reactions(),
     routers=(router, imports.router, portfolio.router, debtors.router),
     timers=TimerDeclaration(table=timers, fire=fire),
     wire=wire,

@@ -20,13 +20,14 @@ import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from typing import get_args
 
 import pytest
 from sqlalchemy import text
 
 from amiable_claims.adapters.portfolio import PortfolioReadModel, StatementClaim
 from amiable_claims.adapters.projector import ClaimsProjector
-from amiable_claims.domain import kpis
+from amiable_claims.domain import kpis, risk_mix
 from amiable_claims.domain.evolve import fold
 from amiable_claims.domain.figures import amount_due
 from amiable_claims.domain.state import Claim
@@ -49,6 +50,7 @@ from amiable_events.claims import (
 from amiable_events.db import create_engine
 from amiable_events.envelope import Envelope
 from amiable_events.projection import ProjectionStore
+from amiable_events.risk import Grade, RiskAssessed, Segment
 
 pytestmark = pytest.mark.integration
 
@@ -316,6 +318,72 @@ async def test_sql_figures_are_the_reference_figures(reads, seed):
                 assert amount_due(StatementClaim.model_validate_json(state), day, RULES) == (
                     amount_due(Claim.model_validate_json(state), day, RULES)
                 )
+
+
+def assessments(rng: random.Random, tenant: str) -> list[Envelope]:
+    """RiskAssessed events of the debtors but the last (never assessed), some assessed twice."""
+    found = []
+    for debtor_id in DEBTORS[:-1]:
+        for n in range(rng.randint(1, 2)):
+            event = RiskAssessed(
+                debtor_id=debtor_id,
+                score=rng.randint(0, 100),
+                band=0,
+                grade=rng.choice(get_args(Grade)),
+                segment=rng.choice(get_args(Segment)),
+                scored_segment="reliable",
+                reasons=(),
+                scorecard_version="test",
+                as_of=BASE,
+                assessed_at=datetime.combine(BASE, time(12), tzinfo=UTC),
+                trigger="time_passed",
+            )
+            found.append(
+                Envelope(
+                    id=uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant}/{debtor_id}/{n}"),
+                    subject=event.subject,
+                    time=event.assessed_at,
+                    tenant=tenant,
+                    debtor_id=debtor_id,
+                    correlation_id=uuid.uuid4(),
+                    data=event,
+                )
+            )
+    return found
+
+
+@pytest.mark.parametrize("seed", range(10))
+async def test_sql_risk_mix_is_the_reference_mix(reads, seed):
+    """Each debtor in the line of its latest assessment, the last debtor unassessed."""
+    store, portfolio_reads = reads
+    tenant = f"mix-{seed}-{uuid.uuid4().hex[:6]}"
+    rng = random.Random(2000 + seed)
+    claims = portfolio(seed, tenant)
+    log, risk = list(claims), assessments(rng, tenant)
+    for position, envelope in zip(
+        sorted(rng.randint(0, len(log)) for _ in risk), risk, strict=True
+    ):
+        log.insert(position, envelope)  # in their order, among the claims' events
+    await apply(store, log, 100 + seed, rng)
+    _, states = facts_of(claims)
+    latest = {e.debtor_id: risk_mix.Assessment(e.data.grade, e.data.segment) for e in risk}
+    currencies = kpis.currencies(kpis.claim_facts(s) for s in states.values())
+    pairs = [(s.debtor_id, kpis.claim_facts(s)) for s in states.values()]
+    graded = 0  # debtors counted under a grade, over the dates: the mix is not all unassessed
+    for day in dates(rng):
+        expected = {
+            c: risk_mix.mix(
+                c, day, risk_mix.groups(risk_mix.debtor_balances(pairs, day, c), latest)
+            ).as_dict()
+            for c in currencies
+        }
+        found = await portfolio_reads.risk_mix(tenant, day, currencies)
+        assert printed({c: m.as_dict() for c, m in found.items()}) == printed(expected), (
+            seed,
+            day,
+        )
+        graded += sum(line["debtors"] for m in expected.values() for line in m["by_grade"][:-1])
+    assert graded > 0
 
 
 async def test_a_tenant_with_no_claims_has_no_figures(reads):

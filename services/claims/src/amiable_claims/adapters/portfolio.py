@@ -28,7 +28,7 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
-from amiable_claims.domain import kpis
+from amiable_claims.domain import kpis, risk_mix
 from amiable_claims.domain.state import ClaimStatus, CreditFact, PaymentFact, PlanState
 from amiable_events.claims import LatePaymentTerms
 from amiable_rules import money
@@ -146,6 +146,29 @@ _AGED_STATEMENT = _AGED.replace("@claims", _STATEMENT_CLAIMS).replace(
     "@bucket", _bucket("statement")
 )
 
+# The risk mix at $2: each debtor with claims open then (issued, not closed), per currency, with
+# their open balance, grouped by the grade and segment of its latest assessment (null: never
+# assessed); ``domain.risk_mix`` turns the groups into lines.
+_RISK_MIX = """
+WITH later AS (
+    SELECT claim_id, sum(amount) AS after
+    FROM @schema.claim_movements
+    WHERE tenant = $1 AND "on" > $2
+    GROUP BY claim_id
+),
+debtor AS (
+    SELECT c.currency, c.debtor_id,
+        sum(greatest(CASE WHEN l.after IS NULL THEN c.balance ELSE c.balance + l.after END, 0))
+            AS open
+    FROM @schema.portfolio_claims c LEFT JOIN later l USING (claim_id)
+    WHERE c.tenant = $1 AND c.issued_on <= $2 AND (c.closed_on IS NULL OR c.closed_on > $2)
+    GROUP BY c.currency, c.debtor_id
+)
+SELECT d.currency, r.grade, r.segment, count(*) AS debtors, sum(d.open) AS open
+FROM debtor d LEFT JOIN @schema.debtor_risk r ON r.tenant = $1 AND r.debtor_id = d.debtor_id
+GROUP BY d.currency, r.grade, r.segment
+"""
+
 # The states of those claims, in the statement's order.
 _STATEMENT_STATES = f"""
 SELECT s.state::text AS state
@@ -224,6 +247,23 @@ class PortfolioReadModel:
             _kpis(currency, months, period_from, period_to)
             for currency, months in sorted(by_currency.items())
         ]
+
+    async def risk_mix(
+        self, tenant: str, as_of: date, currencies: Iterable[str]
+    ) -> dict[str, risk_mix.RiskMix]:
+        """The risk mix at ``as_of`` of each of ``currencies`` (and of any other with claims
+        open then)."""
+        async with self._reading() as (conn, schema):
+            rows = await conn.fetch(_in(schema, _RISK_MIX), tenant, as_of)
+        found: dict[str, list[risk_mix.Group]] = {currency: [] for currency in currencies}
+        for row in rows:
+            found.setdefault(row["currency"], []).append(
+                risk_mix.Group(row["grade"], row["segment"], row["debtors"], row["open"])
+            )
+        return {
+            currency: risk_mix.mix(currency, as_of, groups)
+            for currency, groups in sorted(found.items())
+        }
 
     async def aged_balances(self, tenant: str, as_of: date) -> list[kpis.AgedBalance]:
         """The tenant's open balances at ``as_of`` by days past due, one per currency (every

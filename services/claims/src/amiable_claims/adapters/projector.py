@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from amiable_claims.adapters.accounts import OpenClaims, account_events, apply_account_events
 from amiable_claims.adapters.tables import (
     claim_events,
     claim_movements,
@@ -82,6 +83,13 @@ class ClaimsProjector:
     async def apply_many(self, conn: AsyncConnection, envelopes: list[Envelope]) -> None:
         """A batch in a handful of set-based statements: timeline, claims, accounts, timers."""
         bulk = await Bulk.of(conn)
+        about_accounts = account_events(envelopes)
+        open_claims = None
+        if about_accounts:
+            # Read before the fold writes this batch's claims (see adapters/accounts.py).
+            open_claims = await OpenClaims.before_batch(
+                bulk, {(e.tenant, e.debtor_id) for e in about_accounts}
+            )
         timeline, by_claim = [], defaultdict(list)
         for envelope in envelopes:
             claim_id = _claim_id(envelope)
@@ -93,12 +101,19 @@ class ClaimsProjector:
         # Each record is applied once: its (partition, offset) is new to the timeline.
         await bulk.insert(claim_events, _TIMELINE, timeline, "ON CONFLICT DO NOTHING", new=True)
         if by_claim:
-            await self._fold(bulk, by_claim)
+            await self._fold(bulk, by_claim, open_claims)
+        if about_accounts:
+            await apply_account_events(bulk, about_accounts, open_claims, _timeline_row, _TIMELINE)
         for envelope in envelopes:
             if type(envelope.data) is DebtorPersonalDataErased:
                 await _scrub_free_text(conn, envelope.tenant, envelope.debtor_id)
 
-    async def _fold(self, bulk: Bulk, by_claim: dict[UUID, list[Envelope]]) -> None:
+    async def _fold(
+        self,
+        bulk: Bulk,
+        by_claim: dict[UUID, list[Envelope]],
+        open_claims: OpenClaims | None,
+    ) -> None:
         # JSON columns as text: a state is validated from its JSON in one pass, and a debtor
         # no event of the batch amends is written back as it was read.
         rows = await bulk.connection.fetch(
@@ -142,6 +157,9 @@ class ClaimsProjector:
                         }
                     )
                 state = evolve(state, envelope)
+                if open_claims is not None and state is not None:
+                    account = (state.tenant, state.debtor_id)
+                    open_claims.record(claim_id, account, envelope.offset, not state.closed)
                 if state is not None and len(envelopes) > 1:
                     # the last of these is the claim's final list: kept for the timer rows
                     needed[claim_id] = desired_timers(state, self.policy)
@@ -155,6 +173,7 @@ class ClaimsProjector:
                 status=state.status,
                 outstanding=state.unpaid_principal,
                 closed_on=state.closed_on,
+                fixed_fee_waived_from=state.fixed_fee_waived_from,
                 state=model_json(state),
                 debtor=_json_column(row["debtor"]),
             )
@@ -439,6 +458,7 @@ _CLAIM_UPDATED = (
     "status",
     "outstanding",
     "closed_on",
+    "fixed_fee_waived_from",
     "state",
 )
 _CLAIM_UPSERT = "ON CONFLICT (claim_id) DO UPDATE SET " + ", ".join(

@@ -1,7 +1,8 @@
 """The claims projection's tables: one row per claim (its folded state), one per debtor
-account, every event about a claim (the timeline), the claims' timers, and the narrow rows the
-portfolio reads add up (a claim's dates and amount, its payments and credit notes). No
-wall-clock column: a rebuild from the log gives the same rows."""
+account, what the risk service said about a debtor account, every event about a claim (the
+timeline), the claims' timers, and the narrow rows the portfolio reads add up (a claim's dates
+and amount, its payments and credit notes). No wall-clock column: a rebuild from the log gives
+the same rows."""
 
 from __future__ import annotations
 
@@ -48,6 +49,11 @@ claims = Table(
     Column("outstanding", Numeric(20, 4), nullable=False, comment="principal not yet paid"),
     Column("registered_at", DateTime(timezone=True), nullable=False),
     Column("closed_on", Date),
+    Column(
+        "fixed_fee_waived_from",
+        Date,
+        comment="no fixed fee falling due from this day (the debtor's collective proceedings)",
+    ),
     Column("idempotency_key", String),
     Column("event_id", Uuid, nullable=False, comment="the ClaimRegistered event"),
     Column(
@@ -69,12 +75,29 @@ debtor_accounts = Table(
     Column("claims_registered", Integer, nullable=False),
 )
 
+# What claims keeps of the risk service's events about a debtor account (any account, with or
+# without claims yet): its latest grade and segment, and the collective proceeding that first
+# barred payment (its reactions load it, app/reactions.py).
+debtor_risk = Table(
+    "debtor_risk",
+    metadata,
+    Column("tenant", String, primary_key=True),
+    Column("debtor_id", String, primary_key=True),
+    Column("grade", String(1), comment="of the latest RiskAssessed; null: never assessed"),
+    Column("segment", String),
+    Column("proceeding_kind", String, comment="of the earliest InsolvencyRecorded opening"),
+    Column("proceeding_opened_on", Date),
+    Column("proceeding_reference", String),
+)
+
+# A claim's own events, and each debtor-account event once per claim of the debtor open when it
+# was applied: hence the claim in the key.
 claim_events = Table(
     "claim_events",
     metadata,
     Column("partition", Integer, primary_key=True),
     Column("offset", BigInteger, primary_key=True),
-    Column("claim_id", Uuid, nullable=False),
+    Column("claim_id", Uuid, primary_key=True),
     Column("tenant", String, nullable=False),
     Column("debtor_id", String, nullable=False),
     Column("event_id", Uuid, nullable=False),

@@ -141,6 +141,10 @@ async def portfolio_kpis(
     - **cost of recovery** = recovery costs / amount collected (zero costs until the
       communications service records them).
 
+    - **risk mix** (`risk_mix`, at `to`): per risk grade (A to E) and per segment, as the risk
+      service last assessed each debtor (`unassessed`: not yet), the debtors with claims open
+      at `to` and their open balance.
+
     Rates are fractions rounded to 4 places (0.8333 = 83.33 %); a ratio with a zero
     denominator is null. Amounts in different currencies are never added."""
     to = period_to or handler.clock.now().date()
@@ -148,8 +152,9 @@ async def portfolio_kpis(
     if start > to:
         raise Invalid.field("from", "must be on or before to")
     figures = await portfolio.period_kpis(principal.tenant, start, to)
+    mixes = await portfolio.risk_mix(principal.tenant, to, [k.currency for k in figures])
     return {
         "from": start.isoformat(),
         "to": to.isoformat(),
-        "currencies": [k.as_dict() for k in figures],
+        "currencies": [{**k.as_dict(), "risk_mix": mixes[k.currency].as_dict()} for k in figures],
     }

@@ -1,0 +1,173 @@
+"""The risk service's events about a debtor account, in the claims projection: each goes on the
+timeline of every claim of the debtor open when it is applied, and ``debtor_risk`` keeps the
+debtor's latest grade and segment and its earliest collective proceeding, which the reactions
+load with the debtor's open claims (:func:`load_debtor_accounts`).
+
+"Open when it is applied" is decided by log position, never by where a batch starts or ends: a
+claim is open at an account event if its last event before it (in this batch) left it open, or,
+with none, if it was open before the batch. So a rebuild writes the rows the live service wrote.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from amiable_claims.adapters.tables import claim_events, claims, debtor_risk
+from amiable_claims.domain.proceedings import DebtorAccount, OpenClaim, Proceeding
+from amiable_claims.domain.state import CLOSED
+from amiable_events.db import Bulk
+from amiable_events.envelope import Envelope
+from amiable_events.risk import EVENTS as RISK_EVENTS
+from amiable_events.risk import DebtorAccountEvent, InsolvencyRecorded, RiskAssessed
+
+#: The debtor-account events that belong on the claims' timelines. Not
+#: ``DebtorPersonalDataErased``: it says the debtor's personal data is gone, not what happened.
+ON_TIMELINES = frozenset(t for t in RISK_EVENTS if issubclass(t, DebtorAccountEvent))
+
+Account = tuple[str, str]
+
+
+class OpenClaims:
+    """Which claims of the accounts of a batch's account events are open, at any offset of it:
+    those open before the batch, then what each claim event of the batch left them."""
+
+    def __init__(self, before: dict[UUID, tuple[Account, bool]]) -> None:
+        self.before = before
+        self.after: dict[UUID, list[tuple[int, bool]]] = defaultdict(list)
+        self.accounts = {claim_id: account for claim_id, (account, _) in before.items()}
+
+    def record(self, claim_id: UUID, account: Account, offset: int, is_open: bool) -> None:
+        """The claim's state after its event at ``offset`` (events come in offset order)."""
+        self.accounts.setdefault(claim_id, account)
+        self.after[claim_id].append((offset, is_open))
+
+    def at(self, account: Account, offset: int) -> list[UUID]:
+        found = []
+        for claim_id, owner in self.accounts.items():
+            if owner != account:
+                continue
+            earlier = [is_open for at, is_open in self.after.get(claim_id, ()) if at < offset]
+            if earlier:
+                is_open = earlier[-1]
+            else:
+                is_open = claim_id in self.before and self.before[claim_id][1]
+            if is_open:
+                found.append(claim_id)
+        return sorted(found)
+
+    @classmethod
+    async def before_batch(cls, bulk: Bulk, accounts: set[Account]) -> OpenClaims:
+        rows = await bulk.connection.fetch(
+            f"SELECT c.claim_id, c.tenant, c.debtor_id, c.status FROM {bulk.name(claims)} c "
+            "JOIN unnest($1::text[], $2::text[]) AS a(tenant, debtor_id) "
+            "ON c.tenant = a.tenant AND c.debtor_id = a.debtor_id",
+            *zip(*sorted(accounts), strict=True),
+        )
+        return cls(
+            {
+                row["claim_id"]: ((row["tenant"], row["debtor_id"]), row["status"] not in CLOSED)
+                for row in rows
+            }
+        )
+
+
+def account_events(envelopes: Sequence[Envelope]) -> list[Envelope]:
+    return [envelope for envelope in envelopes if type(envelope.data) in ON_TIMELINES]
+
+
+async def apply_account_events(
+    bulk: Bulk,
+    events: list[Envelope],
+    open_claims: OpenClaims,
+    timeline_row: Callable[[UUID, Envelope], tuple],
+    timeline_columns: Sequence[str],
+) -> None:
+    """The timeline rows of ``events`` and their ``debtor_risk`` rows."""
+    rows = [
+        timeline_row(claim_id, envelope)
+        for envelope in events
+        for claim_id in open_claims.at((envelope.tenant, envelope.debtor_id), envelope.offset)
+    ]
+    await bulk.insert(claim_events, timeline_columns, rows, "ON CONFLICT DO NOTHING", new=True)
+    assessed: dict[Account, RiskAssessed] = {}
+    proceedings: dict[Account, InsolvencyRecorded] = {}
+    for envelope in events:
+        event, account = envelope.data, (envelope.tenant, envelope.debtor_id)
+        if type(event) is RiskAssessed:
+            assessed[account] = event  # the last applied is the one in force
+        elif type(event) is InsolvencyRecorded:
+            first = proceedings.get(account)
+            if first is None or event.opened_on < first.opened_on:
+                proceedings[account] = event
+    await bulk.insert(
+        debtor_risk,
+        ("tenant", "debtor_id", "grade", "segment"),
+        [(*account, e.grade, e.segment) for account, e in sorted(assessed.items())],
+        "ON CONFLICT (tenant, debtor_id) DO UPDATE SET grade = excluded.grade, "
+        "segment = excluded.segment",
+    )
+    # The proceeding that first barred payment stays: a later opening does not replace it.
+    await bulk.insert(
+        debtor_risk,
+        (
+            "tenant",
+            "debtor_id",
+            "proceeding_kind",
+            "proceeding_opened_on",
+            "proceeding_reference",
+        ),
+        [
+            (*account, e.kind, e.opened_on, e.reference)
+            for account, e in sorted(proceedings.items())
+        ],
+        "ON CONFLICT (tenant, debtor_id) DO UPDATE SET "
+        "proceeding_kind = excluded.proceeding_kind, "
+        "proceeding_opened_on = excluded.proceeding_opened_on, "
+        "proceeding_reference = excluded.proceeding_reference "
+        "WHERE target.proceeding_opened_on IS NULL "
+        "OR excluded.proceeding_opened_on < target.proceeding_opened_on",
+    )
+
+
+async def load_debtor_accounts(conn: AsyncConnection, keys: list[str]) -> dict[str, DebtorAccount]:
+    """The reactions' states (``domain.proceedings``) of these accounts (``<tenant>:<debtor>``),
+    as the projection holds them before a batch: the proceeding and the open claims."""
+    bulk = await Bulk.of(conn)
+    tenants, debtors = zip(*(key.split(":", 1) for key in keys), strict=True)
+    proceedings = await bulk.connection.fetch(
+        "SELECT r.tenant, r.debtor_id, r.proceeding_kind, r.proceeding_opened_on, "
+        f"r.proceeding_reference FROM {bulk.name(debtor_risk)} r "
+        "JOIN unnest($1::text[], $2::text[]) AS a(tenant, debtor_id) "
+        "ON r.tenant = a.tenant AND r.debtor_id = a.debtor_id "
+        "WHERE r.proceeding_opened_on IS NOT NULL",
+        tenants,
+        debtors,
+    )
+    open_claims = await bulk.connection.fetch(
+        "SELECT c.tenant, c.debtor_id, c.claim_id, c.due_on, "
+        f"c.fixed_fee_waived_from IS NOT NULL AS fee_waived FROM {bulk.name(claims)} c "
+        "JOIN unnest($1::text[], $2::text[]) AS a(tenant, debtor_id) "
+        "ON c.tenant = a.tenant AND c.debtor_id = a.debtor_id "
+        "WHERE c.status <> ALL($3::text[]) ORDER BY c.registered_at, c.claim_id",
+        tenants,
+        debtors,
+        sorted(CLOSED),
+    )
+    by_key: dict[str, list[OpenClaim]] = defaultdict(list)
+    for row in open_claims:
+        by_key[f"{row['tenant']}:{row['debtor_id']}"].append(
+            OpenClaim(row["claim_id"], row["due_on"], row["fee_waived"])
+        )
+    found = {key: DebtorAccount(open_claims=tuple(claims)) for key, claims in by_key.items()}
+    for row in proceedings:
+        key = f"{row['tenant']}:{row['debtor_id']}"
+        proceeding = Proceeding(
+            row["proceeding_kind"], row["proceeding_opened_on"], row["proceeding_reference"]
+        )
+        found[key] = replace(found.get(key, DebtorAccount()), proceeding=proceeding)
+    return found
