@@ -3,6 +3,8 @@ measured in the same run (bench/README.md says what each one measures and how).
 
 - rebuild: the claims projection's replay rate against a raw aiokafka ``getmany`` of the same
   events and against the ``eventsourcing`` library's PostgreSQL projection (``bench.peer``);
+- risk rebuild: the risk projection's replay rate on a generated history (``bench.risk``)
+  against a raw ``getmany`` of it;
 - live apply: a paced append at 5,000 then 2,500 events/s into a running claims service
   (``bench.live``): the projection's largest lag, the p99 from acknowledged to readable;
 - commands: ``POST /v1/claims`` at concurrency 16 and 64 (wrk, ``bench.load``) on a 20k-event
@@ -40,7 +42,7 @@ from amiable_claims.settings import ClaimsSettings
 from amiable_events.catalog import REGISTRY
 from amiable_events.db import create_engine
 from amiable_events.projection import rebuild
-from bench import live, load, peer
+from bench import live, load, peer, risk
 from bench.log import LogEnd, Positions, append_registered, raw_read
 from tests.claims_givens import portfolio_csv
 from tests.support import (
@@ -531,18 +533,28 @@ async def main(args) -> None:
     bootstrap, database_url = status.bootstrap, status.database_url
     topics: list[str] = []
     schemas: list[str] = []
+    risk_schemas: list[str] = []
     report = Report()
     print(f"machine: {machine()}; {load_average()}")
     try:
         topics.append(await create_topic(bootstrap, f"bench-{uuid.uuid4().hex[:8]}"))
         await bench_rebuild(args, report, bootstrap, database_url, topics[0], schemas)
+        if args.risk_claims:
+            topics.append(await create_topic(bootstrap, f"bench-risk-{uuid.uuid4().hex[:8]}"))
+            await risk.bench_risk_rebuild(
+                args, report, bootstrap, database_url, topics[-1], risk_schemas
+            )
         echo = await asyncio.to_thread(bench_echo, args)
-        topics.append(await create_topic(bootstrap, f"bench-api-{uuid.uuid4().hex[:8]}"))
-        await bench_service(args, report, bootstrap, database_url, topics[1], echo, topics, schemas)
+        api_topic = await create_topic(bootstrap, f"bench-api-{uuid.uuid4().hex[:8]}")
+        topics.append(api_topic)
+        await bench_service(args, report, bootstrap, database_url, api_topic, echo, topics, schemas)
         print(f"\nmachine: {machine()}; {load_average()} at the end")
         print(report.table())
     finally:
         await drop_schemas(database_url, DATABASE, schemas + [f"{s}_old" for s in schemas])
+        await drop_schemas(
+            database_url, risk.DATABASE, risk_schemas + [f"{s}_old" for s in risk_schemas]
+        )
         await delete_topics(bootstrap, topics)
         if started_stack:
             stack.down(config, log=lambda _: None)
@@ -583,4 +595,10 @@ if __name__ == "__main__":
         help="alternating c16 runs on the big and the small log (--load-seconds split over them)",
     )
     parser.add_argument("--import-rows", type=int, default=50_000)
+    parser.add_argument(
+        "--risk-claims",
+        type=int,
+        default=20_000,
+        help="claims of the generated history the risk projection rebuilds (0: skip)",
+    )
     asyncio.run(main(parser.parse_args()))
