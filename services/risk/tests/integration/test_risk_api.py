@@ -242,7 +242,15 @@ async def test_insolvency_puts_the_debtor_in_its_segment_and_overrides_wait(risk
 
 async def test_amiable_rebuild_gives_the_live_risk_digest(risk):
     async with httpx.AsyncClient(base_url=risk.url, timeout=15) as api:
-        live = (await api.get("/admin/state-digest", headers=operator_auth())).json()
+        seen: list[dict] = []
+
+        async def settled():
+            """The digest once two reads in a row agree: the reactions of the earlier tests'
+            events are applied too."""
+            seen.append((await api.get("/admin/state-digest", headers=operator_auth())).json())
+            return seen[-1] if len(seen) > 1 and seen[-1] == seen[-2] else None
+
+        live = await eventually(settled, interval=0.5)
         assert live["tables"]["risk_accounts"]["rows"] > 0
         result = await asyncio.to_thread(
             subprocess.run,
