@@ -21,11 +21,12 @@ from amiable_cli.demo import demo_app
 @cache
 def _service_commands() -> dict:
     """Each declared service's own commands (``Service.commands``), by service name."""
-    return {
-        name: typer.main.get_command(service.commands)
-        for name, service in _declared().items()
-        if service.commands is not None
-    }
+    mounted = {}
+    for name, service in _declared().items():
+        if service.commands is not None:
+            mounted[name] = typer.main.get_command(service.commands)
+            mounted[name].name = name  # the list of commands shows it by this name
+    return mounted
 
 
 class _Commands(TyperGroup):
