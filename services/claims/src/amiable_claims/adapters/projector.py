@@ -17,10 +17,10 @@ from operator import itemgetter
 from uuid import UUID
 
 import orjson
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from amiable_claims.adapters.accounts import OpenClaims, account_events, apply_account_events
+from amiable_claims.adapters.scrub import scrub_free_text
 from amiable_claims.adapters.tables import (
     claim_events,
     claim_movements,
@@ -35,11 +35,9 @@ from amiable_claims.domain.evolve import evolve
 from amiable_claims.domain.state import Claim, Policy
 from amiable_claims.domain.timeline import summarize
 from amiable_claims.domain.timers import TIMER_EVENTS, TimerSpec, desired_timers
-from amiable_events.base import SEALED_PREFIX
 from amiable_events.claims import ClaimAmended, ClaimRegistered, DebtorPersonalDataErased
 from amiable_events.db import Bulk, json_text, model_json, storable
 from amiable_events.envelope import Envelope
-from amiable_events.personal import ERASED
 from amiable_events.timers import timer_event_id
 
 
@@ -106,7 +104,7 @@ class ClaimsProjector:
             await apply_account_events(bulk, about_accounts, open_claims, _timeline_row, _TIMELINE)
         for envelope in envelopes:
             if type(envelope.data) is DebtorPersonalDataErased:
-                await _scrub_free_text(conn, envelope.tenant, envelope.debtor_id)
+                await scrub_free_text(conn, envelope.tenant, envelope.debtor_id)
 
     async def _fold(
         self,
@@ -123,9 +121,10 @@ class ClaimsProjector:
         current = {row["claim_id"]: dict(row) for row in rows}
         changed, registered, fired = [], defaultdict(int), []
         portfolio, movements = [], []  # the narrow rows the portfolio reads add up
-        # (claim, timer) -> the event after which the claim first needed the timer in this batch:
-        # a new timer row keeps that event's trace, wherever the batch happens to end.
-        armed_by: dict[tuple[UUID, str], Envelope] = {}
+        # (claim, timer) -> the event after which the claim first needed the timer in this batch
+        # (a new timer row keeps that event's trace, wherever the batch happens to end), and the
+        # timer as the claim last needed it.
+        armed_by: dict[tuple[UUID, str], tuple[Envelope, TimerSpec]] = {}
         sole_event: dict[UUID, Envelope] = {}
         needed: dict[UUID, list[TimerSpec]] = {}
         names: dict[tuple[str, str], tuple[str, str]] = {}
@@ -164,7 +163,8 @@ class ClaimsProjector:
                     # the last of these is the claim's final list: kept for the timer rows
                     needed[claim_id] = desired_timers(state, self.policy)
                     for timer in needed[claim_id]:
-                        armed_by.setdefault((claim_id, timer.timer_id), envelope)
+                        first = armed_by.get((claim_id, timer.timer_id), (envelope,))[0]
+                        armed_by[claim_id, timer.timer_id] = (first, timer)
                 if kind in _TIMER_EVENTS:
                     fired.append(envelope.id)
             if row is None or state is None:
@@ -231,14 +231,16 @@ class ClaimsProjector:
         bulk: Bulk,
         states: list[Claim],
         fired: list[UUID],
-        armed_by: dict[tuple[UUID, str], Envelope],
+        armed_by: dict[tuple[UUID, str], tuple[Envelope, TimerSpec]],
         sole_event: dict[UUID, Envelope],
         needed: dict[UUID, list[TimerSpec]],
         existing: set[UUID],
     ) -> None:
         """Timers follow the claims declaratively: each changed claim's pending timers become
         exactly :func:`domain.desired_timers`; a fired timer is never re-armed. A timer keeps
-        the trace of the event that first armed it."""
+        the trace of the event that first armed it. A timer needed during the batch and not at
+        its end is left as the batch applied event by event leaves it: armed, then cancelled
+        (or fired), with the due time and payload it last had."""
         table = bulk.name(timers)
         if fired:
             await bulk.connection.execute(
@@ -252,7 +254,9 @@ class ClaimsProjector:
             if timers_needed is None:
                 timers_needed = desired_timers(state, self.policy)
             for timer in timers_needed:
-                armed = armed_by.get((state.claim_id, timer.timer_id)) or sole_event[state.claim_id]
+                armed = armed_by.get(
+                    (state.claim_id, timer.timer_id), (sole_event.get(state.claim_id),)
+                )[0]
                 rows.append(
                     (
                         timer.timer_id,
@@ -291,6 +295,36 @@ class ClaimsProjector:
                 "payload = excluded.payload, state = 'pending' WHERE target.state <> 'fired'",
                 new=new,
             )
+        kept = {row[0] for rows in wanted.values() for row in rows}
+        claims_of = {state.claim_id: state for state in states}
+        fired_ids = set(fired)
+        dropped = []
+        for (claim_id, timer_id), (armed, timer) in armed_by.items():
+            state = claims_of.get(claim_id)
+            if timer_id in kept or state is None:
+                continue
+            event_id = timer_event_id(self.service, timer_id)
+            dropped.append(
+                (
+                    timer_id,
+                    timer.due_at,
+                    f"{state.tenant}:{state.debtor_id}",
+                    str(claim_id),
+                    timer.kind,
+                    json_text(timer.payload),
+                    "fired" if event_id in fired_ids else "cancelled",
+                    event_id,
+                    armed.traceparent,
+                    armed.tracestate,
+                )
+            )
+        await bulk.insert(
+            timers,
+            _TIMER_COLUMNS,
+            dropped,
+            "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, "
+            "payload = excluded.payload, state = excluded.state WHERE target.state <> 'fired'",
+        )
 
 
 def _registering_tenant(envelopes: list[Envelope]) -> str | None:
@@ -355,59 +389,6 @@ def _new_movements(before: Claim | None, state: Claim, registered_on: date) -> l
             recovered = kind == "payment" and on >= registered_on
             rows.append((state.claim_id, kind, seq, state.tenant, on, item.amount, recovered))
     return rows
-
-
-#: Free text that may name a person, kept in clear by events recorded before it was sealed.
-_FREE_TEXT = ("description", "role")
-
-
-def _scrubbed(value):
-    """``value`` (JSON) with every free text recorded in clear replaced by ``[erased]``; sealed
-    values are left alone (the shredded key already makes them read as erased, and the ones
-    sealed after the erasure with a new key stay readable)."""
-    if isinstance(value, list):
-        return [_scrubbed(item) for item in value]
-    if not isinstance(value, dict):
-        return value
-    return {
-        name: ERASED
-        if name in _FREE_TEXT and isinstance(item, str) and not item.startswith(SEALED_PREFIX)
-        else _scrubbed(item)
-        for name, item in value.items()
-    }
-
-
-async def _scrub_free_text(conn: AsyncConnection, tenant: str, debtor_id: str) -> None:
-    """On a debtor's erasure, the free text its older events carried in clear (contact roles,
-    descriptions) is erased from the claims and the timeline: nothing the projection answers
-    or keeps names the debtor's people any more. Deterministic, so a rebuild gives the same
-    rows."""
-    rows = await conn.execute(
-        select(claims.c.claim_id, claims.c.description, claims.c.debtor).where(
-            claims.c.tenant == tenant, claims.c.debtor_id == debtor_id
-        )
-    )
-    for claim_id, description, debtor in rows.all():
-        scrubbed = _scrubbed({"description": description, "debtor": debtor})
-        if scrubbed != {"description": description, "debtor": debtor}:
-            await conn.execute(
-                claims.update().where(claims.c.claim_id == claim_id).values(**scrubbed)
-            )
-    events = await conn.execute(
-        select(claim_events.c.partition, claim_events.c.offset, claim_events.c.payload).where(
-            claim_events.c.tenant == tenant,
-            claim_events.c.debtor_id == debtor_id,
-            claim_events.c.type.in_([ClaimRegistered.type, ClaimAmended.type]),
-        )
-    )
-    for partition, offset, payload in events.all():
-        scrubbed = _scrubbed(payload)
-        if scrubbed != payload:
-            await conn.execute(
-                claim_events.update()
-                .where(claim_events.c.partition == partition, claim_events.c.offset == offset)
-                .values(payload=scrubbed)
-            )
 
 
 _TIMELINE = (
