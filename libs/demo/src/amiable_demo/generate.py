@@ -81,7 +81,7 @@ class History:
 
     def keys(self) -> dict[str, bytes]:
         """Each debtor account's key: what opens its sealed personal data."""
-        return {debtor.account: demo_key(self.plan.seed, debtor.account) for debtor in self.debtors}
+        return {debtor.account: demo_key(debtor.account) for debtor in self.debtors}
 
 
 def generate(plan: Plan) -> History:
@@ -120,8 +120,8 @@ def _debtor(
     tenant = plan.tenants[number % len(plan.tenants)]
     country = rng.choice(COUNTRIES)
     debtor_id = f"{country.code}-{number:06d}"
-    key = demo_key(plan.seed, account_key(tenant, debtor_id))
     account_name = account_key(tenant, debtor_id)
+    key = demo_key(account_name)
     debtor = _describe(country, debtor_id, rng, lambda text: seal(key, account_name, text))
     end = datetime.combine(plan.end + timedelta(days=1), time(0), tzinfo=UTC)
     account = Account(tenant, debtor, rng, end, lambda text: seal(key, account_name, text))

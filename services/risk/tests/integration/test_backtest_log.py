@@ -18,14 +18,14 @@ from amiable_events.service import KEYS_DATABASE
 from amiable_risk.api.cli import commands
 from amiable_risk.app.backtest import backtest
 from amiable_risk.domain.scorecard import Scorecard
+from tests.support import unique_name
 
 pytestmark = pytest.mark.integration
-
-PLAN = Plan(claims=150, seed=9, tenants=("backtest-it",))
 
 
 async def test_a_history_appended_to_the_log_backtests_as_its_envelopes_do(infra, fresh_topic):
     topic = await fresh_topic("risk-backtest")
+    tenant = unique_name("backtest")  # accounts that have no key yet: the demo's get stored
     runner = CliRunner(
         env={
             "AMIABLE_ENV": "dev",
@@ -34,7 +34,7 @@ async def test_a_history_appended_to_the_log_backtests_as_its_envelopes_do(infra
             "AMIABLE_TOPIC": topic,
         }
     )
-    arguments = ["--claims", "150", "--seed", "9", "--tenants", "backtest-it", "--to-log"]
+    arguments = ["--claims", "150", "--seed", "9", "--tenants", tenant, "--to-log"]
 
     # The commands run their own event loops (asyncio.run): in a thread, off the test's loop.
     generated = await asyncio.to_thread(runner.invoke, app, ["demo", "generate", *arguments])
@@ -44,7 +44,7 @@ async def test_a_history_appended_to_the_log_backtests_as_its_envelopes_do(infra
 
     assert generated.exit_code == 0, generated.output
     assert replayed.exit_code == 0, replayed.output
-    history = generate(PLAN)
+    history = generate(Plan(claims=150, seed=9, tenants=(tenant,)))
     expected = backtest(history.envelopes, Scorecard.load()).as_json()
     assert json.loads(replayed.output) == expected
     assert expected["qualified"] == 150
