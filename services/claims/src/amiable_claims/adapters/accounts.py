@@ -10,6 +10,7 @@ with none, if it was open before the batch. So a rebuild writes the rows the liv
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -36,26 +37,25 @@ class OpenClaims:
     """Which claims of the accounts of a batch's account events are open, at any offset of it:
     those open before the batch, then what each claim event of the batch left them."""
 
-    def __init__(self, before: dict[UUID, tuple[Account, bool]]) -> None:
-        self.before = before
+    def __init__(self, open_before: dict[Account, set[UUID]]) -> None:
+        self.claims: dict[Account, set[UUID]] = defaultdict(set)
+        self.open_before: set[UUID] = set()
+        for account, claim_ids in open_before.items():
+            self.claims[account] |= claim_ids
+            self.open_before |= claim_ids
         self.after: dict[UUID, list[tuple[int, bool]]] = defaultdict(list)
-        self.accounts = {claim_id: account for claim_id, (account, _) in before.items()}
 
     def record(self, claim_id: UUID, account: Account, offset: int, is_open: bool) -> None:
         """The claim's state after its event at ``offset`` (events come in offset order)."""
-        self.accounts.setdefault(claim_id, account)
+        self.claims[account].add(claim_id)
         self.after[claim_id].append((offset, is_open))
 
     def at(self, account: Account, offset: int) -> list[UUID]:
         found = []
-        for claim_id, owner in self.accounts.items():
-            if owner != account:
-                continue
-            earlier = [is_open for at, is_open in self.after.get(claim_id, ()) if at < offset]
-            if earlier:
-                is_open = earlier[-1]
-            else:
-                is_open = claim_id in self.before and self.before[claim_id][1]
+        for claim_id in self.claims.get(account, ()):
+            history = self.after.get(claim_id, [])
+            earlier = bisect_left(history, (offset,))  # its events before ``offset``
+            is_open = history[earlier - 1][1] if earlier else claim_id in self.open_before
             if is_open:
                 found.append(claim_id)
         return sorted(found)
@@ -63,17 +63,17 @@ class OpenClaims:
     @classmethod
     async def before_batch(cls, bulk: Bulk, accounts: set[Account]) -> OpenClaims:
         rows = await bulk.connection.fetch(
-            f"SELECT c.claim_id, c.tenant, c.debtor_id, c.status FROM {bulk.name(claims)} c "
+            f"SELECT c.claim_id, c.tenant, c.debtor_id FROM {bulk.name(claims)} c "
             "JOIN unnest($1::text[], $2::text[]) AS a(tenant, debtor_id) "
-            "ON c.tenant = a.tenant AND c.debtor_id = a.debtor_id",
+            "ON c.tenant = a.tenant AND c.debtor_id = a.debtor_id "
+            "WHERE c.status <> ALL($3::text[])",
             *zip(*sorted(accounts), strict=True),
+            sorted(CLOSED),
         )
-        return cls(
-            {
-                row["claim_id"]: ((row["tenant"], row["debtor_id"]), row["status"] not in CLOSED)
-                for row in rows
-            }
-        )
+        open_before: dict[Account, set[UUID]] = defaultdict(set)
+        for row in rows:
+            open_before[row["tenant"], row["debtor_id"]].add(row["claim_id"])
+        return cls(open_before)
 
 
 def account_events(envelopes: Sequence[Envelope]) -> list[Envelope]:

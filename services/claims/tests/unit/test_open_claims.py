@@ -1,0 +1,29 @@
+"""Which claims a debtor-account event goes on the timelines of: the debtor's claims open at
+its offset, from the claims open before the batch and what the batch's events left them."""
+
+from __future__ import annotations
+
+import uuid
+
+from amiable_claims.adapters.accounts import OpenClaims
+
+ACCOUNT, OTHER = ("acme", "D-1"), ("acme", "D-2")
+
+
+def test_a_claim_is_on_it_as_its_last_earlier_event_left_it():
+    old, closed_later, new, elsewhere = (uuid.uuid4() for _ in range(4))
+    claims = OpenClaims({ACCOUNT: {old, closed_later}, OTHER: {elsewhere}})
+    claims.record(new, ACCOUNT, 10, True)  # registered at offset 10
+    claims.record(closed_later, ACCOUNT, 20, False)  # cancelled at 20
+    assert claims.at(ACCOUNT, 5) == sorted([old, closed_later])
+    assert claims.at(ACCOUNT, 15) == sorted([old, closed_later, new])
+    assert claims.at(ACCOUNT, 25) == sorted([old, new])
+    assert claims.at(OTHER, 25) == [elsewhere]
+    assert claims.at(("other-tenant", "D-1"), 25) == []
+
+
+def test_a_claim_closed_before_the_batch_stays_off_even_with_later_events():
+    closed = uuid.uuid4()
+    claims = OpenClaims({})
+    claims.record(closed, ACCOUNT, 3, False)  # a payment after the closure
+    assert claims.at(ACCOUNT, 1) == [] and claims.at(ACCOUNT, 4) == []
