@@ -1,6 +1,6 @@
 # One image for every amiable service; the command picks the role:
 #   docker run amiable:local serve claims      (the default)
-#   docker run amiable:local serve risk        (once that service exists)
+#   docker run -e AMIABLE_PORT=8002 amiable:local serve risk
 # Build from the repository root: docker build -t amiable:local .
 
 ARG PYTHON_IMAGE=python:3.11-slim
@@ -53,9 +53,9 @@ ENV PATH=/app/.venv/bin:$PATH \
 WORKDIR /app
 USER 10001:10001
 
-# claims listens on 8001 (risk 8002, dunning 8003, communications 8004, disputes 8005; set
-# AMIABLE_PORT when the container runs another service so the health check follows it).
-EXPOSE 8001
+# Each service listens on its declared port (claims 8001, risk 8002). The health check probes
+# AMIABLE_PORT, 8001 when unset: set it when the container runs another service.
+EXPOSE 8001 8002
 
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as r; r.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('AMIABLE_PORT', '8001'), timeout=4)"]

@@ -4,4 +4,5 @@
 -- One database per declared service (amiable_<service>; a new service adds its line) plus
 -- amiable_keys, as amiable_cli.stack.databases() creates them (checked by tests/deploy).
 CREATE DATABASE amiable_claims;
+CREATE DATABASE amiable_risk;
 CREATE DATABASE amiable_keys;
