@@ -1,5 +1,6 @@
 """How each kind of debtor pays its claims, oldest first. A behaviour gets the debtor's claims,
-registered, and records what happens to each after registration.
+registered, and records what happens to each after registration (an event past the end of the
+history is dropped as it is recorded).
 
 - ``reliable``: pays within a few days of the due date, often before it;
 - ``slowing``: on time at first, then a few more days late claim after claim;
@@ -48,7 +49,7 @@ CLAIMS_PER_DEBTOR: dict[str, tuple[int, int]] = {
     "insolvent": (8, 24),
 }
 
-Behaviour = Callable[[Sequence[SimulatedClaim], random.Random, date], None]
+Behaviour = Callable[[Sequence[SimulatedClaim], random.Random], None]
 
 
 def days(count: int) -> timedelta:
@@ -65,12 +66,12 @@ def punctual_delay(rng: random.Random) -> int:
     return rng.randint(11, 25)
 
 
-def reliable(claims: Sequence[SimulatedClaim], rng: random.Random, end: date) -> None:
+def reliable(claims: Sequence[SimulatedClaim], rng: random.Random) -> None:
     for claim in claims:
         claim.pay(claim.due_on + days(punctual_delay(rng)))
 
 
-def slowing(claims: Sequence[SimulatedClaim], rng: random.Random, end: date) -> None:
+def slowing(claims: Sequence[SimulatedClaim], rng: random.Random) -> None:
     onset = len(claims) // 3
     growth = rng.uniform(1.5, 4.0)
     for index, claim in enumerate(claims):
@@ -96,7 +97,7 @@ def _pay_after_promise(claim: SimulatedClaim, rng: random.Random, pay_on: date) 
     claim.pay(max(pay_on, broken_on + days(rng.randint(3, 20))))
 
 
-def chronic_late_payer(claims: Sequence[SimulatedClaim], rng: random.Random, end: date) -> None:
+def chronic_late_payer(claims: Sequence[SimulatedClaim], rng: random.Random) -> None:
     for claim in claims:
         pay_on = claim.due_on + days(rng.randint(30, 60))
         draw = rng.random()
@@ -122,9 +123,7 @@ def _on_plan(claim: SimulatedClaim, rng: random.Random) -> None:
         claim.pay(paid_on, installment.amount)
 
 
-def loyal_temporary_difficulty(
-    claims: Sequence[SimulatedClaim], rng: random.Random, end: date
-) -> None:
+def loyal_temporary_difficulty(claims: Sequence[SimulatedClaim], rng: random.Random) -> None:
     squeeze = int(len(claims) * rng.uniform(0.6, 0.8))
     length = rng.randint(2, 4)
     for index, claim in enumerate(claims):
@@ -136,7 +135,7 @@ def loyal_temporary_difficulty(
             claim.pay(claim.due_on + days(punctual_delay(rng)))
 
 
-def disputing(claims: Sequence[SimulatedClaim], rng: random.Random, end: date) -> None:
+def disputing(claims: Sequence[SimulatedClaim], rng: random.Random) -> None:
     for claim in claims:
         draw = rng.random()
         reference = f"CN-{claim.claim_id.hex[:8].upper()}"
@@ -167,8 +166,10 @@ def disputing(claims: Sequence[SimulatedClaim], rng: random.Random, end: date) -
             claim.pay(claim.due_on + days(rng.randint(5, 40)))
 
 
-def insolvent(claims: Sequence[SimulatedClaim], rng: random.Random, end: date) -> None:
-    """The debtor's claims end with its insolvency: ``claims`` are all it got."""
+def insolvent(claims: Sequence[SimulatedClaim], rng: random.Random) -> None:
+    """The debtor's claims end with its insolvency: ``claims`` are all it got. The proceedings
+    open after every claim fell due, so each fixed fee was already owed and the claims service
+    waives none (it appends no ``FixedFeeWaived``)."""
     growth = rng.uniform(3.0, 7.0)
     unpaid_from = len(claims) - rng.randint(2, 4)
     last_due = max(claim.due_on for claim in claims)

@@ -156,7 +156,7 @@ def _debtor(
         if claim.register(issued_on + timedelta(days=rng.randint(0, 3)), registered, rules, law):
             simulated.append(claim)
     if simulated:
-        PAYING[behaviour](simulated, rng, plan.end)
+        PAYING[behaviour](simulated, rng)
     return DebtorHistory(
         tenant=tenant,
         debtor_id=debtor_id,
