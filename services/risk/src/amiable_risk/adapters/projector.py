@@ -138,9 +138,10 @@ class RiskProjector:
         armed: dict[AccountKey, tuple[Account, Envelope]],
     ) -> None:
         """Each account of the batch keeps exactly the pending review its state needs now (or
-        none): a review no longer needed is deleted, not kept as cancelled, and a fired one is
-        written from its firing event. So the rows do not depend on how the log was cut into
-        batches (a rebuild gives the live digest)."""
+        none): a review no longer needed is deleted, not kept as cancelled, a pending one
+        carries the trace of the account's latest event, and a fired one is written from its
+        firing event. So the rows do not depend on how the log was cut into batches (a rebuild
+        gives the live digest)."""
         rows = []
         for (tenant, debtor_id), (state, last) in armed.items():
             review = next_review(state, self.scorecard)
@@ -162,7 +163,9 @@ class RiskProjector:
                 _TIMER_COLUMNS,
                 rows_of_state,
                 "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, "
-                f"payload = excluded.payload, state = '{state}' WHERE target.state <> 'fired'",
+                "payload = excluded.payload, traceparent = excluded.traceparent, "
+                f"tracestate = excluded.tracestate, state = '{state}' "
+                "WHERE target.state <> 'fired'",
             )
 
 
