@@ -44,9 +44,9 @@ def backtest(
     from amiable_risk.app.backtest import backtest as run_backtest
     from amiable_risk.app.backtest import backtest_log
     from amiable_risk.domain.scorecard import Scorecard
-    from amiable_risk.settings import RiskSettings
+    from amiable_risk.settings import ReplaySettings
 
-    settings = RiskSettings()
+    settings = ReplaySettings()
     card = Scorecard.load(scorecard or settings.scorecard)
     if file is not None:
         report = run_backtest(read_ndjson(file), card)
