@@ -13,6 +13,11 @@ phase, a positive case of the import gets, instead, a file shaped like one (``im
 a header of known columns in any order (sometimes a bad one), and rows whose every field is a
 valid value or an odd one (control characters, quotes, CR and LF, other digits, dates that do
 not exist, bytes that are not UTF-8), so that rows reach the model, the rules and the append.
+
+Seeded debtors. A ``debtor_id`` drawn from its schema is almost never one the service knows,
+so every read would be a 404 and every command would act on an empty account. A test that
+seeded debtors names them in ``AMIABLE_FUZZ_DEBTORS`` (comma-separated), and a positive case
+with a ``debtor_id`` in its path gets one of them half the time (``seeded_debtor``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from datetime import UTC, datetime
 
 import schemathesis
@@ -191,6 +197,25 @@ def import_file(ctx, case):
         return case
 
     return shaped.map(with_body)
+
+
+#: The debtor ids the fuzzing test seeded, if it did.
+SEEDED_DEBTORS = list(filter(None, os.environ.get("AMIABLE_FUZZ_DEBTORS", "").split(",")))
+
+
+@schemathesis.hook("flatmap_case")
+def seeded_debtor(ctx, case):
+    """Half the positive cases with a ``debtor_id`` in their path name a seeded debtor."""
+    positive = case.meta is not None and case.meta.generation.mode.is_positive
+    if not (SEEDED_DEBTORS and positive and "debtor_id" in (case.path_parameters or {})):
+        return st.just(case)
+
+    def with_debtor(debtor_id: str | None):
+        if debtor_id is not None:
+            case.path_parameters = {**case.path_parameters, "debtor_id": debtor_id}
+        return case
+
+    return st.sampled_from([None] * len(SEEDED_DEBTORS) + SEEDED_DEBTORS).map(with_debtor)
 
 
 @schemathesis.check

@@ -925,7 +925,8 @@ def test_dockerfile_runs_amiable_as_a_non_root_user() -> None:
     assert json.loads(final["ENTRYPOINT"]) == ["amiable"]
     command = json.loads(final["CMD"])
     assert command[0] == "serve" and command[1] in SERVICES
-    assert str(service_port(command[1])) in final["EXPOSE"].split()
+    exposed = final["EXPOSE"].split()
+    assert all(str(service_port(name)) in exposed for name in SERVICES), exposed
     environment_lines = " ".join(rest for keyword, rest in instructions if keyword == "ENV")
     assert re.search(r"\bAMIABLE_HOST=0\.0\.0\.0\b", environment_lines)
     assert "/healthz" in final["HEALTHCHECK"] and "urllib" in final["HEALTHCHECK"]
