@@ -1,19 +1,23 @@
-"""HTTP conventions shared by every service: RFC 9457 problem details, health and admin routes."""
+"""HTTP conventions shared by every service: RFC 9457 problem details, health and admin routes,
+and the headers every command route reads (correlation id, Idempotency-Key)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+import uuid
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from amiable_events.commands import Idempotency
 from amiable_events.errors import ApplicationError, Invalid, Unavailable
+from amiable_events.idempotency import fingerprint
 from amiable_events.outages import OUTAGE_TYPES, outage
 
 log = logging.getLogger(__name__)
@@ -23,6 +27,27 @@ PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_OUTAGE = 2
 #: Seconds /readyz waits for the lag before answering not ready.
 READY_TIMEOUT = 2.0
+
+CorrelationDep = Annotated[uuid.UUID | None, Header(alias="X-Correlation-Id")]
+IdempotencyKeyDep = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Unique per subject (a claim, a debtor) and command: a retry with the same "
+        "key and body changes nothing and answers the current state with "
+        "`Idempotent-Replayed: true`; the same key on another body is a 422",
+    ),
+]
+
+
+def idempotency(request: Request, key: str | None, body: Any = None) -> Idempotency | None:
+    """The request's Idempotency-Key with the fingerprint of its path and body (a pydantic
+    model), or None without a key."""
+    if not key:
+        return None
+    payload = body.model_dump(mode="json") if body is not None else None
+    return Idempotency(key, fingerprint(request.url.path, payload))
 
 
 def problem_response(

@@ -30,6 +30,7 @@ from amiable_events.admin import admin_router
 from amiable_events.auth import TokenVerifier
 from amiable_events.catalog import REGISTRY
 from amiable_events.clock import Clock, clock_from_setting
+from amiable_events.commands import CommandBus
 from amiable_events.db import create_engine
 from amiable_events.http import install_problem_handlers, operations_router
 from amiable_events.idempotency import PostgresLedger
@@ -67,6 +68,22 @@ class Parts:
     clock: Clock
     sealer: Sealer
     ledger: PostgresLedger
+
+    def command_bus(
+        self, service: str, deciders: Mapping[type, Any], read_model: Any, policy: Any = None
+    ) -> CommandBus:
+        """The service's command bus on these parts: its log, runner, ledger and clock."""
+        return CommandBus(
+            service=service,
+            deciders=deciders,
+            read_model=read_model,
+            log=self.log,
+            runner=self.runner,
+            ledger=self.ledger,
+            clock=self.clock,
+            timeout=self.settings.read_your_writes_timeout,
+            policy=policy,
+        )
 
 
 @dataclass(frozen=True)

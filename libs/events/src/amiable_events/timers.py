@@ -107,6 +107,21 @@ def add_timer_table(metadata: MetaData, name: str = "timers") -> Table:
     return table
 
 
+#: The timer table's columns, in the order a projector writing rows in bulk gives them.
+TIMER_COLUMNS = (
+    "timer_id",
+    "due_at",
+    "account",
+    "subject",
+    "kind",
+    "payload",
+    "state",
+    "event_id",
+    "traceparent",
+    "tracestate",
+)
+
+
 def timer_event_id(service: str, timer_id: str) -> UUID:
     """The id of the event that fires ``timer_id`` of ``service``: the same on every re-fire."""
     return keyed_id("timer", service, timer_id)

@@ -16,7 +16,6 @@ from amiable_claims.domain.decide import DECIDERS
 from amiable_claims.domain.state import Policy
 from amiable_claims.settings import ClaimsSettings
 from amiable_events.catalog import REGISTRY
-from amiable_events.commands import CommandBus
 from amiable_events.service import Parts, Service, TimerDeclaration
 from amiable_rules.governing_law import GoverningLaws
 from amiable_rules.late_fees import LateFeeRules
@@ -41,17 +40,7 @@ def wire(parts: Parts) -> dict:
     """The claims application on top of what every service has."""
     read_model = ClaimsReadModel(parts.store, REGISTRY)
     rules = parts.store.projector.policy
-    bus = CommandBus(
-        service="claims",
-        deciders=DECIDERS,
-        policy=rules,
-        read_model=read_model,
-        log=parts.log,
-        runner=parts.runner,
-        ledger=parts.ledger,
-        clock=parts.clock,
-        timeout=parts.settings.read_your_writes_timeout,
-    )
+    bus = parts.command_bus("claims", DECIDERS, read_model, policy=rules)
     return {
         "claims": ClaimsHandler(
             bus=bus,

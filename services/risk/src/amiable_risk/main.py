@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from amiable_events.commands import CommandBus
 from amiable_events.service import Parts, Service, TimerDeclaration
 from amiable_risk.adapters.projector import RiskProjector
 from amiable_risk.adapters.read_model import RiskReadModel
@@ -28,19 +27,9 @@ def scorecard(path: Path | None = None) -> Scorecard:
 def wire(parts: Parts) -> dict:
     """The risk application on top of what every service has."""
     read_model = RiskReadModel(parts.store)
-    bus = CommandBus(
-        service="risk",
-        deciders=DECIDERS,
-        read_model=read_model,
-        log=parts.log,
-        runner=parts.runner,
-        ledger=parts.ledger,
-        clock=parts.clock,
-        timeout=parts.settings.read_your_writes_timeout,
-    )
     return {
         "risk": RiskHandler(
-            bus=bus,
+            bus=parts.command_bus("risk", DECIDERS, read_model),
             read_model=read_model,
             sealer=parts.sealer,
             scorecard=parts.store.projector.scorecard,

@@ -38,7 +38,7 @@ from amiable_claims.domain.timers import TIMER_EVENTS, TimerSpec, desired_timers
 from amiable_events.claims import ClaimAmended, ClaimRegistered, DebtorPersonalDataErased
 from amiable_events.db import Bulk, json_text, model_json, storable
 from amiable_events.envelope import Envelope
-from amiable_events.timers import timer_event_id
+from amiable_events.timers import TIMER_COLUMNS, timer_event_id
 
 
 def _claim_id(envelope: Envelope) -> UUID | None:
@@ -289,7 +289,7 @@ class ClaimsProjector:
         for new, rows in wanted.items():
             await bulk.insert(
                 timers,
-                _TIMER_COLUMNS,
+                TIMER_COLUMNS,
                 rows,
                 "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, "
                 "payload = excluded.payload, state = 'pending' WHERE target.state <> 'fired'",
@@ -320,7 +320,7 @@ class ClaimsProjector:
             )
         await bulk.insert(
             timers,
-            _TIMER_COLUMNS,
+            TIMER_COLUMNS,
             dropped,
             "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, "
             "payload = excluded.payload, state = excluded.state WHERE target.state <> 'fired'",
@@ -448,18 +448,6 @@ _CLAIM_UPSERT = "ON CONFLICT (claim_id) DO UPDATE SET " + ", ".join(
 _CLAIM_SELECT = ", ".join(
     f'"{name}"::text AS "{name}"' if name in ("debtor", "state") else f'"{name}"'
     for name in _CLAIM_COLUMNS
-)
-_TIMER_COLUMNS = (
-    "timer_id",
-    "due_at",
-    "account",
-    "subject",
-    "kind",
-    "payload",
-    "state",
-    "event_id",
-    "traceparent",
-    "tracestate",
 )
 
 

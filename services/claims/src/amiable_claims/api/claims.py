@@ -10,14 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from amiable_claims.adapters.read_model import ClaimRecord
-from amiable_claims.api.deps import (
-    CommandDep,
-    CorrelationDep,
-    HandlerDep,
-    IdempotencyKeyDep,
-    ReaderDep,
-    WriterDep,
-)
+from amiable_claims.api.deps import CommandDep, HandlerDep, ReaderDep, WriterDep
 from amiable_claims.api.models import (
     AcknowledgementIn,
     AdjustmentIn,
@@ -62,6 +55,7 @@ from amiable_claims.domain.state import ClaimStatus
 from amiable_events.claims import Installment
 from amiable_events.cursors import CURSOR, decode_cursor, encode_cursor
 from amiable_events.errors import NotFound
+from amiable_events.http import CorrelationDep, IdempotencyKeyDep
 from amiable_events.inputs import BoundedDate, BoundedDateTime, Text
 
 

@@ -9,9 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
-from amiable_claims.api.deps import CorrelationDep, HandlerDep
+from amiable_claims.api.deps import HandlerDep
 from amiable_claims.app.erasure import erase_debtor
 from amiable_events.auth import Principal, require_scope
+from amiable_events.http import CorrelationDep
 from amiable_events.inputs import Text
 
 router = APIRouter(prefix="/v1/debtors", tags=["debtors"])

@@ -7,28 +7,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Request, Response
 
 from amiable_claims.api.models import ClaimOut
 from amiable_claims.api.views import present
 from amiable_claims.app.handlers import ClaimsHandler
 from amiable_events.auth import Principal, require_scope
-from amiable_events.commands import Idempotency
-from amiable_events.idempotency import fingerprint
+from amiable_events.http import CorrelationDep, IdempotencyKeyDep, idempotency
 
 ReaderDep = Annotated[Principal, Depends(require_scope("claims:read"))]
 WriterDep = Annotated[Principal, Depends(require_scope("claims:write"))]
-CorrelationDep = Annotated[uuid.UUID | None, Header(alias="X-Correlation-Id")]
-IdempotencyKeyDep = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=255,
-        description="Unique per claim and command: a retry with the same key and body "
-        "changes nothing and answers the current claim with `Idempotent-Replayed: true`; the "
-        "same key on another body is a 422",
-    ),
-]
 
 
 async def _handler(request: Request) -> ClaimsHandler:
@@ -61,18 +49,12 @@ class CommandCall:
         """Execute ``command`` on the claim; ``body`` fingerprints the Idempotency-Key. A retry
         of a request already carried out answers the current claim with
         ``Idempotent-Replayed: true``."""
-        idempotency = None
-        if self.idempotency_key:
-            payload = body.model_dump(mode="json") if body is not None else None
-            idempotency = Idempotency(
-                self.idempotency_key, fingerprint(self.request.url.path, payload)
-            )
         record, replayed = await self.handler.execute(
             self.principal.tenant,
             claim_id,
             command,
             correlation_id=self.correlation_id,
-            idempotency=idempotency,
+            idempotency=idempotency(self.request, self.idempotency_key, body),
         )
         if replayed:
             self.response.headers["Idempotent-Replayed"] = "true"

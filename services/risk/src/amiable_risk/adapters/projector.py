@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from amiable_events.db import Bulk, json_text, model_json
 from amiable_events.envelope import Envelope
 from amiable_events.risk import RiskAlertRaised, RiskAssessed
-from amiable_events.timers import timer_event_id
+from amiable_events.timers import TIMER_COLUMNS, timer_event_id
 from amiable_risk.adapters.tables import accounts, alerts, assessments, metadata, timers
 from amiable_risk.domain.evolve import evolve, follows
 from amiable_risk.domain.scorecard import Scorecard
@@ -36,18 +36,6 @@ _ACCOUNT_UPSERT = (
     "ON CONFLICT (tenant, debtor_id) DO UPDATE SET state = excluded.state, "
     "score = excluded.score, grade = excluded.grade, segment = excluded.segment, "
     "open_balance = excluded.open_balance, assessed_at = excluded.assessed_at"
-)
-_TIMER_COLUMNS = (
-    "timer_id",
-    "due_at",
-    "account",
-    "subject",
-    "kind",
-    "payload",
-    "state",
-    "event_id",
-    "traceparent",
-    "tracestate",
 )
 _HISTORY_COLUMNS = (
     "event_id",
@@ -160,7 +148,7 @@ class RiskProjector:
         for state, rows_of_state in (("pending", rows), ("fired", _fired_rows(fired))):
             await bulk.insert(
                 timers,
-                _TIMER_COLUMNS,
+                TIMER_COLUMNS,
                 rows_of_state,
                 "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, "
                 "payload = excluded.payload, traceparent = excluded.traceparent, "

@@ -7,12 +7,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 
 from amiable_events.auth import Principal, require_scope
-from amiable_events.commands import Idempotency
-from amiable_events.idempotency import fingerprint
+from amiable_events.http import CorrelationDep, IdempotencyKeyDep, idempotency
 from amiable_events.inputs import Text
 from amiable_risk.api.models import RiskOut
 from amiable_risk.api.views import present
@@ -21,17 +20,6 @@ from amiable_risk.app.handlers import RiskHandler
 ReaderDep = Annotated[Principal, Depends(require_scope("risk:read"))]
 WriterDep = Annotated[Principal, Depends(require_scope("risk:write"))]
 DebtorId = Text(100, description="Your own id for the customer")
-CorrelationDep = Annotated[uuid.UUID | None, Header(alias="X-Correlation-Id")]
-IdempotencyKeyDep = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=255,
-        description="Unique per debtor and command: a retry with the same key and body changes "
-        "nothing and answers the current risk with `Idempotent-Replayed: true`; the same key on "
-        "another body is a 422",
-    ),
-]
 
 
 async def _handler(request: Request) -> RiskHandler:
@@ -53,17 +41,11 @@ class CommandCall:
     async def run(self, command, body: BaseModel) -> RiskOut:
         """Execute ``command``; a retry of a request already carried out answers the current
         risk with ``Idempotent-Replayed: true``."""
-        idempotency = None
-        if self.idempotency_key:
-            idempotency = Idempotency(
-                self.idempotency_key,
-                fingerprint(self.request.url.path, body.model_dump(mode="json")),
-            )
         account, replayed = await self.handler.execute(
             self.principal.tenant,
             command,
             correlation_id=self.correlation_id,
-            idempotency=idempotency,
+            idempotency=idempotency(self.request, self.idempotency_key, body),
         )
         if replayed:
             self.response.headers["Idempotent-Replayed"] = "true"
