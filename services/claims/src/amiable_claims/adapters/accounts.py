@@ -1,5 +1,6 @@
 """The risk service's events about a debtor account, in the claims projection: each goes on the
-timeline of every claim of the debtor open when it is applied, and ``debtor_risk`` keeps the
+timeline of every claim of the debtor open when it is applied (the assessment made as a claim
+was qualified goes on that claim's only), and ``debtor_risk`` keeps the
 debtor's latest grade and segment and its earliest collective proceeding, which the reactions
 load with the debtor's open claims (:func:`load_debtor_accounts`).
 
@@ -80,6 +81,15 @@ def account_events(envelopes: Sequence[Envelope]) -> list[Envelope]:
     return [envelope for envelope in envelopes if type(envelope.data) in ON_TIMELINES]
 
 
+def _timelines_of(envelope: Envelope, open_claims: OpenClaims) -> list[UUID]:
+    event = envelope.data
+    if type(event) is RiskAssessed and event.claim_id is not None:
+        # The assessment made as one claim was qualified belongs to that claim's story: on every
+        # open claim of the debtor, a debtor's timelines would grow with the square of its claims.
+        return [event.claim_id]
+    return open_claims.at((envelope.tenant, envelope.debtor_id), envelope.offset)
+
+
 async def apply_account_events(
     bulk: Bulk,
     events: list[Envelope],
@@ -91,7 +101,7 @@ async def apply_account_events(
     rows = [
         timeline_row(claim_id, envelope)
         for envelope in events
-        for claim_id in open_claims.at((envelope.tenant, envelope.debtor_id), envelope.offset)
+        for claim_id in _timelines_of(envelope, open_claims)
     ]
     await bulk.insert(claim_events, timeline_columns, rows, "ON CONFLICT DO NOTHING", new=True)
     assessed: dict[Account, RiskAssessed] = {}
