@@ -3,15 +3,19 @@
 For each route (health and docs excluded): no token gets 401; a token of the right tenant with
 every scope but the one the route needs gets 403; another tenant's token with every scope gets
 404, or an answer that shows nothing of the first tenant's data (an empty list, its own new
-claim), never a 409 that would reveal that the first tenant has something. A new route is in
-the matrix by construction; a new service must say how to seed its first tenant (``SEEDS``).
+claim), never a 409 that would reveal that the first tenant has something, and the first
+tenant's data is as it was afterwards. A new route is in the matrix by construction; a new
+service must say how to seed its first tenant and check its data intact (``SEEDS``).
+
+All services read one log, as in production: the claim the claims seed registers is the debtor
+risk assesses, whose credit limit (below the claim) raises the first tenant's alert.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -30,6 +34,7 @@ from tests.support import (
     delete_topics,
     drop_schemas,
     ensure_dlq,
+    eventually,
     free_port,
     frozen,
 )
@@ -114,6 +119,7 @@ class World:
     values: dict[str, str]  # path parameter -> the first tenant's value
     secrets: list[str]  # what no other tenant's answer may contain
     body: Callable[[str], tuple[str, object] | None]  # operation id -> content type, body
+    intact: Callable[[], Awaitable[None]]  # asserts the first tenant's data is as seeded
 
 
 def _claims_bodies(today: date, spec: dict) -> Callable[[str], tuple[str, object] | None]:
@@ -157,7 +163,7 @@ def claim_body(today: date, *, legal_name: str, contact: str = "Claire Martin") 
     }
 
 
-async def seed_claims(service: ServiceProcess, tenant: str) -> World:
+async def seed_claims(service: ServiceProcess, tenant: str, seeded: dict[str, World]) -> World:
     body = claim_body(service.today, legal_name=f"First Tenant Customer {tenant}")
     async with httpx.AsyncClient(base_url=service.url, timeout=30) as api:
         created = await api.post(
@@ -166,17 +172,88 @@ async def seed_claims(service: ServiceProcess, tenant: str) -> World:
         assert created.status_code == 201, created.text
         claim_id = created.json()["id"]
         spec = (await api.get("/openapi.json")).json()
+
+    async def intact() -> None:
+        async with httpx.AsyncClient(base_url=service.url, timeout=30) as api:
+            mine = await api.get(f"/v1/claims/{claim_id}", headers=auth(tenant, "claims:read"))
+        assert mine.status_code == 200
+        assert mine.json()["debtor"]["contacts"][0]["name"] == "Claire Martin"
+        assert mine.json()["status"] not in ("written_off", "cancelled")
+
     return World(
         service=service,
         tenant=tenant,
         values={"claim_id": claim_id, "debtor_id": body["debtor"]["id"]},
         secrets=[claim_id, body["debtor"]["legal_name"], "Claire Martin"],
         body=_claims_bodies(service.today, spec),
+        intact=intact,
     )
 
 
-#: How to put a first tenant's data in each declared service.
-SEEDS = {"claims": seed_claims}
+def _risk_bodies(today: date) -> Callable[[str], tuple[str, object] | None]:
+    """A valid body per risk command, another tenant's own: none of the first tenant's."""
+    bodies = {
+        "recordInsolvency": {
+            "kind": "liquidation",
+            "opened_on": str(today - timedelta(days=2)),
+            "reference": "Another tenant's case",
+        },
+        "setCreditLimit": {"amount": "5.00", "currency": "EUR"},
+        "overrideSegment": {"segment": "high_risk", "reason": "Another tenant's decision"},
+    }
+    return lambda operation_id: (
+        ("application/json", bodies[operation_id]) if operation_id in bodies else None
+    )
+
+
+async def seed_risk(service: ServiceProcess, tenant: str, seeded: dict[str, World]) -> World:
+    """The claims seed's debtor, assessed by risk from the log, given a credit limit below its
+    claim (an alert) and a segment override whose reason is the first tenant's."""
+    debtor = seeded["claims"].values["debtor_id"]
+    headers = auth(tenant, "risk:read", "risk:write")
+    reason = f"First tenant's override reason {tenant}"
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as api:
+
+        async def assessed():
+            return (await api.get(f"/v1/debtors/{debtor}/risk", headers=headers)).status_code == 200
+
+        await eventually(assessed, timeout=60)
+        limit = {"amount": "1000.00", "currency": "EUR"}
+        answer = await api.put(f"/v1/debtors/{debtor}/credit-limit", json=limit, headers=headers)
+        assert answer.status_code == 200, answer.text
+        override = {"segment": "reliable", "reason": reason}
+        answer = await api.post(
+            f"/v1/debtors/{debtor}/segment-override", json=override, headers=headers
+        )
+        assert answer.status_code == 200, answer.text
+
+        async def alerts():
+            return (await api.get("/v1/risk/alerts", headers=headers)).json()["items"]
+
+        [alert] = await eventually(alerts, timeout=60)
+
+    async def intact() -> None:
+        async with httpx.AsyncClient(base_url=service.url, timeout=30) as api:
+            mine = (await api.get(f"/v1/debtors/{debtor}/risk", headers=headers)).json()
+            listed = (await api.get("/v1/risk/alerts", headers=headers)).json()["items"]
+        assert mine["credit_limit"] == limit
+        assert mine["override"] == {"segment": "reliable", "until": None, "reason": reason}
+        assert mine["proceeding"] is None
+        assert [item["event_id"] for item in listed] == [alert["event_id"]]
+
+    return World(
+        service=service,
+        tenant=tenant,
+        values={"debtor_id": debtor},
+        secrets=[alert["event_id"], reason],
+        body=_risk_bodies(service.today),
+        intact=intact,
+    )
+
+
+#: How to put a first tenant's data in each declared service, in the order of ``declared()``
+#: (each seed sees the worlds seeded before it).
+SEEDS = {"claims": seed_claims, "risk": seed_risk}
 
 
 @pytest.fixture(scope="module")
@@ -206,9 +283,10 @@ async def worlds(infra, tmp_path_factory):
             log_path = tmp_path_factory.mktemp(name) / f"{name}.log"
             service = ServiceProcess(name, free_port(), env, log_path)
             started[name] = service.start().wait_ready()
-        yield {
-            name: await SEEDS[name](service, f"first-{suffix}") for name, service in started.items()
-        }
+        seeded = {}
+        for name, service in started.items():
+            seeded[name] = await SEEDS[name](service, f"first-{suffix}", seeded)
+        yield seeded
     finally:
         for service in started.values():
             service.stop()
@@ -257,19 +335,58 @@ async def test_the_wrong_scope_is_403(worlds, route):
 @pytest.mark.parametrize("route", ROUTES, ids=str)
 async def test_another_tenant_gets_404_or_nothing_of_the_first_tenant(worlds, route):
     world = worlds[route.service]
-    answer = await call(world, route, bearer(f"other-{world.tenant}", ALL_SCOPES))
+    # Another tenant per route: a 409 can then only come from the first tenant's data, never
+    # from what this other tenant did on an earlier route (its own proceedings, say).
+    other = f"other-{route.operation_id}-{world.tenant}"
+    answer = await call(world, route, bearer(other, ALL_SCOPES))
     if route.operation_id in OPERATOR_ONLY:
         assert answer.status_code == 403, answer.text
     elif answer.status_code != 404:
         assert answer.status_code < 300, f"{answer.status_code} {answer.text}"
         leaked = [secret for secret in world.secrets if secret in answer.text]
         assert not leaked, f"{route} shows another tenant's {leaked}"
-    # and the first tenant's data is untouched
-    if "claim_id" in world.values:
-        async with httpx.AsyncClient(base_url=world.service.url, timeout=30) as api:
-            mine = await api.get(
-                f"/v1/claims/{world.values['claim_id']}", headers=auth(world.tenant, "claims:read")
-            )
-        assert mine.status_code == 200
-        assert mine.json()["debtor"]["contacts"][0]["name"] == "Claire Martin"
-        assert mine.json()["status"] not in ("written_off", "cancelled")
+    await world.intact()
+
+
+#: The risk service's own routes (the kit's admin routes, on every service, need ``admin``).
+RISK_ROUTES = [r for r in ROUTES if r.service == "risk" and r.scope.startswith("risk:")]
+
+
+def test_the_matrix_covers_the_risk_routes():
+    scopes = {route.operation_id: route.scope for route in RISK_ROUTES}
+    reads = ["getDebtorRisk", "getDebtorRiskHistory", "listRiskAlerts", "getScorecard"]
+    reads.append("getRiskPortfolio")
+    writes = ["recordInsolvency", "setCreditLimit", "overrideSegment"]
+    expected = dict.fromkeys(reads, "risk:read") | dict.fromkeys(writes, "risk:write")
+    assert expected.items() <= scopes.items()
+
+
+@pytest.mark.parametrize("route", RISK_ROUTES, ids=str)
+async def test_claims_scopes_neither_read_nor_write_risk(worlds, route):
+    world = worlds["risk"]
+    claims_scopes = declared()["claims"].all_scopes
+    answer = await call(world, route, bearer(world.tenant, claims_scopes))
+    assert answer.status_code == 403, answer.text
+
+
+@pytest.mark.parametrize("route", [r for r in RISK_ROUTES if r.scope == "risk:write"], ids=str)
+async def test_risk_read_cannot_write(worlds, route):
+    world = worlds["risk"]
+    answer = await call(world, route, bearer(world.tenant, ["risk:read"]))
+    assert answer.status_code == 403, answer.text
+    await world.intact()
+
+
+async def test_another_tenant_neither_reads_the_debtor_nor_lists_its_alerts(worlds):
+    world = worlds["risk"]
+    debtor = world.values["debtor_id"]
+    headers = auth(f"reader-{world.tenant}", "risk:read")
+    async with httpx.AsyncClient(base_url=world.service.url, timeout=30) as api:
+        for path in (f"/v1/debtors/{debtor}/risk", f"/v1/debtors/{debtor}/risk/history"):
+            assert (await api.get(path, headers=headers)).status_code == 404, path
+        for params in ({}, {"debtor_id": debtor}, {"signal": "exposure_above_limit"}):
+            listed = await api.get("/v1/risk/alerts", params=params, headers=headers)
+            assert listed.status_code == 200 and listed.json()["items"] == [], params
+        mix = await api.get("/v1/risk/portfolio", headers=headers)
+        assert mix.json() == {"by_grade": [], "by_segment": []}
+    await world.intact()
