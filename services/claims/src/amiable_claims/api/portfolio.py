@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from amiable_claims.adapters.portfolio import DebtorOpenClaims, PortfolioReadModel, StatementClaim
 from amiable_claims.api.deps import HandlerDep, ReaderDep
 from amiable_claims.api.views import money
+from amiable_claims.domain import risk_mix
 from amiable_claims.domain.figures import amount_due
 from amiable_claims.domain.state import Policy
 from amiable_events.errors import Invalid, NotFound
@@ -151,10 +152,19 @@ async def portfolio_kpis(
     start = period_from or max(to - timedelta(days=30), EARLIEST)
     if start > to:
         raise Invalid.field("from", "must be on or before to")
-    figures = await portfolio.period_kpis(principal.tenant, start, to)
-    mixes = await portfolio.risk_mix(principal.tenant, to, [k.currency for k in figures])
+    # Two queries of their own, on two connections at once.
+    figures, mixes = await asyncio.gather(
+        portfolio.period_kpis(principal.tenant, start, to),
+        portfolio.risk_mix(principal.tenant, to, ()),
+    )
     return {
         "from": start.isoformat(),
         "to": to.isoformat(),
-        "currencies": [{**k.as_dict(), "risk_mix": mixes[k.currency].as_dict()} for k in figures],
+        "currencies": [
+            {
+                **k.as_dict(),
+                "risk_mix": (mixes.get(k.currency) or risk_mix.mix(k.currency, to, ())).as_dict(),
+            }
+            for k in figures
+        ],
     }
