@@ -19,9 +19,6 @@ from pathlib import Path
 import pytest
 
 from tests.support import (
-    FROZEN_AT,
-    OPERATOR_AUDIENCE,
-    TEST_JWT_SECRET,
     Infra,
     ServiceProcess,
     create_topic,
@@ -29,7 +26,7 @@ from tests.support import (
     drop_schemas,
     ensure_dlq,
     free_port,
-    frozen,
+    service_env,
     unique_name,
 )
 
@@ -106,16 +103,8 @@ async def service_process(
     schemas: dict[str, set[str]] = {}
 
     def make(name: str = "claims", **settings: str) -> ServiceProcess:
-        env = {
-            **os.environ,
-            "AMIABLE_KAFKA_BOOTSTRAP": infra.bootstrap,
-            "AMIABLE_DATABASE_URL": infra.database_url,
-            "AMIABLE_ENV": "test",
-            "AMIABLE_JWT_SECRET": TEST_JWT_SECRET,
-            "AMIABLE_OPERATOR_AUDIENCE": OPERATOR_AUDIENCE,
-            "AMIABLE_CLOCK": frozen(FROZEN_AT),
-            "OTEL_SDK_DISABLED": "true",
-        }
+        # settings may carry a clock of their own (AMIABLE_CLOCK=accelerated:...)
+        env = service_env(infra)
         env.update({f"AMIABLE_{key.upper()}": value for key, value in settings.items()})
         if "projection_schema" in settings:
             schemas.setdefault(name, set()).add(settings["projection_schema"])

@@ -4,6 +4,7 @@ clocks, service processes."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -37,6 +38,23 @@ def frozen(moment: datetime | date) -> str:
 class Infra:
     bootstrap: str
     database_url: str
+
+
+def service_env(infra: Infra, *, clock: datetime | date = FROZEN_AT, **settings: str) -> dict:
+    """The environment of a service process under test: the local stack, test mode with the test
+    secret and operator audience, tracing off, a clock frozen at ``clock``; each of ``settings``
+    as ``AMIABLE_<NAME>``."""
+    return {
+        **os.environ,
+        "AMIABLE_KAFKA_BOOTSTRAP": infra.bootstrap,
+        "AMIABLE_DATABASE_URL": infra.database_url,
+        "AMIABLE_ENV": "test",
+        "AMIABLE_JWT_SECRET": TEST_JWT_SECRET,
+        "AMIABLE_OPERATOR_AUDIENCE": OPERATOR_AUDIENCE,
+        "AMIABLE_CLOCK": frozen(clock),
+        "OTEL_SDK_DISABLED": "true",
+        **{f"AMIABLE_{name.upper()}": value for name, value in settings.items()},
+    }
 
 
 async def create_topic(bootstrap: str, name: str, partitions: int = 12) -> str:

@@ -13,7 +13,6 @@ risk assesses, whose credit limit (below the claim) raises the first tenant's al
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,8 +24,6 @@ from fastapi.routing import APIRoute
 
 from amiable_events.service import build_app, declared
 from tests.support import (
-    FROZEN_AT,
-    OPERATOR_AUDIENCE,
     TEST_JWT_SECRET,
     ServiceProcess,
     auth,
@@ -36,7 +33,7 @@ from tests.support import (
     ensure_dlq,
     eventually,
     free_port,
-    frozen,
+    service_env,
 )
 
 pytestmark = pytest.mark.integration
@@ -267,19 +264,12 @@ async def worlds(infra, tmp_path_factory):
             assert name in SEEDS, f"say how to seed service {name} in SEEDS"
             schema = f"isolation_{suffix}"
             made.append((name, schema))
-            env = {
-                **os.environ,
-                "AMIABLE_KAFKA_BOOTSTRAP": infra.bootstrap,
-                "AMIABLE_DATABASE_URL": infra.database_url,
-                "AMIABLE_ENV": "test",
-                "AMIABLE_JWT_SECRET": TEST_JWT_SECRET,
-                "AMIABLE_OPERATOR_AUDIENCE": OPERATOR_AUDIENCE,
-                "AMIABLE_TOPIC": topic,
-                "AMIABLE_PROJECTION_SCHEMA": schema,
-                "AMIABLE_CONSUMER_GROUP": f"amiable-{name}-{schema}",
-                "AMIABLE_CLOCK": frozen(FROZEN_AT),
-                "OTEL_SDK_DISABLED": "true",
-            }
+            env = service_env(
+                infra,
+                topic=topic,
+                projection_schema=schema,
+                consumer_group=f"amiable-{name}-{schema}",
+            )
             log_path = tmp_path_factory.mktemp(name) / f"{name}.log"
             service = ServiceProcess(name, free_port(), env, log_path)
             started[name] = service.start().wait_ready()

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import date
 
@@ -8,15 +7,13 @@ import pytest
 
 from tests.support import (
     FROZEN_AT,
-    OPERATOR_AUDIENCE,
-    TEST_JWT_SECRET,
     ServiceProcess,
     create_topic,
     delete_topics,
     drop_schemas,
     ensure_dlq,
     free_port,
-    frozen,
+    service_env,
 )
 
 
@@ -30,19 +27,13 @@ async def claims_service(infra, tmp_path_factory, request):
     schema = f"api_{suffix}"
     await ensure_dlq(infra.bootstrap)
     topic = await create_topic(infra.bootstrap, f"claims-{suffix}")
-    env = {
-        **os.environ,
-        "AMIABLE_KAFKA_BOOTSTRAP": infra.bootstrap,
-        "AMIABLE_DATABASE_URL": infra.database_url,
-        "AMIABLE_ENV": "test",
-        "AMIABLE_JWT_SECRET": TEST_JWT_SECRET,
-        "AMIABLE_OPERATOR_AUDIENCE": OPERATOR_AUDIENCE,
-        "AMIABLE_TOPIC": topic,
-        "AMIABLE_PROJECTION_SCHEMA": schema,
-        "AMIABLE_CONSUMER_GROUP": f"amiable-claims-{schema}",
-        "AMIABLE_CLOCK": frozen(moment),
-        "OTEL_SDK_DISABLED": "true",
-    }
+    env = service_env(
+        infra,
+        clock=moment,
+        topic=topic,
+        projection_schema=schema,
+        consumer_group=f"amiable-claims-{schema}",
+    )
     log_path = tmp_path_factory.mktemp("claims") / "claims.log"
     try:
         service = ServiceProcess("claims", free_port(), env, log_path).start().wait_ready()

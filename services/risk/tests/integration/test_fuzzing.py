@@ -8,9 +8,8 @@ features and alerts, and commands act on accounts with claims, not only on unkno
 
 from __future__ import annotations
 
-import os
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -20,8 +19,6 @@ from amiable_risk.main import SERVICE
 from tests.fuzzing import fuzz
 from tests.risk_givens import TODAY, History, paid_late
 from tests.support import (
-    OPERATOR_AUDIENCE,
-    TEST_JWT_SECRET,
     ServiceProcess,
     auth,
     create_topic,
@@ -30,7 +27,7 @@ from tests.support import (
     ensure_dlq,
     eventually,
     free_port,
-    frozen,
+    service_env,
     token,
     unique_name,
 )
@@ -66,19 +63,13 @@ async def risk_service(infra, tmp_path_factory):
             await log.append(history.envelopes)
     finally:
         await log.stop()
-    env = {
-        **os.environ,
-        "AMIABLE_KAFKA_BOOTSTRAP": infra.bootstrap,
-        "AMIABLE_DATABASE_URL": infra.database_url,
-        "AMIABLE_ENV": "test",
-        "AMIABLE_JWT_SECRET": TEST_JWT_SECRET,
-        "AMIABLE_OPERATOR_AUDIENCE": OPERATOR_AUDIENCE,
-        "AMIABLE_TOPIC": topic,
-        "AMIABLE_PROJECTION_SCHEMA": schema,
-        "AMIABLE_CONSUMER_GROUP": f"risk-{schema}",
-        "AMIABLE_CLOCK": frozen(datetime.combine(TODAY, datetime.min.time(), UTC).replace(hour=12)),
-        "OTEL_SDK_DISABLED": "true",
-    }
+    env = service_env(
+        infra,
+        clock=TODAY,
+        topic=topic,
+        projection_schema=schema,
+        consumer_group=f"risk-{schema}",
+    )
     log_path = tmp_path_factory.mktemp("risk") / "risk.log"
     process = ServiceProcess("risk", free_port(), env, log_path).start()
     try:

@@ -5,10 +5,9 @@ The service's clock is frozen at ``TODAY``; every date is computed from it."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -16,9 +15,7 @@ import pytest
 from amiable_events.producer import EventLog
 from tests.risk_givens import TODAY, History
 from tests.support import (
-    OPERATOR_AUDIENCE,
     ROOT,
-    TEST_JWT_SECRET,
     ServiceProcess,
     auth,
     create_topic,
@@ -27,8 +24,8 @@ from tests.support import (
     ensure_dlq,
     eventually,
     free_port,
-    frozen,
     operator_auth,
+    service_env,
     unique_name,
 )
 
@@ -43,19 +40,13 @@ async def risk(infra, tmp_path_factory):
     topic = await create_topic(infra.bootstrap, unique_name("risk"))
     schema = topic.replace("-", "_")
     await ensure_dlq(infra.bootstrap, "risk")
-    env = {
-        **os.environ,
-        "AMIABLE_KAFKA_BOOTSTRAP": infra.bootstrap,
-        "AMIABLE_DATABASE_URL": infra.database_url,
-        "AMIABLE_ENV": "test",
-        "AMIABLE_JWT_SECRET": TEST_JWT_SECRET,
-        "AMIABLE_OPERATOR_AUDIENCE": OPERATOR_AUDIENCE,
-        "AMIABLE_TOPIC": topic,
-        "AMIABLE_PROJECTION_SCHEMA": schema,
-        "AMIABLE_CONSUMER_GROUP": f"risk-{schema}",
-        "AMIABLE_CLOCK": frozen(datetime.combine(TODAY, datetime.min.time(), UTC).replace(hour=12)),
-        "OTEL_SDK_DISABLED": "true",
-    }
+    env = service_env(
+        infra,
+        clock=TODAY,
+        topic=topic,
+        projection_schema=schema,
+        consumer_group=f"risk-{schema}",
+    )
     log_path = tmp_path_factory.mktemp("risk") / "risk.log"
     process = ServiceProcess("risk", free_port(), env, log_path).start()
     log = EventLog(infra.bootstrap, topic=topic, client_id="risk-test")
