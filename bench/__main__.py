@@ -39,11 +39,8 @@ import httpx
 from amiable_claims.adapters.projector import ClaimsProjector
 from amiable_claims.main import policy
 from amiable_claims.settings import ClaimsSettings
-from amiable_events.catalog import REGISTRY
-from amiable_events.db import create_engine
-from amiable_events.projection import rebuild
 from bench import live, load, peer, risk
-from bench.log import LogEnd, Positions, append_registered, raw_read
+from bench.log import LogEnd, Positions, append_registered, raw_read, rebuild_rate
 from tests.claims_givens import portfolio_csv
 from tests.support import (
     ROOT,
@@ -188,19 +185,8 @@ async def bench_rebuild(
     report.add("raw aiokafka getmany of them", f"{raw_rate:,.0f} events/s")
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     schemas.append(schema)
-    engine = create_engine(database_url, DATABASE)
-    try:
-        result = await rebuild(
-            ClaimsProjector(policy(ClaimsSettings(env="test", jwt_secret=TEST_JWT_SECRET))),
-            engine,
-            REGISTRY,
-            bootstrap=bootstrap,
-            topic=topic,
-            live_schema=schema,
-        )
-    finally:
-        await engine.dispose()
-    rate = result.events / result.seconds
+    projector = ClaimsProjector(policy(ClaimsSettings(env="test", jwt_secret=TEST_JWT_SECRET)))
+    rate = await rebuild_rate(projector, database_url, DATABASE, bootstrap, topic, schema)
     report.add(
         "rebuild / raw getmany",
         f"{rate / raw_rate:.3f} ({rate:,.0f} / {raw_rate:,.0f} events/s)",

@@ -11,8 +11,10 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 from sqlalchemy.engine import make_url
 
+from amiable_events.catalog import REGISTRY
+from amiable_events.db import create_engine
 from amiable_events.producer import EventLog
-from amiable_events.projection import topic_partitions
+from amiable_events.projection import Projector, rebuild, topic_partitions
 from tests.factories import registered
 
 #: Events per append when seeding: one call, many record batches, like an import's parts.
@@ -130,3 +132,17 @@ class Positions:
                 behind = sum(max(0, end - stored.get(p, 0)) for p, end in ends.items())
                 raise TimeoutError(f"projection still {behind} records behind after {timeout}s")
             await asyncio.sleep(0.01)
+
+
+async def rebuild_rate(
+    projector: Projector, database_url: str, database: str, bootstrap: str, topic: str, schema: str
+) -> float:
+    """Events per second of a rebuild of ``projector`` from ``topic`` into ``schema``."""
+    engine = create_engine(database_url, database)
+    try:
+        result = await rebuild(
+            projector, engine, REGISTRY, bootstrap=bootstrap, topic=topic, live_schema=schema
+        )
+    finally:
+        await engine.dispose()
+    return result.events / result.seconds

@@ -8,13 +8,10 @@ from __future__ import annotations
 import time
 
 from amiable_demo.generate import Plan, generate
-from amiable_events.catalog import REGISTRY
-from amiable_events.db import create_engine
 from amiable_events.producer import EventLog
-from amiable_events.projection import rebuild
 from amiable_risk.main import SERVICE
 from amiable_risk.settings import RiskSettings
-from bench.log import raw_read
+from bench.log import raw_read, rebuild_rate
 from tests.support import TEST_JWT_SECRET
 
 DATABASE = SERVICE.database
@@ -59,20 +56,8 @@ async def bench_risk_rebuild(
     settings = RiskSettings(env="test", jwt_secret=TEST_JWT_SECRET)
     schema = f"bench_risk_{topic.rsplit('-', 1)[-1]}"
     schemas.append(schema)
-    engine = create_engine(database_url, DATABASE)
-    try:
-        store = SERVICE.store(settings, engine)
-        result = await rebuild(
-            store.projector,
-            engine,
-            REGISTRY,
-            bootstrap=bootstrap,
-            topic=topic,
-            live_schema=schema,
-        )
-    finally:
-        await engine.dispose()
-    rate = result.events / result.seconds
+    projector = SERVICE.projector(settings)
+    rate = await rebuild_rate(projector, database_url, DATABASE, bootstrap, topic, schema)
     report.add(
         "risk rebuild / raw getmany",
         f"{rate / raw_rate:.3f} ({rate:,.0f} / {raw_rate:,.0f} events/s)",
