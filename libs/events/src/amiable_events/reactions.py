@@ -34,8 +34,10 @@ from amiable_events.ids import caused_id
 
 #: Pure: what to append when ``envelope`` arrives, given the service's state right after it.
 React = Callable[[Any, Envelope], Sequence[Event]]
-#: Reads the states of these keys from the projection, before the batch (missing ones: absent).
-LoadStates = Callable[[AsyncConnection, list[str]], Awaitable[Mapping[str, Any]]]
+#: Reads from the projection, before the batch, the states of the keys of a batch's reacting
+#: events (given by key, in log order, so a loader can read only what they need); missing ones:
+#: absent.
+LoadStates = Callable[[AsyncConnection, Mapping[str, list[Envelope]]], Awaitable[Mapping[str, Any]]]
 #: Pure: the state after one more event (``None``: the service has no state for that key yet).
 EvolveState = Callable[[Any, Envelope], Any]
 
@@ -83,11 +85,12 @@ class Reactor:
     ) -> Batch:
         """Before the batch is applied: the states of every key that a reacting event past the
         ``horizon`` (partition -> first offset to react to) touches."""
-        keys = sorted(
-            {self.reactions.state_key(e) for e in envelopes if self.reactions.reacts_to(e)}
-        )
-        states = dict(await self.reactions.load(conn, keys)) if keys else {}
-        return Batch(self.reactions, set(keys), states, dict(horizon))
+        triggers: dict[str, list[Envelope]] = {}
+        for envelope in envelopes:
+            if self.reactions.reacts_to(envelope):
+                triggers.setdefault(self.reactions.state_key(envelope), []).append(envelope)
+        states = dict(await self.reactions.load(conn, triggers)) if triggers else {}
+        return Batch(self.reactions, set(triggers), states, dict(horizon))
 
 
 @dataclass

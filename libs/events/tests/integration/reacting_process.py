@@ -53,8 +53,8 @@ def qualify(state: dict, envelope: Envelope) -> list[ClaimQualified]:
     ]
 
 
-async def load(conn, keys: list[str]) -> dict[str, dict]:
-    rows = await conn.execute(select(claims).where(claims.c.claim_id.in_(keys)))
+async def load(conn, keys) -> dict[str, dict]:
+    rows = await conn.execute(select(claims).where(claims.c.claim_id.in_(list(keys))))
     return {row.claim_id: row.state for row in rows}
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from uuid import UUID
 
@@ -144,11 +144,20 @@ async def apply_account_events(
     )
 
 
-async def load_debtor_accounts(conn: AsyncConnection, keys: list[str]) -> dict[str, DebtorAccount]:
-    """The reactions' states (``domain.proceedings``) of these accounts (``<tenant>:<debtor>``),
-    as the projection holds them before a batch: the proceeding and the open claims."""
+async def load_debtor_accounts(
+    conn: AsyncConnection, triggers: Mapping[str, list[Envelope]]
+) -> dict[str, DebtorAccount]:
+    """The reactions' states (``domain.proceedings``) of the triggers' accounts
+    (``<tenant>:<debtor>``), as the projection holds them before a batch: the proceeding, and
+    the open claims of the accounts whose triggers record one (only an ``InsolvencyRecorded``
+    reads them: a debtor may have thousands, and a registration needs only the proceeding)."""
     bulk = await Bulk.of(conn)
-    tenants, debtors = zip(*(key.split(":", 1) for key in keys), strict=True)
+    tenants, debtors = zip(*(key.split(":", 1) for key in triggers), strict=True)
+    opening = [
+        key
+        for key, envelopes in triggers.items()
+        if any(type(e.data) is InsolvencyRecorded for e in envelopes)
+    ]
     proceedings = await bulk.connection.fetch(
         "SELECT r.tenant, r.debtor_id, r.proceeding_kind, r.proceeding_opened_on, "
         f"r.proceeding_reference FROM {bulk.name(debtor_risk)} r "
@@ -158,16 +167,17 @@ async def load_debtor_accounts(conn: AsyncConnection, keys: list[str]) -> dict[s
         tenants,
         debtors,
     )
-    open_claims = await bulk.connection.fetch(
-        "SELECT c.tenant, c.debtor_id, c.claim_id, c.due_on, "
-        f"c.fixed_fee_waived_from IS NOT NULL AS fee_waived FROM {bulk.name(claims)} c "
-        "JOIN unnest($1::text[], $2::text[]) AS a(tenant, debtor_id) "
-        "ON c.tenant = a.tenant AND c.debtor_id = a.debtor_id "
-        "WHERE c.status <> ALL($3::text[]) ORDER BY c.registered_at, c.claim_id",
-        tenants,
-        debtors,
-        sorted(CLOSED),
-    )
+    open_claims = []
+    if opening:
+        open_claims = await bulk.connection.fetch(
+            "SELECT c.tenant, c.debtor_id, c.claim_id, c.due_on, "
+            f"c.fixed_fee_waived_from IS NOT NULL AS fee_waived FROM {bulk.name(claims)} c "
+            "JOIN unnest($1::text[], $2::text[]) AS a(tenant, debtor_id) "
+            "ON c.tenant = a.tenant AND c.debtor_id = a.debtor_id "
+            "WHERE c.status <> ALL($3::text[]) ORDER BY c.registered_at, c.claim_id",
+            *zip(*(key.split(":", 1) for key in opening), strict=True),
+            sorted(CLOSED),
+        )
     by_key: dict[str, list[OpenClaim]] = defaultdict(list)
     for row in open_claims:
         by_key[f"{row['tenant']}:{row['debtor_id']}"].append(

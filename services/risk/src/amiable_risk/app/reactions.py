@@ -3,6 +3,7 @@ signals, publish what its state says (``domain.publish.react``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,9 +17,9 @@ from amiable_risk.domain.publish import react
 from amiable_risk.domain.scorecard import Scorecard
 
 
-async def _load(conn: AsyncConnection, keys: list[str]) -> dict:
+async def _load(conn: AsyncConnection, triggers: Mapping[str, list]) -> dict:
     bulk = await Bulk.of(conn)
-    pairs = [tuple(key.split(":", 1)) for key in keys]
+    pairs = [tuple(key.split(":", 1)) for key in triggers]
     states = await load_states(bulk.connection, bulk.name(accounts), pairs)
     return {f"{tenant}:{debtor}": state for (tenant, debtor), state in states.items()}
 
