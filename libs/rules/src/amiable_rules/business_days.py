@@ -18,14 +18,12 @@ SATURDAY_SUNDAY = frozenset({5, 6})
 MAX_CLOSED_RUN = 31
 
 
+_KNOWN = frozenset(holidays.list_supported_countries())
+
+
 @lru_cache(maxsize=256)
 def _calendar(country: str | None) -> holidays.HolidayBase | None:
-    if country is None:
-        return None
-    try:
-        return holidays.country_holidays(country)
-    except NotImplementedError:
-        return None
+    return holidays.country_holidays(country) if country in _KNOWN else None
 
 
 def is_business_day(day: date, country: str | None) -> bool:
