@@ -59,7 +59,7 @@ async def risk(infra, tmp_path_factory):
         await log.stop()
         process.stop()
         await drop_schemas(infra.database_url, "amiable_risk", [schema, f"{schema}_rebuild"])
-        await delete_topics(infra.bootstrap, [topic, f"{topic}.dlq.risk"])
+        await delete_topics(infra.bootstrap, [topic])
 
 
 async def risk_of(api: httpx.AsyncClient, tenant: str, debtor: str, ready=lambda body: True):
