@@ -280,6 +280,11 @@ class ClaimCancelled(Event):
     reason: str = Field(description=SEALED_TEXT)
     credit_note_reference: str | None = None
     cancelled_at: datetime
+    reissued_as: str | None = Field(
+        None,
+        max_length=64,
+        description="The invoice number that replaces this one (a dispute resolved 'reissued')",
+    )
 
 
 class ClaimAdjusted(Event):
