@@ -9,7 +9,8 @@ finds the command's decider in the service's table, one signature for all:
   in the read model, so the answer shows them.
 - **One writer per account in a process.** A lock per debtor account serialises a command's
   read of the state with its append; across replicas, ``evolve`` is total, so a concurrent
-  append never corrupts a state.
+  append never corrupts a state. A service whose rules span the account's history (one open
+  dispute per claim) also takes a lock shared by the replicas (``across_replicas``).
 - **All or none.** A command's events share the account key and go out as one record batch.
 - **Idempotency-Key.** A key is scoped to the tenant, the subject and the command type
   (:class:`Scope`): the first event's id derives from them and the key, and the key's request
@@ -28,6 +29,7 @@ import asyncio
 import uuid
 import weakref
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
@@ -152,8 +154,12 @@ class CommandBus(Generic[S]):
         timeout: float,
         policy: Any = None,
         new_id: NewId = uuid.uuid4,
+        across_replicas: Callable[[str], AbstractAsyncContextManager] | None = None,
     ) -> None:
         self.service = service
+        #: A lock per account shared with the other replicas (``db.AccountLocks.hold``), for a
+        #: service whose deciders enforce a rule over the account's history
+        self.across_replicas = across_replicas
         self.policy = policy
         self.deciders = deciders
         self.read_model = read_model
@@ -218,7 +224,8 @@ class CommandBus(Generic[S]):
             raise TypeError(f"{self.service}: no decider for {type(command).__name__}")
         loaded = await self.load(tenant, subject)
         account = account_key(tenant, loaded.debtor_id)
-        async with self.lock(account):
+        held = self.across_replicas(account) if self.across_replicas else nullcontext()
+        async with self.lock(account), held:
             try:
                 await self.catch_up(account)
             except Parked as parked:

@@ -217,3 +217,26 @@ def _sql_type(table: Table, column: str) -> str:
 
 def _quoted(names: Iterable[str]) -> list[str]:
     return [f'"{name}"' for name in names]
+
+
+class AccountLocks:
+    """A lock per debtor account shared by every replica of a service: a transaction-level
+    PostgreSQL advisory lock on the service's database, held on a connection of its own for as
+    long as the caller's block runs (a command's catch-up, decision and append).
+
+    The command bus locks an account in its process only; that is enough where ``evolve`` makes
+    concurrent appends harmless. A rule over the account's history ("one open dispute per
+    claim") needs more: of two replicas deciding at once, the second must see the first's
+    event. Under this lock it does, since the bus catches up with the log after taking it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @contextlib.asynccontextmanager
+    async def hold(self, account: str) -> AsyncIterator[None]:
+        async with self.engine.connect() as conn, conn.begin():
+            raw = (await conn.get_raw_connection()).driver_connection
+            await raw.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('command:' || $1, 0))", account
+            )
+            yield

@@ -31,7 +31,7 @@ from amiable_events.auth import TokenVerifier
 from amiable_events.catalog import REGISTRY
 from amiable_events.clock import Clock, clock_from_setting
 from amiable_events.commands import CommandBus
-from amiable_events.db import create_engine
+from amiable_events.db import AccountLocks, create_engine
 from amiable_events.http import install_problem_handlers, operations_router
 from amiable_events.idempotency import PostgresLedger
 from amiable_events.limits import BodyLimit
@@ -70,10 +70,18 @@ class Parts:
     ledger: PostgresLedger
 
     def command_bus(
-        self, service: str, deciders: Mapping[type, Any], read_model: Any, policy: Any = None
+        self,
+        service: str,
+        deciders: Mapping[type, Any],
+        read_model: Any,
+        policy: Any = None,
+        *,
+        across_replicas: bool = False,
     ) -> CommandBus:
-        """The service's command bus on these parts: its log, runner, ledger and clock."""
+        """The service's command bus on these parts: its log, runner, ledger and clock;
+        ``across_replicas``: one command per account at a time in every replica."""
         return CommandBus(
+            across_replicas=AccountLocks(self.engine).hold if across_replicas else None,
             service=service,
             deciders=deciders,
             read_model=read_model,

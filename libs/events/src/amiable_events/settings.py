@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from amiable_events.topics import CLAIM_EVENTS_TOPIC
+from amiable_rules.late_fees import Allocation
 
 DEV_JWT_SECRET = "amiable-dev-secret-not-for-production-use"
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", DEV_JWT_SECRET}
@@ -73,3 +74,17 @@ class ServiceSettings(BaseSettings):
                 f"when AMIABLE_ENV={self.env}"
             )
         return self
+
+
+class FigureSettings(ServiceSettings):
+    """The settings that change what is owed (env prefix ``AMIABLE_``)."""
+
+    # How a payment is allocated: to the fixed fee and late interest first, then the principal
+    # (the default, as creditors usually stipulate), or to the principal first.
+    payment_allocation: Allocation = "fees_interest_first"
+    # The law governing a claim that names none: the creditor's country (ISO 3166-1 alpha-2) or
+    # "none" (no statute). Per tenant: a JSON object, e.g. {"acme-uk": "GB", "acme-us": "none"}.
+    default_governing_law: str = Field("FR", pattern=r"^([A-Z]{2}|none)$")
+    tenant_governing_law: dict[str, str] = Field(default_factory=dict)
+    # Late interest does not run while a payment plan is respected.
+    suspend_interest_on_respected_plan: bool = True

@@ -1,0 +1,1 @@
+"""amiable disputes: from contestation to resolution."""

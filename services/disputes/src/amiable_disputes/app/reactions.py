@@ -1,0 +1,34 @@
+"""The disputes service's reactions through the kit: a missed resolution deadline escalates the
+dispute to mediation (``domain.react``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from amiable_disputes.adapters.projector import load_files
+from amiable_disputes.adapters.tables import files
+from amiable_disputes.domain.evolve import evolve
+from amiable_disputes.domain.react import escalate_on_breach
+from amiable_disputes.domain.state import Policy
+from amiable_events.db import Bulk
+from amiable_events.disputes import DisputeSlaBreached
+from amiable_events.reactions import Reactions
+
+
+async def _load(conn: AsyncConnection, triggers: Mapping[str, list]) -> dict:
+    bulk = await Bulk.of(conn)
+    keys = [(envelopes[0].tenant, UUID(claim_id)) for claim_id, envelopes in triggers.items()]
+    found = await load_files(bulk.connection, bulk.name(files), keys)
+    return {str(claim_id): state for (_, claim_id), state in found.items()}
+
+
+def reactions(policy: Policy) -> Reactions:
+    return Reactions(
+        service="disputes",
+        table={DisputeSlaBreached: escalate_on_breach(policy)},
+        load=_load,
+        evolve=evolve,
+    )
