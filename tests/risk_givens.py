@@ -18,6 +18,7 @@ from amiable_events.claims import (
     PaymentReceived,
     PromiseBroken,
 )
+from amiable_events.disputes import DisputeOpened, HardshipDeclared
 from amiable_events.envelope import Envelope
 from amiable_events.ids import keyed_id
 
@@ -147,6 +148,44 @@ class History:
             at(on),
         )
 
+    def disputed(self, claim_id: uuid.UUID, on: date, hour: int = 10) -> uuid.UUID:
+        """The debtor contests the whole claim on ``on`` at ``hour`` UTC, as the disputes
+        service writes it; returns the dispute's id."""
+        dispute_id = keyed_id("risk-test-dispute", str(claim_id), str(len(self.envelopes)))
+        self._add(
+            DisputeOpened(
+                claim_id=claim_id,
+                dispute_id=dispute_id,
+                reason="quality_or_service",
+                disputed_amount=Decimal("1000.00"),
+                currency="EUR",
+                whole_claim=True,
+                raised_by="debtor_contact",
+                opened_at=at(on, hour),
+                acknowledge_by=at(on + timedelta(days=2), hour),
+                resolve_by=at(on + timedelta(days=30), hour),
+            ),
+            at(on, hour),
+        )
+        return dispute_id
+
+    def hardship(
+        self, claim_id: uuid.UUID, on: date, reclassified: uuid.UUID | None = None
+    ) -> None:
+        """The debtor declares it cannot pay for now; ``reclassified``: the dispute an agent
+        turned into this hardship."""
+        dispute_id = reclassified or keyed_id("risk-test-hardship", str(claim_id), str(on))
+        self._add(
+            HardshipDeclared(
+                claim_id=claim_id,
+                dispute_id=dispute_id,
+                raised_by="agent" if reclassified else "debtor_contact",
+                reclassified=reclassified is not None,
+                declared_at=at(on),
+            ),
+            at(on),
+        )
+
     def add(self, event: Event, when: datetime) -> Envelope:
         """Any other event (a risk command's, say) at ``when``."""
         return self._add(event, when)
@@ -175,7 +214,7 @@ def every_risk_event() -> list[Envelope]:
     from amiable_risk.domain.assess import signals
     from amiable_risk.domain.commands import OverrideSegment, RecordInsolvency, SetCreditLimit
     from amiable_risk.domain.decide import DECIDERS
-    from amiable_risk.domain.evolve import dispute_opened, evolve
+    from amiable_risk.domain.evolve import evolve
     from amiable_risk.domain.features import features
     from amiable_risk.domain.publish import react
     from amiable_risk.domain.scorecard import Scorecard
@@ -204,11 +243,14 @@ def every_risk_event() -> list[Envelope]:
         if envelope.data.source == "risk":
             produced.append(envelope)
         produced += caused_envelopes(envelope, react(state, envelope), "risk", envelope.time)
-    # the signals no event of the claims service raises yet (disputes come with issue 10),
-    # and a volume spike
-    disputed = state
-    for claim in state.recent_claims[-4:]:
-        disputed = dispute_opened(disputed, claim.claim_id, TODAY)
+    # the signals the history above does not raise: disputes on most recent claims, and a
+    # volume spike
+    disputing = History("acme", "D-disputing")
+    for n in range(4):
+        disputing.disputed(disputing.claim(TODAY - timedelta(days=40 - n)), TODAY)
+    disputed = None
+    for envelope in disputing.envelopes:
+        disputed = evolve(disputed, envelope, scorecard)
     spike = History("acme", "D-spike")
     first_of_month = date(TODAY.year, TODAY.month, 1)
     for month in range(6):

@@ -10,8 +10,8 @@ import pytest
 
 from amiable_events.claims import ClaimCancelled, DebtorPersonalDataErased
 from amiable_events.risk import CreditLimitSet, InsolvencyRecorded, SegmentOverridden
-from amiable_risk.domain.assess import assess, assessment, signals
-from amiable_risk.domain.evolve import dispute_opened, evolve
+from amiable_risk.domain.assess import assessment
+from amiable_risk.domain.evolve import evolve
 from amiable_risk.domain.features import features, slope
 from amiable_risk.domain.publish import react
 from amiable_risk.domain.scorecard import Scorecard
@@ -57,26 +57,6 @@ def test_steady_payments_raise_nothing():
     state = fold(history)
     assert state.alerts == ()
     assert state.assessment.segment == "reliable"
-
-
-def test_a_debtor_disputing_4_of_its_last_6_claims_is_a_systematic_disputer():
-    history = History("acme")
-    claims = [history.claim(TODAY - timedelta(days=200 - 20 * n)) for n in range(6)]
-    state = fold(history)
-    for claim_id in claims[1:5]:
-        state = dispute_opened(state, str(claim_id), TODAY - timedelta(days=10))
-    facts = features(state, TODAY, SCORECARD)
-    assert (facts.disputed_recent, facts.recent_claims) == (4, 6)
-    assert facts.disputes_90 == 4
-    assert assess(state, facts, SCORECARD).segment == "systematic_disputer"
-    assert "dispute_frequency" in [a.signal for a in signals(state, facts, SCORECARD)]
-    # 2 of 6 is not systematic
-    fewer = fold(history)
-    for claim_id in claims[:2]:
-        fewer = dispute_opened(fewer, str(claim_id), TODAY - timedelta(days=10))
-    assert assess(fewer, features(fewer, TODAY, SCORECARD), SCORECARD).segment != (
-        "systematic_disputer"
-    )
 
 
 def test_an_insolvency_moves_the_debtor_to_insolvency_whatever_its_score():

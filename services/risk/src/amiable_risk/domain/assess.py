@@ -59,10 +59,13 @@ def scored_segment(facts: Features, points: int, scorecard: Scorecard) -> Segmen
     ):
         return "chronic_late_payer"
     loyal = rules.loyal_temporary_difficulty
+    # A declared hardship is a trouble like a broken promise: the debtor says it cannot pay
+    # for now, which is what this segment is for (dunning then proposes a plan).
+    troubles = facts.broken_promises_365 + facts.defaulted_plans_365 + facts.hardships_365
     if facts.tenure_days >= loyal.min_tenure_days and (
         facts.oldest_days_past_due >= loyal.min_oldest_days_past_due
         or (facts.late_slope or 0) >= loyal.min_late_slope
-        or facts.broken_promises_365 + facts.defaulted_plans_365 >= loyal.min_broken_or_defaulted
+        or troubles >= loyal.min_broken_or_defaulted
     ):
         return "loyal_temporary_difficulty"
     return "reliable"

@@ -28,6 +28,7 @@ from amiable_events.claims import (
     PaymentReceived,
     PromiseBroken,
 )
+from amiable_events.disputes import DisputeOpened, HardshipDeclared
 from amiable_events.envelope import Envelope
 from amiable_events.risk import CreditLimitSet, InsolvencyRecorded, RiskAssessed, SegmentOverridden
 from amiable_risk.domain.assess import assess, signals
@@ -36,6 +37,7 @@ from amiable_risk.domain.scorecard import Scorecard
 from amiable_risk.domain.state import (
     Account,
     CreditLimit,
+    Dispute,
     MonthVolume,
     OpenClaim,
     Override,
@@ -49,9 +51,13 @@ Updates = dict[str, Any]
 Handler = Callable[[Account, Any, date, Scorecard], Updates]
 
 
+def _knows(account: Account, claim_id: str) -> bool:
+    return claim_id in account.open or any(c.claim_id == claim_id for c in account.recent_claims)
+
+
 def _registered(account: Account, event: ClaimRegistered, day: date, sc: Scorecard) -> Updates:
     claim_id = str(event.claim_id)
-    if claim_id in account.open or any(c.claim_id == claim_id for c in account.recent_claims):
+    if _knows(account, claim_id):
         return {}
     month = month_of(event.issued_on)
     volume = account.months.get(month, MonthVolume())
@@ -118,6 +124,42 @@ def _plan_defaulted(account: Account, event: PaymentPlanDefaulted, day: date, sc
     return {"defaulted_plans": (*account.defaulted_plans, day)}
 
 
+def _dispute_opened(account: Account, event: DisputeOpened, day: date, sc) -> Updates:
+    claim_id, dispute_id = str(event.claim_id), str(event.dispute_id)
+    if not _knows(account, claim_id) or any(d.dispute_id == dispute_id for d in account.disputes):
+        return {}
+    opened_on = event.opened_at.astimezone(zone(account.timezone)).date()
+    dispute = Dispute(dispute_id=dispute_id, claim_id=claim_id, opened_on=opened_on)
+    return {
+        "disputes": (*account.disputes, dispute),
+        "recent_claims": _flagged(account.recent_claims, claim_id, True),
+    }
+
+
+def _hardship(account: Account, event: HardshipDeclared, day: date, sc) -> Updates:
+    """A sign of a temporary difficulty (``loyal_temporary_difficulty``). A dispute reclassified
+    as a hardship was no contestation: it stops counting as a dispute."""
+    claim_id = str(event.claim_id)
+    if not _knows(account, claim_id):
+        return {}
+    declared_on = event.declared_at.astimezone(zone(account.timezone)).date()
+    updates: Updates = {"hardships": (*account.hardships, declared_on)}
+    if event.reclassified:
+        disputes = tuple(d for d in account.disputes if d.dispute_id != str(event.dispute_id))
+        still = any(d.claim_id == claim_id for d in disputes)
+        updates |= {
+            "disputes": disputes,
+            "recent_claims": _flagged(account.recent_claims, claim_id, still),
+        }
+    return updates
+
+
+def _flagged(recent: tuple[RecentClaim, ...], claim_id: str, disputed: bool):
+    return tuple(
+        c.model_copy(update={"disputed": disputed}) if c.claim_id == claim_id else c for c in recent
+    )
+
+
 def _erased(account: Account, event: DebtorPersonalDataErased, day: date, sc) -> Updates:
     if account.override is None or account.override.reason is None:
         return {}
@@ -155,6 +197,8 @@ REACTS_TO: dict[type, Handler] = {
     InsolvencyRecorded: _insolvency,
     CreditLimitSet: _credit_limit,
     SegmentOverridden: _overridden,
+    DisputeOpened: _dispute_opened,
+    HardshipDeclared: _hardship,
 }
 HANDLERS: dict[type, Handler] = {
     **REACTS_TO,
@@ -208,24 +252,14 @@ def _pruned(account: Account, as_of: date, scorecard: Scorecard) -> Updates:
     since = as_of - timedelta(days=YEAR)
     oldest_month = months_before(as_of, scorecard.history.baseline_months)[-1]
     pruned: Updates = {}
-    for name in ("broken_promises", "defaulted_plans", "disputes"):
+    for name in ("broken_promises", "defaulted_plans", "hardships"):
         days = getattr(account, name)
         if days and days[0] <= since:
             pruned[name] = tuple(d for d in days if d > since)
+    recent = {c.claim_id for c in account.recent_claims}
+    kept = tuple(d for d in account.disputes if d.opened_on > since or d.claim_id in recent)
+    if kept != account.disputes:
+        pruned["disputes"] = kept
     if any(month < oldest_month for month in account.months):
         pruned["months"] = {m: v for m, v in account.months.items() if m >= oldest_month}
     return pruned
-
-
-def dispute_opened(account: Account, claim_id: str, on: date) -> Account:
-    """A dispute opened on one of the debtor's claims. The disputes service's ``DisputeOpened``
-    (issue 10) will call this from its handler; the features already count disputes."""
-    return account.model_copy(
-        update={
-            "disputes": (*account.disputes, on),
-            "recent_claims": tuple(
-                c.model_copy(update={"disputed": True}) if c.claim_id == claim_id else c
-                for c in account.recent_claims
-            ),
-        }
-    )

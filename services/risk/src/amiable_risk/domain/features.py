@@ -30,6 +30,7 @@ class Features:
     share_paid_late: float | None
     broken_promises_365: int
     defaulted_plans_365: int
+    hardships_365: int
     disputes_90: int
     disputes_365: int
     recent_claims: int
@@ -102,6 +103,7 @@ def features(account: Account, as_of: date, scorecard: Scorecard) -> Features:
     oldest_due = min((claim.due_on for claim in account.open.values()), default=None)
     recent = account.recent_claims[-history.recent_claims :]
     disputed = sum(1 for claim in recent if claim.disputed)
+    opened = tuple(dispute.opened_on for dispute in account.disputes)
     month = month_of(as_of)
     this_month = account.months.get(month)
     baseline_window = months_before(as_of, history.baseline_months)
@@ -133,8 +135,9 @@ def features(account: Account, as_of: date, scorecard: Scorecard) -> Features:
         share_paid_late=sum(1 for d in days_late if d > 0) / len(days_late) if days_late else None,
         broken_promises_365=within(account.broken_promises, as_of, YEAR),
         defaulted_plans_365=within(account.defaulted_plans, as_of, YEAR),
-        disputes_90=within(account.disputes, as_of, QUARTER),
-        disputes_365=within(account.disputes, as_of, YEAR),
+        hardships_365=within(account.hardships, as_of, YEAR),
+        disputes_90=within(opened, as_of, QUARTER),
+        disputes_365=within(opened, as_of, YEAR),
         recent_claims=len(recent),
         disputed_recent=disputed,
         disputed_share=disputed / len(recent) if recent else None,

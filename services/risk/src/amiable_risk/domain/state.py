@@ -48,6 +48,12 @@ class RecentClaim(_Value):
     disputed: bool = False
 
 
+class Dispute(_Value):
+    dispute_id: str
+    claim_id: str
+    opened_on: date  # the debtor's local date
+
+
 class MonthVolume(_Value):
     claims: int = 0
     amount: Decimal = Decimal(0)
@@ -110,7 +116,11 @@ class Account(BaseModel):
     #: Within the last 365 days (older ones are dropped).
     broken_promises: tuple[date, ...] = ()
     defaulted_plans: tuple[date, ...] = ()
-    disputes: tuple[date, ...] = ()
+    #: Declared by the debtor (``HardshipDeclared``), within the last 365 days.
+    hardships: tuple[date, ...] = ()
+    #: Opened within the last 365 days, and any on a recent claim (whether a recent claim is
+    #: still disputed once one of its disputes is reclassified as a hardship depends on them).
+    disputes: tuple[Dispute, ...] = ()
     #: The latest claims registered, oldest first, and whether each was disputed.
     recent_claims: tuple[RecentClaim, ...] = ()
     #: Claims per issue month ("2026-11"), over the baseline and the current month.

@@ -1,8 +1,9 @@
 """When time alone changes a debtor's assessment: the day a claim crosses into an older
-past-due band, a customer's tenure crosses a threshold, a broken promise or a dispute leaves its
-window, an override expires, a month starts. The risk projection keeps one review timer per
-account, at the first such day whose assessment differs from the one last published, moved to
-the debtor's next local business day; it fires ``RiskAssessed`` (trigger ``time_passed``)."""
+past-due band, a customer's tenure crosses a threshold, a broken promise, a hardship or a
+dispute leaves its window, an override expires, a month starts. The risk projection keeps one
+review timer per account, at the first such day whose assessment differs from the one last
+published, moved to the debtor's next local business day; it fires ``RiskAssessed`` (trigger
+``time_passed``)."""
 
 from __future__ import annotations
 
@@ -52,10 +53,10 @@ def _candidates(account: Account, scorecard: Scorecard) -> set[date]:
             segments.loyal_temporary_difficulty.min_tenure_days,
         ]
         days |= {_days_after(account.first_claim_on, t) for t in thresholds}
-    for day in (*account.broken_promises, *account.defaulted_plans):
+    for day in (*account.broken_promises, *account.defaulted_plans, *account.hardships):
         days.add(_days_after(day, YEAR))
-    for day in account.disputes:
-        days |= {_days_after(day, QUARTER), _days_after(day, YEAR)}
+    for dispute in account.disputes:
+        days |= {_days_after(dispute.opened_on, QUARTER), _days_after(dispute.opened_on, YEAR)}
     if account.override is not None and account.override.until is not None:
         days.add(account.override.until + timedelta(days=1))
     if account.as_of is not None:
