@@ -128,5 +128,13 @@ CONSUMERS: dict[str, dict[str, Reads]] = {
         "amiable.risk.risk-alert-raised.v1": Reads(
             required=("debtor_id", "signal", "evidence", "as_of", "raised_at")
         ),
+        # domain/evolve.py: the dispute features, and a hardship's trouble (a reclassified
+        # dispute stops counting).
+        "amiable.disputes.dispute-opened.v1": Reads(
+            required=("claim_id", "dispute_id", "opened_at")
+        ),
+        "amiable.disputes.hardship-declared.v1": Reads(
+            required=("claim_id", "dispute_id", "declared_at"), optional=("reclassified",)
+        ),
     },
 }
