@@ -174,6 +174,39 @@ async def test_a_credit_limit_below_the_open_balance_raises_an_alert_once(risk, 
         assert listed.json()["items"] == []
 
 
+async def test_disputes_on_the_log_make_a_systematic_disputer_and_raise_dispute_frequency(
+    risk, unique
+):
+    """The disputes service's events on the shared log: three of four recent claims disputed,
+    and a hardship declared on the fourth."""
+    tenant, debtor = f"t-{unique}", "D-disputes"
+    history = History(tenant, debtor)
+    claims = [history.claim(TODAY - timedelta(days=40 - n)) for n in range(4)]
+    for claim_id in claims[:3]:
+        history.disputed(claim_id, TODAY - timedelta(days=2))
+    history.hardship(claims[3], TODAY - timedelta(days=1))
+    await risk.log.append(history.envelopes)
+    headers = auth(tenant, *RISK)
+    async with httpx.AsyncClient(base_url=risk.url, timeout=15) as api:
+        body = await risk_of(
+            api, tenant, debtor, lambda body: body["features"]["hardships_365"] == 1
+        )
+        assert body["segment"] == "systematic_disputer"
+        features = body["features"]
+        assert (features["disputes_90"], features["disputes_365"]) == (3, 3)
+        assert (features["disputed_recent"], features["recent_claims"]) == (3, 4)
+        assert "dispute_frequency" in body["active_signals"]
+        page = await api.get(
+            "/v1/risk/alerts",
+            params={"debtor_id": debtor, "signal": "dispute_frequency"},
+            headers=headers,
+        )
+        [alert] = page.json()["items"]
+        assert alert["evidence"]["disputes_90_days"] == 3
+        latest = (await history_of(api, tenant, debtor, 1))[0]
+        assert (latest["segment"], latest["trigger"]) == ("systematic_disputer", "account_changed")
+
+
 async def test_insolvency_puts_the_debtor_in_its_segment_and_overrides_wait(risk, unique):
     tenant, today = f"t-{unique}", TODAY
     headers = auth(tenant, *RISK)
