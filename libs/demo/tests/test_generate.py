@@ -28,6 +28,7 @@ from amiable_events.claims import (
     PaymentReceived,
     PromiseBroken,
 )
+from amiable_events.disputes import DisputeOpened
 from amiable_events.personal import open_with
 from amiable_events.risk import InsolvencyRecorded
 from amiable_rules.late_fees import LateFeeRules, Movement, Suspension, amount_due
@@ -239,12 +240,23 @@ def test_loyal_debtors_in_difficulty_pay_on_time_for_years_then_agree_a_plan():
         assert sum(days <= 10 for days in before) / len(before) > 0.8
 
 
-def test_disputing_debtors_get_credit_notes_on_many_claims():
+def test_disputing_debtors_dispute_many_claims_and_get_credit_notes_after():
     for debtor in by_behaviour("disputing"):
-        credited = {e.claim_id for e in of_type(debtor, ClaimAdjusted)} | {
-            e.claim_id for e in of_type(debtor, ClaimCancelled)
-        }
+        opened = {}
+        credited = set()
+        for envelope in debtor.envelopes:
+            event = envelope.data
+            if isinstance(event, DisputeOpened):
+                opened[event.claim_id] = event
+            elif isinstance(event, ClaimAdjusted | ClaimCancelled):
+                assert event.claim_id in opened, "a credit note with no dispute before it"
+                assert opened[event.claim_id].opened_at < envelope.time
+                credited.add(event.claim_id)
         assert len(credited) >= len(of_type(debtor, ClaimRegistered)) // 4
+        adjusted = {e.claim_id: e.amount for e in of_type(debtor, ClaimAdjusted)}
+        for claim_id, amount in adjusted.items():
+            assert opened[claim_id].disputed_amount == amount
+            assert not opened[claim_id].whole_claim
 
 
 def test_insolvent_debtors_stop_paying_enter_proceedings_and_are_written_off():

@@ -7,7 +7,8 @@ history is dropped as it is recorded).
 - ``chronic_late_payer``: 30 to 60 days late, promises to pay and often breaks the promise;
 - ``loyal_temporary_difficulty``: years of reliable payment, then a squeeze: a few claims late
   and one on a payment plan, then reliable again;
-- ``disputing``: credit notes on many claims (partial, some cancelling the invoice), and late;
+- ``disputing``: disputes on many claims, each settled a week later by a credit note (partial,
+  some cancelling the invoice), and late;
 - ``insolvent``: slows down fast, stops paying, enters collective proceedings; its open claims
   are written off.
 """
@@ -48,6 +49,9 @@ CLAIMS_PER_DEBTOR: dict[str, tuple[int, int]] = {
     "disputing": (6, 30),
     "insolvent": (8, 24),
 }
+
+#: A disputing debtor's credit note follows its dispute (``DisputeOpened``) by this long.
+DISPUTED_BEFORE_CREDIT = timedelta(days=7)
 
 Behaviour = Callable[[Sequence[SimulatedClaim], random.Random], None]
 
@@ -140,27 +144,21 @@ def disputing(claims: Sequence[SimulatedClaim], rng: random.Random) -> None:
         draw = rng.random()
         reference = f"CN-{claim.claim_id.hex[:8].upper()}"
         if draw < 0.15:
-            claim.cancel(
-                claim.due_on + days(rng.randint(-10, 20)),
-                reference,
-                "goods returned: the whole delivery was disputed",
-            )
+            credited_on = claim.due_on + days(rng.randint(-10, 20))
+            claim.dispute(credited_on - DISPUTED_BEFORE_CREDIT)
+            claim.cancel(credited_on, reference, "goods returned: the whole delivery was disputed")
             continue
         if draw < 0.6:
             share = Decimal(rng.randint(10, 40)) / 100
-            claim.adjust(
-                claim.due_on + days(rng.randint(-5, 20)),
-                share,
-                reference,
-                rng.choice(
-                    (
-                        "damaged goods",
-                        "short delivery",
-                        "price disagreement",
-                        "service not rendered",
-                    )
-                ),
+            credited_on = claim.due_on + days(rng.randint(-5, 20))
+            reason = rng.choice(
+                ("damaged goods", "short delivery", "price disagreement", "service not rendered")
             )
+            claim.dispute(
+                credited_on - DISPUTED_BEFORE_CREDIT,
+                money.quantize(claim.amount * share, claim.currency),
+            )
+            claim.adjust(credited_on, share, reference, reason)
             claim.pay(claim.due_on + days(rng.randint(15, 50)))
         else:
             claim.pay(claim.due_on + days(rng.randint(5, 40)))

@@ -34,7 +34,9 @@ from amiable_events.claims import (
     PromiseBroken,
     PromiseToPayRecorded,
 )
+from amiable_events.disputes import DisputeOpened
 from amiable_events.envelope import Envelope, account_key, service_actor
+from amiable_events.ids import keyed_id
 from amiable_events.risk import InsolvencyRecorded, ProceedingKind
 from amiable_rules import limitation, money
 from amiable_rules.late_fees import (
@@ -254,6 +256,29 @@ class SimulatedClaim:
         )
         self.credits.append(Movement(day, "credit", credit))
         return self.account.record(moment, adjusted, *self._settlement(day))
+
+    def dispute(self, day: date, amount: Decimal | None = None) -> bool:
+        """The debtor contests ``amount`` of the claim (all of it when None) at 10:00 local on
+        ``day``, with the disputes service's default deadlines (2 and 30 days, calendar days
+        here)."""
+        moment = self.account.after_last(
+            self.subject,
+            datetime.combine(self.not_before(day), time(10), self.account.zone).astimezone(UTC),
+        )
+        disputed = self.amount if amount is None else amount
+        event = DisputeOpened(
+            claim_id=self.claim_id,
+            dispute_id=keyed_id("demo-dispute", str(self.claim_id)),
+            reason="quality_or_service",
+            disputed_amount=disputed,
+            currency=self.currency,
+            whole_claim=amount is None,
+            raised_by="debtor_contact",
+            opened_at=moment,
+            acknowledge_by=moment + timedelta(days=2),
+            resolve_by=moment + timedelta(days=30),
+        )
+        return self.account.record(moment, event)
 
     def cancel(self, day: date, reference: str, reason: str) -> bool:
         moment = self.account.office_hours(self.subject, self.not_before(day))
