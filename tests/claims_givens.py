@@ -182,7 +182,32 @@ def every_claims_event() -> list:
         (OpenClaim(claim.claim_id, claim.due_on),),
     )
     events.extend(on_insolvency(account, None))  # a reaction's: needs no envelope
+    events.extend(dispute_reactions(registered_claim()[0]))
     return events
+
+
+def dispute_reactions(claim: Claim) -> list:
+    """The events claims appends when a dispute of ``claim`` is resolved: a reduction, and a
+    cancellation by a new invoice."""
+    from amiable_claims.domain.disputes import resolve
+    from amiable_events.disputes import DisputeResolved
+
+    def resolved(outcome: str, **changes) -> DisputeResolved:
+        return DisputeResolved(
+            claim_id=claim.claim_id,
+            dispute_id=uuid.uuid4(),
+            outcome=outcome,
+            resolution_note="pii:v1:sealed-note",
+            disputed_amount=claim.amount,
+            currency=claim.currency,
+            whole_claim=True,
+            resolved_at=NOW,
+            **changes,
+        )
+
+    return resolve(
+        claim, resolved("partially_upheld", accepted_amount=Decimal("100.00"))
+    ) + resolve(claim, resolved("reissued", new_invoice_number="INV-1-BIS"))
 
 
 HEADER = [

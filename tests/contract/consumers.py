@@ -73,6 +73,59 @@ CONSUMERS: dict[str, dict[str, Reads]] = {
             required=("debtor_id", "segment"), optional=("until",)
         ),
         "amiable.risk.credit-limit-set.v1": Reads(required=("debtor_id", "amount", "currency")),
+        # The disputes events: domain/disputes.py (the reactions), domain/evolve.py (the first
+        # dispute's date and reason, for the KPIs), domain/timeline.py (the summaries) and
+        # api/claims.py (the sealed free text the timeline opens).
+        "amiable.disputes.dispute-opened.v1": Reads(
+            required=(
+                "claim_id",
+                "dispute_id",
+                "reason",
+                "disputed_amount",
+                "currency",
+                "whole_claim",
+                "raised_by",
+                "opened_at",
+                "acknowledge_by",
+                "resolve_by",
+            ),
+            optional=("description", "evidence"),
+        ),
+        "amiable.disputes.dispute-assigned.v1": Reads(
+            required=("claim_id", "dispute_id", "assignee")
+        ),
+        "amiable.disputes.dispute-escalated-to-mediation.v1": Reads(
+            required=("claim_id", "dispute_id"), optional=("mediator", "automatic")
+        ),
+        "amiable.disputes.dispute-commented.v1": Reads(
+            required=("claim_id", "dispute_id", "comment")
+        ),
+        "amiable.disputes.dispute-reclassified.v1": Reads(
+            required=("claim_id", "dispute_id", "from_reason", "to_reason"), optional=("note",)
+        ),
+        "amiable.disputes.dispute-resolved.v1": Reads(
+            required=(
+                "claim_id",
+                "dispute_id",
+                "outcome",
+                "resolution_note",
+                "disputed_amount",
+                "currency",
+                "whole_claim",
+                "resolved_at",
+            ),
+            optional=("accepted_amount", "new_invoice_number"),
+        ),
+        "amiable.disputes.dispute-withdrawn.v1": Reads(
+            required=("claim_id", "dispute_id"), optional=("note",)
+        ),
+        "amiable.disputes.hardship-declared.v1": Reads(
+            required=("claim_id", "dispute_id", "raised_by"),
+            optional=("description", "reclassified"),
+        ),
+        "amiable.disputes.dispute-sla-breached.v1": Reads(
+            required=("claim_id", "dispute_id", "which", "due_at")
+        ),
     },
     "risk": {
         # domain/evolve.py (the debtor account's features), adapters/projector.py (history,

@@ -2,7 +2,8 @@
 timeline of every claim of the debtor open when it is applied (the assessment made as a claim
 was qualified goes on that claim's only), and ``debtor_risk`` keeps the
 debtor's latest grade and segment and its earliest collective proceeding, which the reactions
-load with the debtor's open claims (:func:`load_debtor_accounts`).
+load with the debtor's open claims, and the claims whose disputes are resolved
+(:func:`load_debtor_accounts`).
 
 "Open when it is applied" is decided by log position, never by where a batch starts or ends: a
 claim is open at an account event if its last event before it (in this batch) left it open, or,
@@ -21,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from amiable_claims.adapters.tables import claim_events, claims, debtor_risk
 from amiable_claims.domain.proceedings import DebtorAccount, OpenClaim, Proceeding
-from amiable_claims.domain.state import CLOSED
+from amiable_claims.domain.state import CLOSED, Claim
 from amiable_events.db import Bulk
+from amiable_events.disputes import DisputeResolved
 from amiable_events.envelope import Envelope
 from amiable_events.risk import EVENTS as RISK_EVENTS
 from amiable_events.risk import DebtorAccountEvent, InsolvencyRecorded, RiskAssessed
@@ -148,9 +150,11 @@ async def load_debtor_accounts(
     conn: AsyncConnection, triggers: Mapping[str, list[Envelope]]
 ) -> dict[str, DebtorAccount]:
     """The reactions' states (``domain.proceedings``) of the triggers' accounts
-    (``<tenant>:<debtor>``), as the projection holds them before a batch: the proceeding, and
-    the open claims of the accounts whose triggers record one (only an ``InsolvencyRecorded``
-    reads them: a debtor may have thousands, and a registration needs only the proceeding)."""
+    (``<tenant>:<debtor>``), as the projection holds them before a batch: the proceeding, the
+    open claims of the accounts whose triggers record one (only an ``InsolvencyRecorded``
+    reads them: a debtor may have thousands, and a registration needs only the proceeding),
+    and the claims a ``DisputeResolved`` names. Every account gets a state that follows only
+    the latter: a state left out would follow every claim of its batch."""
     bulk = await Bulk.of(conn)
     tenants, debtors = zip(*(key.split(":", 1) for key in triggers), strict=True)
     opening = [
@@ -158,6 +162,10 @@ async def load_debtor_accounts(
         for key, envelopes in triggers.items()
         if any(type(e.data) is InsolvencyRecorded for e in envelopes)
     ]
+    resolved = {
+        key: frozenset(e.data.claim_id for e in envelopes if type(e.data) is DisputeResolved)
+        for key, envelopes in triggers.items()
+    }
     proceedings = await bulk.connection.fetch(
         "SELECT r.tenant, r.debtor_id, r.proceeding_kind, r.proceeding_opened_on, "
         f"r.proceeding_reference FROM {bulk.name(debtor_risk)} r "
@@ -178,16 +186,37 @@ async def load_debtor_accounts(
             *zip(*(key.split(":", 1) for key in opening), strict=True),
             sorted(CLOSED),
         )
+    disputed = [(*key.split(":", 1), claim_id) for key, ids in resolved.items() for claim_id in ids]
+    disputed_claims = []
+    if disputed:
+        disputed_claims = await bulk.connection.fetch(
+            f"SELECT c.tenant, c.debtor_id, c.state::text AS state FROM {bulk.name(claims)} c "
+            "JOIN unnest($1::text[], $2::text[], $3::uuid[]) AS a(tenant, debtor_id, claim_id) "
+            "ON c.claim_id = a.claim_id AND c.tenant = a.tenant AND c.debtor_id = a.debtor_id",
+            *zip(*disputed, strict=True),
+        )
     by_key: dict[str, list[OpenClaim]] = defaultdict(list)
     for row in open_claims:
         by_key[f"{row['tenant']}:{row['debtor_id']}"].append(
             OpenClaim(row["claim_id"], row["due_on"], row["fee_waived"])
         )
-    found = {key: DebtorAccount(open_claims=tuple(claims)) for key, claims in by_key.items()}
+    followed: dict[str, list[Claim]] = defaultdict(list)
+    for row in disputed_claims:
+        followed[f"{row['tenant']}:{row['debtor_id']}"].append(
+            Claim.model_validate_json(row["state"])
+        )
+    found = {
+        key: DebtorAccount(
+            open_claims=tuple(by_key.get(key, ())),
+            claims=tuple(followed.get(key, ())),
+            following=resolved[key],
+        )
+        for key in triggers
+    }
     for row in proceedings:
         key = f"{row['tenant']}:{row['debtor_id']}"
         proceeding = Proceeding(
             row["proceeding_kind"], row["proceeding_opened_on"], row["proceeding_reference"]
         )
-        found[key] = replace(found.get(key, DebtorAccount()), proceeding=proceeding)
+        found[key] = replace(found[key], proceeding=proceeding)
     return found

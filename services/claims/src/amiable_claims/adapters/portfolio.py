@@ -71,7 +71,8 @@ def _bucket(style: kpis.AgingStyle) -> str:
 # The KPIs ($1 tenant, $2 and $3 the period's first and last days, $4 the day before it), per
 # currency and month of issue (the DSO's countback needs the amount invoiced each month; the
 # rest is added up in Python). ``later`` sums each claim's movements dated after $4: those after
-# the period, and the payments collected and credit notes dated in it.
+# the period, and the payments collected and credit notes dated in it. The reasons of the claims
+# first disputed in the period come as a list (few claims are disputed).
 _KPI_TOTALS = """
 WITH later AS (
     SELECT claim_id,
@@ -87,6 +88,8 @@ claim AS (
     SELECT c.currency, c.issued_month AS month, c.amount, c.placed_amount, c.issued_on,
         c.due_on, c.registered_on, c.closed_on, l.collected, l.credited,
         c.registered_on BETWEEN $2 AND $3 AS placed,
+        CASE WHEN c.disputed_on BETWEEN $2 AND $3 THEN coalesce(c.dispute_reason, '@unspecified')
+            END AS disputed_for,
         CASE WHEN c.closed_on BETWEEN $2 AND $3 THEN c.closed_as END AS closed_in,
         CASE WHEN c.issued_on <= $4 AND (c.closed_on IS NULL OR c.closed_on > $4) THEN
             CASE WHEN l.after_start IS NULL THEN greatest(c.balance, 0)
@@ -113,10 +116,11 @@ SELECT currency, month,
     sum(closed_on - due_on) FILTER (WHERE closed_in = 'settled') AS settled_delay,
     sum(closed_on - issued_on) FILTER (WHERE closed_in = 'settled') AS settled_delay_from_issue,
     count(*) FILTER (WHERE closed_in = 'written_off') AS written_off_count,
-    count(*) FILTER (WHERE closed_in = 'cancelled') AS cancelled_count
+    count(*) FILTER (WHERE closed_in = 'cancelled') AS cancelled_count,
+    array_agg(disputed_for) FILTER (WHERE disputed_for IS NOT NULL) AS disputed_for
 FROM claim
 GROUP BY currency, month
-"""
+""".replace("@unspecified", kpis.UNSPECIFIED_REASON)
 
 # The aged balance at $2: the claims with a positive open balance by currency and bucket of
 # days past due (bucket null for the others: every currency has a row), of the tenant's claims...
@@ -300,6 +304,10 @@ def _kpis(currency: str, months: list, period_from: date, period_to: date) -> kp
         return sum(row[name] or 0 for row in months)
 
     closing = _open(total("closing"), currency)
+    disputed: dict[str, int] = {}
+    for row in months:
+        for reason in row["disputed_for"] or ():
+            disputed[reason] = disputed.get(reason, 0) + 1
     invoiced_by_month = {
         row["month"]: row["invoiced_by_end"] for row in months if row["invoiced_by_end"] is not None
     }
@@ -312,8 +320,7 @@ def _kpis(currency: str, months: list, period_from: date, period_to: date) -> kp
             settled_count=count("settled_count"),
             written_off_count=count("written_off_count"),
             cancelled_count=count("cancelled_count"),
-            # Nothing records disputes or recovery costs yet (docs/kpis.md).
-            disputed_by_reason={},
+            disputed_by_reason=dict(sorted(disputed.items())),
             placed_amount=amount("placed_amount"),
             collected_amount=amount("collected_amount"),
             collected_on_placed=amount("collected_on_placed"),
@@ -323,7 +330,7 @@ def _kpis(currency: str, months: list, period_from: date, period_to: date) -> kp
             opening_receivables=_open(total("opening"), currency),
             closing_receivables=closing,
             closing_current_receivables=_open(total("current"), currency),
-            recovery_cost=_ZERO,
+            recovery_cost=_ZERO,  # nothing records recovery costs yet (docs/kpis.md)
             settled_delay_days=count("settled_delay"),
             settled_delay_from_issue_days=count("settled_delay_from_issue"),
             dso_days=kpis.countback(closing, invoiced_by_month, period_to),

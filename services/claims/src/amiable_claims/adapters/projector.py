@@ -37,6 +37,7 @@ from amiable_claims.domain.timeline import summarize
 from amiable_claims.domain.timers import TIMER_EVENTS, TimerSpec, desired_timers
 from amiable_events.claims import ClaimAmended, ClaimRegistered, DebtorPersonalDataErased
 from amiable_events.db import Bulk, json_text, model_json, storable
+from amiable_events.disputes import DisputeOpened
 from amiable_events.envelope import Envelope
 from amiable_events.timers import TIMER_COLUMNS, timer_event_id
 
@@ -94,7 +95,7 @@ class ClaimsProjector:
             if claim_id is None:
                 continue
             timeline.append(_timeline_row(claim_id, envelope))
-            if envelope.data.source == "claims":
+            if envelope.data.source == "claims" or type(envelope.data) is DisputeOpened:
                 by_claim[claim_id].append(envelope)
         # Each record is applied once: its (partition, offset) is new to the timeline.
         await bulk.insert(claim_events, _TIMELINE, timeline, "ON CONFLICT DO NOTHING", new=True)
@@ -203,7 +204,8 @@ class ClaimsProjector:
                 [row for row in portfolio if (row[0] not in current) is new],
                 "ON CONFLICT (claim_id) DO UPDATE SET closed_on = excluded.closed_on, "
                 "closed_as = excluded.closed_as, placed_amount = excluded.placed_amount, "
-                "balance = excluded.balance",
+                "balance = excluded.balance, disputed_on = excluded.disputed_on, "
+                "dispute_reason = excluded.dispute_reason",
                 new=new,
             )
         # A claim's payments and credit notes are only ever appended to: each is new here.
@@ -356,8 +358,8 @@ _MOVEMENT_COLUMNS = tuple(column.name for column in claim_movements.columns)
 
 
 def _portfolio_row(facts: kpis.ClaimFacts, state: Claim) -> tuple:
-    """The claim's row of ``portfolio_claims``: it changes when the claim closes or receives a
-    payment or a credit note."""
+    """The claim's row of ``portfolio_claims``: it changes when the claim closes, receives a
+    payment or a credit note, or is first disputed."""
     return (
         state.claim_id,
         state.tenant,
@@ -372,6 +374,8 @@ def _portfolio_row(facts: kpis.ClaimFacts, state: Claim) -> tuple:
         facts.closed_as,
         kpis.placed_amount(facts),
         facts.amount - sum((a for _, a in facts.payments + facts.credits), Decimal(0)),
+        facts.disputed_on,
+        facts.dispute_reason,
     )
 
 

@@ -137,6 +137,8 @@ portfolio_claims = Table(
         nullable=False,
         comment="amount less every payment and credit note, whatever its date; below 0 if overpaid",
     ),
+    Column("disputed_on", Date, comment="the debtor's local date of the claim's first dispute"),
+    Column("dispute_reason", String, comment="that dispute's reason"),
     Index("portfolio_claims_tenant_debtor", "tenant", "debtor_id"),
 )
 

@@ -52,8 +52,10 @@ from amiable_claims.domain.figures import (
     governing_law,
 )
 from amiable_claims.domain.state import ClaimStatus
+from amiable_claims.domain.timeline import FREE_TEXT_BY_TYPE
 from amiable_events.claims import Installment
 from amiable_events.cursors import CURSOR, decode_cursor, encode_cursor
+from amiable_events.envelope import account_key
 from amiable_events.errors import NotFound
 from amiable_events.http import CorrelationDep, IdempotencyKeyDep
 from amiable_events.inputs import BoundedDate, BoundedDateTime, Text
@@ -355,6 +357,8 @@ async def get_timeline(claim_id: uuid.UUID, principal: ReaderDep, handler: Handl
     events = await handler.read_model.timeline(principal.tenant, claim_id)
     if not events:
         raise NotFound(f"no claim {claim_id} for this tenant", title="Claim not found")
+    account = account_key(principal.tenant, events[0]["debtor_id"])
+    text = await handler.sealer.text_opener_for(account)
     return Timeline(
         claim_id=claim_id,
         events=[
@@ -369,6 +373,11 @@ async def get_timeline(claim_id: uuid.UUID, principal: ReaderDep, handler: Handl
                 correlation_id=e["correlation_id"],
                 causation_id=e["causation_id"],
                 actor=e["actor"],
+                free_text={
+                    name: text(e["payload"][name])
+                    for name in FREE_TEXT_BY_TYPE.get(e["type"], ())
+                    if e["payload"].get(name) is not None
+                },
             )
             for e in events
         ],

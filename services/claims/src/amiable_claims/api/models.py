@@ -537,6 +537,14 @@ class TimelineEntry(BaseModel):
         "recorded before it existed",
         examples=["accounts-clerk@acme", "service:claims"],
     )
+    free_text: dict[str, str] = Field(
+        default_factory=dict,
+        description="The event's free text, which may name a person and which the summary "
+        "leaves out, by field: a dispute's description, comment, note or resolution note. "
+        "Sealed in the log, opened here with the debtor's key; [erased] once the debtor's "
+        "personal data is erased",
+        examples=[{"resolution_note": "Credit note sent to the accounts payable team"}],
+    )
 
 
 class Timeline(BaseModel):

@@ -38,6 +38,7 @@ from amiable_events.claims import (
     PromiseBroken,
     PromiseToPayRecorded,
 )
+from amiable_events.disputes import DisputeOpened
 from amiable_events.envelope import Envelope
 
 
@@ -82,6 +83,7 @@ def claim_registered(event: ClaimRegistered, state: Claim | None, tenant: str, d
         governing_law=event.governing_law,
         governing_law_source=event.governing_law_source,
         late_payment_terms=event.late_payment_terms,
+        timezone=event.debtor.timezone,
     )
 
 
@@ -275,3 +277,13 @@ def _(event: FixedFeeWaived, state, envelope):
     current = state.fixed_fee_waived_from
     waived_from = event.waived_from if current is None else min(current, event.waived_from)
     return state.model_copy(update={"fixed_fee_waived_from": waived_from})
+
+
+@_evolve.register
+def _(event: DisputeOpened, state, envelope):
+    # The dispute rate counts a claim once, on the day and for the reason it was first disputed.
+    if state is None or state.disputed_on is not None:
+        return state
+    return state.model_copy(
+        update={"disputed_on": state.local_date(event.opened_at), "dispute_reason": event.reason}
+    )

@@ -59,7 +59,7 @@ class ClaimFacts:
     credits: tuple[tuple[date, Decimal], ...]  # credit notes / adjustments reducing what is owed
     closed_on: date | None  # settled, written off or cancelled on that date
     closed_as: ClosedStatus | None
-    disputed_on: date | None = None  # first dispute (none until the disputes service exists)
+    disputed_on: date | None = None  # the debtor's local date of the claim's first dispute
     dispute_reason: str | None = None
     recovery_cost: Decimal = Decimal(0)  # communication / agent costs (zero until communications)
 
@@ -80,6 +80,8 @@ def claim_facts(claim: Claim) -> ClaimFacts:
         credits=tuple((c.on, c.amount) for c in claim.credits),
         closed_on=claim.closed_on,
         closed_as=claim.status if claim.closed else None,
+        disputed_on=claim.disputed_on,
+        dispute_reason=claim.dispute_reason,
     )
 
 

@@ -1,8 +1,9 @@
 """A debtor account in collective proceedings: its claims stop adding the fixed recovery fee
 (Code de commerce D441-5). Claims' reactions, pure: the state is one debtor account's
-proceeding and its open claims, folded by :func:`evolve_account`; :data:`REACTIONS` say which
-claims get a :class:`FixedFeeWaived` when risk records the proceeding, or when a claim is
-registered on a debtor already in proceedings.
+proceeding, its open claims and the claims whose disputes it follows (``domain.disputes``),
+folded by :func:`evolve_account`; :data:`REACTIONS` say which claims get a
+:class:`FixedFeeWaived` when risk records the proceeding, or when a claim is registered on a
+debtor already in proceedings.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from uuid import UUID
 
+from amiable_claims.domain.evolve import evolve
+from amiable_claims.domain.state import Claim
 from amiable_events.base import Event
 from amiable_events.claims import (
     ClaimCancelled,
@@ -43,6 +46,12 @@ class OpenClaim:
 class DebtorAccount:
     proceeding: Proceeding | None = None
     open_claims: tuple[OpenClaim, ...] = ()
+    #: The claims a dispute's resolution may change, each as the claim's own fold has it
+    claims: tuple[Claim, ...] = ()
+    #: Which claims ``claims`` follows: every one (None), as a fold from the start of the log
+    #: does; a state loaded before a batch follows only those its triggers name, so that a
+    #: batch of registrations does not fold each of them twice.
+    following: frozenset[UUID] | None = None
 
 
 def fee_falls_due_on(due_on: date) -> date:
@@ -51,7 +60,7 @@ def fee_falls_due_on(due_on: date) -> date:
 
 
 def evolve_account(state: DebtorAccount | None, envelope: Envelope) -> DebtorAccount:
-    state = state or DebtorAccount()
+    state = _follow_claim(state or DebtorAccount(), envelope)
     event = envelope.data
     if type(event) is InsolvencyRecorded:
         # The earliest opening is the one that first barred payment; a later proceeding on the
@@ -78,6 +87,23 @@ def evolve_account(state: DebtorAccount | None, envelope: Envelope) -> DebtorAcc
             state, open_claims=tuple(c for c in state.open_claims if c.claim_id != event.claim_id)
         )
     return state
+
+
+def _follow_claim(state: DebtorAccount, envelope: Envelope) -> DebtorAccount:
+    """``state`` with the claim ``envelope`` is about folded, when it follows that claim."""
+    claim_id = getattr(envelope.data, "claim_id", None)
+    if claim_id is None or (state.following is not None and claim_id not in state.following):
+        return state
+    before = next((c for c in state.claims if c.claim_id == claim_id), None)
+    after = evolve(before, envelope)
+    if after is before:
+        return state
+    others = tuple(c for c in state.claims if c.claim_id != claim_id)
+    return replace(state, claims=(*others, after))
+
+
+def followed_claim(state: DebtorAccount, claim_id: UUID) -> Claim | None:
+    return next((c for c in state.claims if c.claim_id == claim_id), None)
 
 
 def _waivers(state: DebtorAccount, claim_ids: set[UUID] | None = None) -> list[Event]:

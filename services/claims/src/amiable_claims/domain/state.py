@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal, get_args
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
 
@@ -105,6 +107,10 @@ class Claim(_State):
     late_payment_terms: LatePaymentTerms | None = None
     #: No fixed fee falling due on or after this day (the debtor's collective proceedings)
     fixed_fee_waived_from: date | None = None
+    timezone: str | None = None  # the debtor's, as registered
+    #: The local date and the reason of the claim's first dispute (the dispute-rate KPI)
+    disputed_on: date | None = None
+    dispute_reason: str | None = None
 
     @property
     def closed(self) -> bool:
@@ -130,6 +136,20 @@ class Claim(_State):
     @property
     def plan_running(self) -> bool:
         return self.plan is not None and self.plan.defaulted_on is None and not self.closed
+
+    def local_date(self, moment: datetime) -> date:
+        """The day ``moment`` falls on in the debtor's time zone."""
+        return moment.astimezone(zone(self.timezone or "UTC")).date()
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str) -> ZoneInfo:
+    """A time zone by name; UTC for one the time-zone database does not know (registration
+    validates it, but the log is read as it is)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def movements(claim: Claim) -> list[Movement]:

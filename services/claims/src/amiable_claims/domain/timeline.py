@@ -1,11 +1,14 @@
-"""One line of plain English per event, for the claim timeline (the audit trail).
+"""One line of plain English per event, for the claim timeline (the audit trail), and which
+free text of an event the timeline opens for its reader.
 
 Events of other services get a generic line until a summary is written for them here, so the
-timeline never misses an event.
+timeline never misses an event. A summary is stored: it never holds personal data, sealed or
+not; the event's sealed free text (:data:`FREE_TEXT`) is opened when the timeline is read.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import singledispatch
 
 from amiable_events.base import SEALED_PREFIX
@@ -27,6 +30,17 @@ from amiable_events.claims import (
     PaymentReceived,
     PromiseBroken,
     PromiseToPayRecorded,
+)
+from amiable_events.disputes import (
+    DisputeAssigned,
+    DisputeCommented,
+    DisputeEscalatedToMediation,
+    DisputeOpened,
+    DisputeReclassified,
+    DisputeResolved,
+    DisputeSlaBreached,
+    DisputeWithdrawn,
+    HardshipDeclared,
 )
 from amiable_events.risk import (
     CreditLimitSet,
@@ -186,3 +200,95 @@ def _(event: InsolvencyRecorded) -> str:
 @summarize.register
 def _(event: CreditLimitSet) -> str:
     return f"Credit limit on the debtor set to {event.amount} {event.currency}"
+
+
+# The disputes service's events about the claim.
+
+#: The sealed free text of the events that carry some, by field: the timeline opens it with the
+#: debtor's key for its reader (``[erased]`` once the debtor's key is shredded).
+FREE_TEXT: dict[type, tuple[str, ...]] = {
+    DisputeOpened: ("description",),
+    DisputeCommented: ("comment",),
+    DisputeReclassified: ("note",),
+    DisputeResolved: ("resolution_note",),
+    DisputeWithdrawn: ("note",),
+    HardshipDeclared: ("description",),
+}
+FREE_TEXT_BY_TYPE: dict[str, tuple[str, ...]] = {t.type: f for t, f in FREE_TEXT.items()}
+
+
+def _utc(moment: datetime) -> str:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def _disputed(event: DisputeOpened | DisputeResolved) -> str:
+    return "the whole claim" if event.whole_claim else f"{event.disputed_amount} {event.currency}"
+
+
+def _raised_by(raised_by: str) -> str:
+    return "the debtor's contact" if raised_by == "debtor_contact" else "an agent"
+
+
+@summarize.register
+def _(event: DisputeOpened) -> str:
+    evidence = f", {len(event.evidence)} document(s) attached" if event.evidence else ""
+    return (
+        f"Dispute opened ({_words(event.reason)}) on {_disputed(event)} by "
+        f"{_raised_by(event.raised_by)}{evidence}; to be assigned by "
+        f"{_utc(event.acknowledge_by)} and resolved by {_utc(event.resolve_by)}"
+    )
+
+
+@summarize.register
+def _(event: DisputeAssigned) -> str:
+    return f"Dispute assigned to {event.assignee}"
+
+
+@summarize.register
+def _(event: DisputeEscalatedToMediation) -> str:
+    if event.automatic:
+        return "Dispute escalated to mediation automatically: unresolved past its deadline"
+    mediator = f" ({event.mediator})" if event.mediator else ""
+    return f"Dispute escalated to mediation{mediator}"
+
+
+@summarize.register
+def _(event: DisputeCommented) -> str:
+    return "Comment on the dispute"
+
+
+@summarize.register
+def _(event: DisputeReclassified) -> str:
+    return f"Dispute reclassified from {_words(event.from_reason)} to {_words(event.to_reason)}"
+
+
+@summarize.register
+def _(event: DisputeResolved) -> str:
+    if event.outcome == "partially_upheld":
+        return (
+            f"Dispute resolved: partially upheld, {event.accepted_amount} {event.currency} accepted"
+        )
+    if event.outcome == "reissued":
+        return f"Dispute resolved: the invoice is replaced by invoice {event.new_invoice_number}"
+    if event.outcome == "upheld":
+        return f"Dispute resolved: upheld on {_disputed(event)}"
+    return "Dispute resolved: rejected"
+
+
+@summarize.register
+def _(event: DisputeWithdrawn) -> str:
+    return "Dispute withdrawn"
+
+
+@summarize.register
+def _(event: HardshipDeclared) -> str:
+    how = "the dispute reclassified" if event.reclassified else _raised_by(event.raised_by)
+    return f"Hardship declared ({how}): the debtor cannot pay for now"
+
+
+@summarize.register
+def _(event: DisputeSlaBreached) -> str:
+    missed = "assigned" if event.which == "acknowledge" else "resolved"
+    return f"Dispute not {missed} by its deadline, {_utc(event.due_at)}"
