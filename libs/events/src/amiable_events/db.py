@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -234,9 +234,11 @@ class AccountLocks:
 
     @contextlib.asynccontextmanager
     async def hold(self, account: str) -> AsyncIterator[None]:
+        # Through SQLAlchemy, which begins the transaction with this statement: sent on the raw
+        # connection it would run in a transaction of its own and release the lock at once.
         async with self.engine.connect() as conn, conn.begin():
-            raw = (await conn.get_raw_connection()).driver_connection
-            await raw.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended('command:' || $1, 0))", account
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended('command:' || :account, 0))"),
+                {"account": account},
             )
             yield
