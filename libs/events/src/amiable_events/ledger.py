@@ -100,6 +100,7 @@ class ClaimLedger(_Fact):
     governing_law: str | None = None
     late_payment_terms: LatePaymentTerms | None = None
     moves: tuple[Move, ...] = ()
+    plan_id: str | None = None
     plan_agreed_on: date | None = None
     plan_grace_days: int = 0
     #: The day interest runs again: the missed instalment's last day of grace, plus one
@@ -235,6 +236,7 @@ def _(event: ClaimAdjusted, ledger):
 def _(event: PaymentPlanAgreed, ledger):
     return ledger.model_copy(
         update={
+            "plan_id": str(event.plan_id),
             "plan_agreed_on": event.agreed_on,
             "plan_grace_days": event.grace_days,
             "plan_defaulted_on": None,
@@ -244,7 +246,8 @@ def _(event: PaymentPlanAgreed, ledger):
 
 @_fold.register
 def _(event: PaymentPlanDefaulted, ledger):
-    if ledger.plan_agreed_on is None or ledger.plan_defaulted_on is not None:
+    # The default of a plan a later one replaced (a late timer of it) ends nothing, as in claims.
+    if ledger.plan_id != str(event.plan_id) or ledger.plan_defaulted_on is not None:
         return ledger
     grace = timedelta(days=ledger.plan_grace_days + 1)
     return ledger.model_copy(update={"plan_defaulted_on": event.due_on + grace})
