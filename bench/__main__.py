@@ -3,7 +3,8 @@ measured in the same run (bench/README.md says what each one measures and how).
 
 - rebuild: the claims projection's replay rate against a raw aiokafka ``getmany`` of the same
   events and against the ``eventsourcing`` library's PostgreSQL projection (``bench.peer``);
-- risk rebuild: the risk projection's replay rate on a generated history (``bench.risk``)
+- risk and disputes rebuilds: their projections' replay rates on a generated history
+  (``bench.consumers``)
   against a raw ``getmany`` of it;
 - live apply: a paced append at 5,000 then 2,500 events/s into a running claims service
   (``bench.live``): the projection's largest lag, the p99 from acknowledged to readable;
@@ -39,7 +40,7 @@ import httpx
 from amiable_claims.adapters.projector import ClaimsProjector
 from amiable_claims.main import policy
 from amiable_claims.settings import ClaimsSettings
-from bench import live, load, peer, risk
+from bench import consumers, live, load, peer
 from bench.log import LogEnd, Positions, append_registered, raw_read, rebuild_rate
 from tests.claims_givens import portfolio_csv
 from tests.support import (
@@ -519,16 +520,16 @@ async def main(args) -> None:
     bootstrap, database_url = status.bootstrap, status.database_url
     topics: list[str] = []
     schemas: list[str] = []
-    risk_schemas: list[str] = []
+    consumer_schemas: list[str] = []
     report = Report()
     print(f"machine: {machine()}; {load_average()}")
     try:
         topics.append(await create_topic(bootstrap, f"bench-{uuid.uuid4().hex[:8]}"))
         await bench_rebuild(args, report, bootstrap, database_url, topics[0], schemas)
         if args.risk_claims:
-            topics.append(await create_topic(bootstrap, f"bench-risk-{uuid.uuid4().hex[:8]}"))
-            await risk.bench_risk_rebuild(
-                args, report, bootstrap, database_url, topics[-1], risk_schemas
+            topics.append(await create_topic(bootstrap, f"bench-consumers-{uuid.uuid4().hex[:8]}"))
+            await consumers.bench_consumer_rebuilds(
+                args, report, bootstrap, database_url, topics[-1], consumer_schemas
             )
         echo = await asyncio.to_thread(bench_echo, args)
         api_topic = await create_topic(bootstrap, f"bench-api-{uuid.uuid4().hex[:8]}")
@@ -538,9 +539,12 @@ async def main(args) -> None:
         print(report.table())
     finally:
         await drop_schemas(database_url, DATABASE, schemas + [f"{s}_old" for s in schemas])
-        await drop_schemas(
-            database_url, risk.DATABASE, risk_schemas + [f"{s}_old" for s in risk_schemas]
-        )
+        for database in consumers.DATABASES:
+            await drop_schemas(
+                database_url,
+                database,
+                consumer_schemas + [f"{s}_old" for s in consumer_schemas],
+            )
         await delete_topics(bootstrap, topics)
         if started_stack:
             stack.down(config, log=lambda _: None)
@@ -585,6 +589,6 @@ if __name__ == "__main__":
         "--risk-claims",
         type=int,
         default=20_000,
-        help="claims of the generated history the risk projection rebuilds (0: skip)",
+        help="claims of the generated history the risk and disputes projections rebuild (0: skip)",
     )
     asyncio.run(main(parser.parse_args()))

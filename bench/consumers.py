@@ -1,27 +1,29 @@
-"""The risk projection's replay rate: a generated history (``amiable_demo``, the claims events
-of ``--risk-claims`` claims across debtors of every behaviour) appended to a topic of its own,
-read back by a raw ``getmany`` loop, then rebuilt by the risk projection as ``amiable rebuild
-risk`` rebuilds it."""
+"""The replay rates of the services that consume claims' events (risk, disputes): a generated
+history (``amiable_demo``, the events of ``--risk-claims`` claims across debtors of every
+behaviour, disputes included) appended to a topic of its own, read back by a raw ``getmany``
+loop, then rebuilt by each service's projection as ``amiable rebuild <service>`` rebuilds it."""
 
 from __future__ import annotations
 
 import time
 
 from amiable_demo.generate import Plan, generate
+from amiable_disputes.main import SERVICE as DISPUTES
 from amiable_events.producer import EventLog
-from amiable_risk.main import SERVICE
-from amiable_risk.settings import RiskSettings
+from amiable_risk.main import SERVICE as RISK
 from bench.log import raw_read, rebuild_rate
 from tests.support import TEST_JWT_SECRET
 
-DATABASE = SERVICE.database
+#: Each service rebuilt, with the settings it is built with here
+SERVICES = (RISK, DISPUTES)
+DATABASES = tuple(service.database for service in SERVICES)
 CHUNK = 5_000
 
 
 async def append_history(bootstrap: str, topic: str, envelopes: list) -> float:
     """Seconds to append ``envelopes`` in runs of about ``CHUNK``, a command's events (the
     ones after the first have a cause) never split between two appends."""
-    log = EventLog(bootstrap, topic=topic, client_id="bench-risk")
+    log = EventLog(bootstrap, topic=topic, client_id="bench-consumers")
     await log.start()
     started = time.perf_counter()
     try:
@@ -37,11 +39,11 @@ async def append_history(bootstrap: str, topic: str, envelopes: list) -> float:
         await log.stop()
 
 
-async def bench_risk_rebuild(
+async def bench_consumer_rebuilds(
     args, report, bootstrap: str, database_url: str, topic: str, schemas: list[str]
 ) -> None:
-    """Generate, append, raw read, rebuild; names the schema (in ``amiable_risk``) it makes in
-    ``schemas`` before it makes it."""
+    """Generate, append, raw read, rebuild each service; names the schema it makes (one name, in
+    each service's database) in ``schemas`` before it makes it."""
     started = time.perf_counter()
     envelopes = generate(Plan(claims=args.risk_claims, seed=1)).envelopes
     made = time.perf_counter() - started
@@ -53,13 +55,16 @@ async def bench_risk_rebuild(
     )
     raw_rate = count / await raw_read(bootstrap, topic, count)
     report.add("raw aiokafka getmany of them", f"{raw_rate:,.0f} events/s")
-    settings = RiskSettings(env="test", jwt_secret=TEST_JWT_SECRET)
-    schema = f"bench_risk_{topic.rsplit('-', 1)[-1]}"
+    schema = f"bench_consumers_{topic.rsplit('-', 1)[-1]}"
     schemas.append(schema)
-    projector = SERVICE.projector(settings)
-    rate = await rebuild_rate(projector, database_url, DATABASE, bootstrap, topic, schema)
-    report.add(
-        "risk rebuild / raw getmany",
-        f"{rate / raw_rate:.3f} ({rate:,.0f} / {raw_rate:,.0f} events/s)",
-        "none (issue 9 reports it)",
-    )
+    for service in SERVICES:
+        settings = service.settings(env="test", jwt_secret=TEST_JWT_SECRET)
+        projector = service.projector(settings)
+        rate = await rebuild_rate(
+            projector, database_url, service.database, bootstrap, topic, schema
+        )
+        report.add(
+            f"{service.name} rebuild / raw getmany",
+            f"{rate / raw_rate:.3f} ({rate:,.0f} / {raw_rate:,.0f} events/s)",
+            "none (issues 9 and 10 report it)",
+        )
