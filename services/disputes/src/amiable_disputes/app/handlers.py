@@ -75,6 +75,7 @@ class DisputesHandler:
         request was a replay."""
         if isinstance(command, OpenDispute):
             claim_id, dispute_id = command.claim_id, command.dispute_id
+            await self.file(tenant, claim_id)  # else the bus's 404 names no claim
         else:
             claim_id, dispute_id = (
                 await self.claim_of(tenant, command.dispute_id),
