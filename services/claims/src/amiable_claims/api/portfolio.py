@@ -137,8 +137,9 @@ async def portfolio_kpis(
       plus the consumed fraction of the last one.
     - **CEI** = (opening receivables + invoiced - closing total receivables) / (opening
       receivables + invoiced - closing current receivables) x 100.
-    - **dispute rate** = claims disputed in the period / claims placed in the period, also by
-      reason (zero until the disputes service emits disputes).
+    - **dispute rate** = claims first disputed in the period (the disputes service's first
+      `DisputeOpened` of the claim, on the debtor's local date) / claims placed in the
+      period, also by reason; a hardship is no dispute.
     - **cost of recovery** = recovery costs / amount collected (zero costs until the
       communications service records them).
 
