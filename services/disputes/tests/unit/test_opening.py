@@ -4,13 +4,19 @@ contestation."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
 from amiable_disputes.domain.commands import Assign, Reclassify, Withdraw
-from amiable_events.claims import ClaimCancelled, ClaimRejected, ClaimSettled, ClaimWrittenOff
+from amiable_events.claims import (
+    ClaimCancelled,
+    ClaimRejected,
+    ClaimSettled,
+    ClaimWrittenOff,
+    LimitationApproaching,
+)
 from amiable_events.disputes import (
     DisputeOpened,
     DisputeReclassified,
@@ -261,3 +267,34 @@ def test_reclassified_as_another_contest_a_dispute_stays_active():
         None,
     )
     assert case.file.active.dispute_id == str(dispute_id)
+
+
+# --- limitation -------------------------------------------------------------------------------
+
+
+def limitation_approaching(case, prescription: date):
+    return LimitationApproaching(
+        claim_id=case.claim_id,
+        prescription_date=prescription,
+        days_left=(prescription - TODAY).days,
+    )
+
+
+def test_a_limitation_warning_flags_the_active_dispute_not_the_closed_ones():
+    case, closed = in_status("withdrawn")
+    active = case.open()
+    case.add(limitation_approaching(case, TODAY + timedelta(days=60)))
+    assert case.dispute(active).limitation_at_risk
+    assert not case.dispute(closed).limitation_at_risk
+
+
+def test_a_dispute_opened_before_a_warned_prescription_date_is_at_risk_from_the_start():
+    case = claim()
+    case.add(limitation_approaching(case, TODAY + timedelta(days=60)))
+    assert case.dispute(case.open()).limitation_at_risk
+
+
+def test_a_warning_for_a_prescription_date_already_past_puts_a_new_dispute_at_no_risk():
+    case = claim()
+    case.add(limitation_approaching(case, TODAY - timedelta(days=1)))
+    assert not case.dispute(case.open()).limitation_at_risk
