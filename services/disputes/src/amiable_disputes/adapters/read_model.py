@@ -25,10 +25,11 @@ _LIST = """SELECT dispute_id, claim_id, debtor_id, invoice_number, status, reaso
     AND ($7::timestamptz IS NULL OR opened_at < $7)
     AND ($8::timestamptz IS NULL OR (opened_at, dispute_id) < ($8, $9::uuid))
     ORDER BY opened_at DESC, dispute_id DESC LIMIT $10"""
+# Ages in whole days, as the buckets name them: 7 days and 5 hours is 7, so "0-7".
 _OPEN_BY_REASON_AND_AGE = """SELECT reason, CASE
-        WHEN opened_at > $2 - interval '7 days' THEN '0-7'
-        WHEN opened_at > $2 - interval '30 days' THEN '8-30'
-        WHEN opened_at > $2 - interval '60 days' THEN '31-60'
+        WHEN opened_at > $2::timestamptz - interval '8 days' THEN '0-7'
+        WHEN opened_at > $2::timestamptz - interval '31 days' THEN '8-30'
+        WHEN opened_at > $2::timestamptz - interval '61 days' THEN '31-60'
         ELSE '61+' END AS age, count(*) AS n
     FROM {schema}.disputes WHERE tenant = $1 AND status IN ('open', 'under_review', 'mediation')
     GROUP BY 1, 2"""
