@@ -30,6 +30,7 @@ from amiable_events.disputes import (
     DisputeOpened,
     DisputeReclassified,
     DisputeResolved,
+    DisputeSlaBreached,
     DisputeWithdrawn,
     HardshipDeclared,
 )
@@ -69,6 +70,32 @@ def _dispute(file: ClaimFile, command) -> Dispute:
             allowed=list(allowed),
         )
     return dispute
+
+
+def _missed(dispute: Dispute, context: Context, *, closing: bool) -> list[DisputeSlaBreached]:
+    """The deadlines this command finds passed and not yet recorded as breached: the timer that
+    watches them fires only while the service runs, and an agent may act first. Appended after
+    the command's own event, so the breach of a dispute being closed escalates nothing."""
+    missed = []
+    for which, due_at, applies in (
+        ("acknowledge", dispute.acknowledge_by, dispute.status == "open"),
+        ("resolve", dispute.resolve_by, closing),
+    ):
+        if (
+            applies
+            and due_at is not None
+            and due_at <= context.now
+            and which not in dispute.breaches
+        ):
+            missed.append(
+                DisputeSlaBreached(
+                    claim_id=dispute.claim_id,
+                    dispute_id=dispute.dispute_id,
+                    which=which,
+                    due_at=due_at,
+                )
+            )
+    return missed
 
 
 def decide_open(file: ClaimFile, command: OpenDispute, context: Context):
@@ -146,7 +173,8 @@ def decide_assign(file: ClaimFile, command: Assign, context: Context):
             dispute_id=command.dispute_id,
             assignee=command.assignee,
             assigned_at=context.now,
-        )
+        ),
+        *_missed(dispute, context, closing=False),
     ]
 
 
@@ -206,19 +234,21 @@ def decide_resolve(file: ClaimFile, command: Resolve, context: Context):
             currency=dispute.currency,
             whole_claim=dispute.whole_claim,
             resolved_at=context.now,
-        )
+        ),
+        *_missed(dispute, context, closing=True),
     ]
 
 
 def decide_withdraw(file: ClaimFile, command: Withdraw, context: Context):
-    _dispute(file, command)
+    dispute = _dispute(file, command)
     return [
         DisputeWithdrawn(
             claim_id=file.claim_id,
             dispute_id=command.dispute_id,
             note=command.note,
             withdrawn_at=context.now,
-        )
+        ),
+        *_missed(dispute, context, closing=True),
     ]
 
 
@@ -259,7 +289,7 @@ def decide_reclassify(file: ClaimFile, command: Reclassify, context: Context):
                 declared_at=context.now,
             )
         )
-    return events
+    return [*events, *_missed(dispute, context, closing=command.reason == HARDSHIP)]
 
 
 DECIDERS = {
