@@ -38,7 +38,7 @@ from amiable_events.base import Event
 from amiable_events.clock import Clock
 from amiable_events.envelope import REQUEST_ACTOR, Envelope, account_key
 from amiable_events.errors import Invalid, NotFound, Parked, Unavailable
-from amiable_events.ids import NewId, caused_id, keyed_id
+from amiable_events.ids import NewId, caused_id, caused_steps, keyed_id
 
 S = TypeVar("S")
 
@@ -282,9 +282,11 @@ class CommandBus(Generic[S]):
         """The first event gets ``first_id``; the ones it entails are caused by it. ``actor``
         (``ce_actor``) defaults to the authenticated caller of the current request."""
         actor = actor or REQUEST_ACTOR.get()
+        # The first event has ``first_id``; the ones it entails are caused by it.
+        steps = [None, *caused_steps(events[1:])]
         return [
             Envelope(
-                id=first_id if index == 0 else caused_id(first_id, self.service, event.type),
+                id=first_id if index == 0 else caused_id(first_id, self.service, steps[index]),
                 subject=event.subject,
                 time=now,
                 tenant=tenant,

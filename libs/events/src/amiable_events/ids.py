@@ -37,3 +37,15 @@ def seeded_ids(seed: int) -> NewId:
 
     rng = random.Random(seed)
     return lambda: uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
+def caused_steps(events) -> list[str]:
+    """The step of each of one cause's ``events`` in :func:`caused_id`: its type, then
+    ``type#2``, ``type#3``... for the next ones of the same type, so no two share an id."""
+    seen: dict[str, int] = {}
+    steps = []
+    for event in events:
+        seen[event.type] = seen.get(event.type, 0) + 1
+        n = seen[event.type]
+        steps.append(event.type if n == 1 else f"{event.type}#{n}")
+    return steps

@@ -20,7 +20,6 @@ it returns before it commits the rows and positions. Hence:
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from amiable_events.base import Event
 from amiable_events.envelope import Envelope, service_actor
-from amiable_events.ids import caused_id
+from amiable_events.ids import caused_id, caused_steps
 
 #: Pure: what to append when ``envelope`` arrives, given the service's state right after it.
 React = Callable[[Any, Envelope], Sequence[Event]]
@@ -123,11 +122,8 @@ def caused_envelopes(
 ) -> list[Envelope]:
     """Envelopes for ``events`` caused by ``trigger``, with ids derived from it: the n-th event of
     one type gets step ``type`` (n = 1) or ``type#n``."""
-    seen: Counter[str] = Counter()
     envelopes = []
-    for event in events:
-        seen[event.type] += 1
-        step = event.type if seen[event.type] == 1 else f"{event.type}#{seen[event.type]}"
+    for event, step in zip(events, caused_steps(events), strict=True):
         envelopes.append(
             trigger.caused(
                 event,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 
-from amiable_events.ids import AMIABLE_NAMESPACE, keyed_id
+from amiable_events.ids import AMIABLE_NAMESPACE, caused_id, caused_steps, keyed_id
 
 
 def test_a_tenant_containing_a_slash_never_names_another_tenants_id() -> None:
@@ -27,3 +28,10 @@ def test_keyed_ids_are_stable() -> None:
     assert keyed_id("acme", "claim", "k-1") == uuid.uuid5(
         AMIABLE_NAMESPACE, '["acme","claim","k-1"]'
     )
+
+
+def test_events_of_one_type_caused_by_one_cause_get_steps_of_their_own():
+    events = [SimpleNamespace(type=t) for t in ("a", "b", "a", "a")]
+    assert caused_steps(events) == ["a", "b", "a#2", "a#3"]
+    ids = {caused_id("cause", "svc", step) for step in caused_steps(events)}
+    assert len(ids) == 4
