@@ -22,7 +22,13 @@ class _Body(BaseModel):
 class EvidenceIn(_Body):
     name: Text(200) = Field(description="The document's name")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Its SHA-256, lowercase hex")
-    url: str = Field(pattern=r"^https?://[!-~]+$", max_length=2000, description="Where it is")
+    # A host of plain characters (no IPv6 literal): "http://[" matched [!-~]+, and a reader of
+    # the log that splits the URL (urllib) failed on it.
+    url: str = Field(
+        pattern=r"^https?://[A-Za-z0-9._~%!$&'()*+,;=:@-]+(?:[/?#][!-~]*)?$",
+        max_length=2000,
+        description="Where it is: an http(s) URL",
+    )
 
 
 class DisputeIn(_Body):
