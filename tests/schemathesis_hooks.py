@@ -17,7 +17,10 @@ not exist, bytes that are not UTF-8), so that rows reach the model, the rules an
 Seeded debtors. A ``debtor_id`` drawn from its schema is almost never one the service knows,
 so every read would be a 404 and every command would act on an empty account. A test that
 seeded debtors names them in ``AMIABLE_FUZZ_DEBTORS`` (comma-separated), and a positive case
-with a ``debtor_id`` in its path gets one of them half the time (``seeded_debtor``).
+with a ``debtor_id`` in its path gets one of them half the time (``seeded_debtor``). The
+disputes test names its claims and disputes likewise (``AMIABLE_FUZZ_CLAIMS``,
+``AMIABLE_FUZZ_DISPUTES``): half the positive cases open a dispute on a seeded claim or act on a
+seeded dispute (``seeded_claim_or_dispute``).
 """
 
 from __future__ import annotations
@@ -248,3 +251,34 @@ def schema_valid_shape_accepted(ctx, response, case):
         if detail.endswith("field(s) are invalid"):
             raise AssertionError(f"schema-valid request refused for its shape: {response.text}")
     return None
+
+
+#: The claims and disputes the disputes fuzzing test seeded, if it did.
+SEEDED_CLAIMS = list(filter(None, os.environ.get("AMIABLE_FUZZ_CLAIMS", "").split(",")))
+SEEDED_DISPUTES = list(filter(None, os.environ.get("AMIABLE_FUZZ_DISPUTES", "").split(",")))
+
+
+@schemathesis.hook("flatmap_case")
+def seeded_claim_or_dispute(ctx, case):
+    """Half the positive cases with a ``dispute_id`` in their path, or a ``claim_id`` in their
+    body, name a seeded dispute or claim: a drawn id is never one the service knows, so without
+    them every dispute command would stop at its 404, before the deciders."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return st.just(case)
+    if SEEDED_DISPUTES and "dispute_id" in (case.path_parameters or {}):
+
+        def with_dispute(dispute_id: str | None):
+            if dispute_id is not None:
+                case.path_parameters = {**case.path_parameters, "dispute_id": dispute_id}
+            return case
+
+        return st.sampled_from([None] * len(SEEDED_DISPUTES) + SEEDED_DISPUTES).map(with_dispute)
+    if SEEDED_CLAIMS and isinstance(case.body, dict) and "claim_id" in case.body:
+
+        def with_claim(claim_id: str | None):
+            if claim_id is not None:
+                case.body = {**case.body, "claim_id": claim_id}
+            return case
+
+        return st.sampled_from([None] * len(SEEDED_CLAIMS) + SEEDED_CLAIMS).map(with_claim)
+    return st.just(case)
