@@ -248,9 +248,73 @@ async def seed_risk(service: ServiceProcess, tenant: str, seeded: dict[str, Worl
     )
 
 
+def _disputes_bodies(claim_id: str) -> Callable[[str], tuple[str, object] | None]:
+    """A valid body per disputes command; an opening names the first tenant's claim, which
+    another tenant must not be able to tell from an unknown one."""
+    bodies = {
+        "openDispute": {"claim_id": claim_id, "reason": "delivery", "raised_by": "agent"},
+        "assignDispute": {"assignee": "another-agent"},
+        "mediateDispute": {"mediator": "another-mediator"},
+        "resolveDispute": {"outcome": "upheld", "resolution_note": "Another tenant's decision"},
+        "withdrawDispute": {},
+        "commentDispute": {"comment": "Another tenant's comment"},
+        "reclassifyDispute": {"reason": "cash_flow_difficulty"},
+    }
+    return lambda operation_id: (
+        ("application/json", bodies[operation_id]) if operation_id in bodies else None
+    )
+
+
+async def seed_disputes(service: ServiceProcess, tenant: str, seeded: dict[str, World]) -> World:
+    """A dispute on the claims seed's claim, in review, with the first tenant's words in it."""
+    claim_id = seeded["claims"].values["claim_id"]
+    headers = auth(tenant, "disputes:read", "disputes:write")
+    description = f"First tenant's customer says the goods were damaged {tenant}"
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as api:
+
+        async def opened():
+            body = {
+                "claim_id": claim_id,
+                "reason": "quality_or_service",
+                "raised_by": "debtor_contact",
+                "disputed_amount": "700.00",
+                "description": description,
+            }
+            answer = await api.post("/v1/disputes", json=body, headers=headers)
+            return None if answer.status_code == 404 else answer
+
+        answer = await eventually(opened, timeout=60)
+        assert answer.status_code == 201, answer.text
+        dispute_id = answer.json()["dispute_id"]
+        assigned = await api.post(
+            f"/v1/disputes/{dispute_id}/assign", json={"assignee": "first-agent"}, headers=headers
+        )
+        assert assigned.status_code == 200, assigned.text
+
+    async def intact() -> None:
+        async with httpx.AsyncClient(base_url=service.url, timeout=30) as api:
+            mine = (await api.get(f"/v1/disputes/{dispute_id}", headers=headers)).json()
+        assert (mine["status"], mine["reason"], mine["assignee"]) == (
+            "under_review",
+            "quality_or_service",
+            "first-agent",
+        )
+        assert mine["description"] == description and mine["comments"] == 0
+        assert len(mine["history"]) == 2
+
+    return World(
+        service=service,
+        tenant=tenant,
+        values={"dispute_id": dispute_id, "claim_id": claim_id},
+        secrets=[dispute_id, description],
+        body=_disputes_bodies(claim_id),
+        intact=intact,
+    )
+
+
 #: How to put a first tenant's data in each declared service, in the order of ``declared()``
 #: (each seed sees the worlds seeded before it).
-SEEDS = {"claims": seed_claims, "risk": seed_risk}
+SEEDS = {"claims": seed_claims, "risk": seed_risk, "disputes": seed_disputes}
 
 
 @pytest.fixture(scope="module")
@@ -379,4 +443,31 @@ async def test_another_tenant_neither_reads_the_debtor_nor_lists_its_alerts(worl
             assert listed.status_code == 200 and listed.json()["items"] == [], params
         mix = await api.get("/v1/risk/portfolio", headers=headers)
         assert mix.json() == {"by_grade": [], "by_segment": []}
+    await world.intact()
+
+
+#: The disputes service's own routes
+DISPUTES_ROUTES = [r for r in ROUTES if r.service == "disputes" and r.scope.startswith("disputes:")]
+
+
+def test_the_matrix_covers_the_disputes_routes():
+    scopes = {route.operation_id: route.scope for route in DISPUTES_ROUTES}
+    reads = ["listDisputes", "getDisputeStats", "getDispute"]
+    writes = ["openDispute", "assignDispute", "mediateDispute", "resolveDispute"]
+    writes += ["withdrawDispute", "commentDispute", "reclassifyDispute"]
+    expected = dict.fromkeys(reads, "disputes:read") | dict.fromkeys(writes, "disputes:write")
+    assert expected == scopes
+
+
+async def test_another_tenant_neither_reads_nor_counts_the_disputes(worlds):
+    world = worlds["disputes"]
+    headers = auth(f"reader-{world.tenant}", "disputes:read")
+    async with httpx.AsyncClient(base_url=world.service.url, timeout=30) as api:
+        one = await api.get(f"/v1/disputes/{world.values['dispute_id']}", headers=headers)
+        assert one.status_code == 404
+        for params in ({}, {"claim_id": world.values["claim_id"]}, {"status": "under_review"}):
+            listed = await api.get("/v1/disputes", params=params, headers=headers)
+            assert listed.status_code == 200 and listed.json()["items"] == [], params
+        stats = (await api.get("/v1/disputes/stats", headers=headers)).json()
+        assert stats["open_total"] == 0 and stats["open"] == {}
     await world.intact()
