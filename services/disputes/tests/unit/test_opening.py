@@ -298,3 +298,9 @@ def test_a_warning_for_a_prescription_date_already_past_puts_a_new_dispute_at_no
     case = claim()
     case.add(limitation_approaching(case, TODAY - timedelta(days=1)))
     assert not case.dispute(case.open()).limitation_at_risk
+
+
+def test_amounts_are_kept_in_the_currencys_units():
+    case = claim(amount="1000.00", days_late=0)
+    dispute_id = case.open(amount="4")
+    assert format(case.dispute(dispute_id).disputed_amount, "f") == "4.00"

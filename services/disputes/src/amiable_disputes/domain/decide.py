@@ -35,7 +35,7 @@ from amiable_events.disputes import (
     HardshipDeclared,
 )
 from amiable_events.errors import Conflict, Invalid, NotFound
-from amiable_rules.money import amount_error
+from amiable_rules.money import amount_error, quantize
 
 _CLOSED = ("comments",)
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -137,6 +137,7 @@ def decide_open(file: ClaimFile, command: OpenDispute, context: Context):
     problem = amount_error(amount, ledger.currency)
     if problem is not None:
         raise Invalid.field("disputed_amount", problem)
+    amount = quantize(amount, ledger.currency)  # "4" is 4.00 EUR, as claims writes amounts
     if amount > due:
         raise Invalid.field(
             "disputed_amount",
@@ -227,7 +228,9 @@ def decide_resolve(file: ClaimFile, command: Resolve, context: Context):
             claim_id=file.claim_id,
             dispute_id=command.dispute_id,
             outcome=command.outcome,
-            accepted_amount=command.accepted_amount,
+            accepted_amount=None
+            if command.accepted_amount is None
+            else quantize(command.accepted_amount, dispute.currency),
             new_invoice_number=command.new_invoice_number,
             resolution_note=command.resolution_note,
             disputed_amount=dispute.disputed_amount or Decimal(0),
