@@ -173,10 +173,24 @@ def _fold(event: object, ledger: ClaimLedger) -> ClaimLedger:
     return ledger
 
 
-def _status(ledger: ClaimLedger, status: LedgerStatus) -> ClaimLedger:
+#: The events that only move a claim's status (a closed claim's status never moves again)
+STATUS_OF: dict[type, LedgerStatus] = {
+    ClaimQualified: "qualified",
+    ClaimRejected: "rejected",
+    ClaimSettled: "settled",
+    ClaimWrittenOff: "written_off",
+    ClaimCancelled: "cancelled",
+}
+
+
+def _status(event: object, ledger: ClaimLedger) -> ClaimLedger:
     if ledger.closed:
         return ledger
-    return ledger.model_copy(update={"status": status})
+    return ledger.model_copy(update={"status": STATUS_OF[type(event)]})
+
+
+for _kind in STATUS_OF:
+    _fold.register(_kind, _status)
 
 
 def _move(ledger: ClaimLedger, move: Move) -> ClaimLedger:
@@ -184,31 +198,6 @@ def _move(ledger: ClaimLedger, move: Move) -> ClaimLedger:
     if move.kind == "payment" and any(m.ref == move.ref for m in ledger.moves):
         return ledger
     return ledger.model_copy(update={"moves": (*ledger.moves, move)})
-
-
-@_fold.register
-def _(event: ClaimQualified, ledger):
-    return _status(ledger, "qualified")
-
-
-@_fold.register
-def _(event: ClaimRejected, ledger):
-    return _status(ledger, "rejected")
-
-
-@_fold.register
-def _(event: ClaimSettled, ledger):
-    return _status(ledger, "settled")
-
-
-@_fold.register
-def _(event: ClaimWrittenOff, ledger):
-    return _status(ledger, "written_off")
-
-
-@_fold.register
-def _(event: ClaimCancelled, ledger):
-    return _status(ledger, "cancelled")
 
 
 @_fold.register

@@ -43,11 +43,22 @@ def _evolve(event: object, file: ClaimFile) -> ClaimFile:
     return file
 
 
-def _update(file: ClaimFile, dispute_id, **changes) -> ClaimFile:
-    dispute = file.dispute(str(dispute_id))
-    if dispute is None:
-        return file
-    return file.with_dispute(dispute.model_copy(update=changes))
+def _changes(kind: type, *, active_only: bool = True):
+    """Register ``changes(event, dispute) -> fields`` as the fold of ``kind``: an event about a
+    dispute the file does not hold, or (``active_only``) one already closed, changes nothing
+    (a late or redelivered event)."""
+
+    def register(changes):
+        def apply(event, file: ClaimFile) -> ClaimFile:
+            dispute = file.dispute(str(event.dispute_id))
+            if dispute is None or (active_only and not dispute.active):
+                return file
+            return file.with_dispute(dispute.model_copy(update=changes(event, dispute)))
+
+        _evolve.register(kind, apply)
+        return changes
+
+    return register
 
 
 @_evolve.register
@@ -97,85 +108,56 @@ def _(event: HardshipDeclared, file):
     )
 
 
-@_evolve.register
-def _(event: DisputeAssigned, file):
-    dispute = file.dispute(str(event.dispute_id))
-    if dispute is None or not dispute.active:
-        return file
+@_changes(DisputeAssigned)
+def _(event: DisputeAssigned, dispute: Dispute):
     status = "under_review" if dispute.status == "open" else dispute.status
-    return _update(file, event.dispute_id, assignee=event.assignee, status=status)
+    return {"assignee": event.assignee, "status": status}
 
 
-@_evolve.register
-def _(event: DisputeEscalatedToMediation, file):
-    dispute = file.dispute(str(event.dispute_id))
-    if dispute is None or not dispute.active:
-        return file
-    return _update(
-        file,
-        event.dispute_id,
-        status="mediation",
-        mediator=event.mediator,
-        mediated=True,
-        escalated_automatically=dispute.escalated_automatically or event.automatic,
-    )
+@_changes(DisputeEscalatedToMediation)
+def _(event: DisputeEscalatedToMediation, dispute: Dispute):
+    return {
+        "status": "mediation",
+        "mediator": event.mediator,
+        "mediated": True,
+        "escalated_automatically": dispute.escalated_automatically or event.automatic,
+    }
 
 
-@_evolve.register
-def _(event: DisputeCommented, file):
-    dispute = file.dispute(str(event.dispute_id))
-    if dispute is None:
-        return file
-    return _update(file, event.dispute_id, comments=dispute.comments + 1)
+@_changes(DisputeCommented, active_only=False)
+def _(event: DisputeCommented, dispute: Dispute):
+    return {"comments": dispute.comments + 1}
 
 
-@_evolve.register
-def _(event: DisputeReclassified, file):
-    dispute = file.dispute(str(event.dispute_id))
-    if dispute is None or not dispute.active:
-        return file
+@_changes(DisputeReclassified)
+def _(event: DisputeReclassified, dispute: Dispute):
     if event.to_reason == HARDSHIP:
-        return _update(
-            file,
-            event.dispute_id,
-            reason=HARDSHIP,
-            status="hardship",
-            closed_at=event.reclassified_at,
-        )
-    return _update(file, event.dispute_id, reason=event.to_reason)
+        return {"reason": HARDSHIP, "status": "hardship", "closed_at": event.reclassified_at}
+    return {"reason": event.to_reason}
 
 
-@_evolve.register
-def _(event: DisputeResolved, file):
-    dispute = file.dispute(str(event.dispute_id))
-    if dispute is None or not dispute.active:
-        return file
-    return _update(
-        file,
-        event.dispute_id,
-        status="resolved",
-        outcome=event.outcome,
-        accepted_amount=event.accepted_amount,
-        new_invoice_number=event.new_invoice_number,
-        resolution_note=event.resolution_note,
-        closed_at=event.resolved_at,
-    )
+@_changes(DisputeResolved)
+def _(event: DisputeResolved, dispute: Dispute):
+    return {
+        "status": "resolved",
+        "outcome": event.outcome,
+        "accepted_amount": event.accepted_amount,
+        "new_invoice_number": event.new_invoice_number,
+        "resolution_note": event.resolution_note,
+        "closed_at": event.resolved_at,
+    }
 
 
-@_evolve.register
-def _(event: DisputeWithdrawn, file):
-    dispute = file.dispute(str(event.dispute_id))
-    if dispute is None or not dispute.active:
-        return file
-    return _update(file, event.dispute_id, status="withdrawn", closed_at=event.withdrawn_at)
+@_changes(DisputeWithdrawn)
+def _(event: DisputeWithdrawn, dispute: Dispute):
+    return {"status": "withdrawn", "closed_at": event.withdrawn_at}
 
 
-@_evolve.register
-def _(event: DisputeSlaBreached, file):
-    dispute = file.dispute(str(event.dispute_id))
-    if dispute is None or event.which in dispute.breaches:
-        return file
-    return _update(file, event.dispute_id, breaches=(*dispute.breaches, event.which))
+@_changes(DisputeSlaBreached, active_only=False)
+def _(event: DisputeSlaBreached, dispute: Dispute):
+    if event.which in dispute.breaches:
+        return {}
+    return {"breaches": (*dispute.breaches, event.which)}
 
 
 @_evolve.register
@@ -184,4 +166,4 @@ def _(event: LimitationApproaching, file):
     active = file.active
     if active is None:
         return file
-    return _update(file, active.dispute_id, limitation_at_risk=True)
+    return file.with_dispute(active.model_copy(update={"limitation_at_risk": True}))
