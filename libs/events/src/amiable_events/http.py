@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from amiable_events.auth import Principal, require_scope
 from amiable_events.commands import Idempotency
 from amiable_events.errors import ApplicationError, Invalid, Unavailable
 from amiable_events.idempotency import fingerprint
@@ -48,6 +50,50 @@ def idempotency(request: Request, key: str | None, body: Any = None) -> Idempote
         return None
     payload = body.model_dump(mode="json") if body is not None else None
     return Idempotency(key, fingerprint(request.url.path, payload))
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """What a command route needs besides its body and its service's handler: the writing
+    caller, the request's correlation id and Idempotency-Key, and the response, to mark a
+    replay."""
+
+    principal: Principal
+    request: Request
+    response: Response
+    correlation_id: uuid.UUID | None
+    idempotency_key: str | None
+
+    @property
+    def tenant(self) -> str:
+        return self.principal.tenant
+
+    def idempotency(self, body: Any = None) -> Idempotency | None:
+        return idempotency(self.request, self.idempotency_key, body)
+
+    def answered(self, replayed: bool) -> None:
+        """A retry of a request already carried out is answered with the current state, so
+        marked."""
+        if replayed:
+            self.response.headers["Idempotent-Replayed"] = "true"
+
+
+def command_request(scope: str):
+    """The dependency giving a command route its :class:`CommandRequest` once the caller holds
+    ``scope``."""
+
+    # A default, not an annotation: annotations are strings here, resolved at module level,
+    # where ``scope`` does not exist.
+    async def dependency(
+        request: Request,
+        response: Response,
+        principal: Principal = Depends(require_scope(scope)),  # noqa: B008
+        correlation_id: CorrelationDep = None,
+        idempotency_key: IdempotencyKeyDep = None,
+    ) -> CommandRequest:
+        return CommandRequest(principal, request, response, correlation_id, idempotency_key)
+
+    return dependency
 
 
 def problem_response(

@@ -180,7 +180,7 @@ async def amend_claim(claim_id: uuid.UUID, body: AmendIn, call: CommandDep) -> C
 )
 async def requalify_claim(claim_id: uuid.UUID, call: CommandDep) -> ClaimOut:
     """Check the claim again after a correction: `ClaimQualified` or `ClaimRejected`."""
-    duplicate_of = await call.handler.duplicate_of(call.principal.tenant, claim_id)
+    duplicate_of = await call.handler.duplicate_of(call.tenant, claim_id)
     return await call.run(claim_id, RequalifyClaim(duplicate_of))
 
 
@@ -203,7 +203,7 @@ async def record_payment(claim_id: uuid.UUID, body: PaymentIn, call: CommandDep)
         received_on=body.received_on,
         reference=body.reference,
         method=body.method,
-        idempotency_key=call.idempotency_key,
+        idempotency_key=call.command.idempotency_key,
     )
     return await call.run(claim_id, command, body)
 

@@ -7,13 +7,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 
 from amiable_claims.api.models import ClaimOut
 from amiable_claims.api.views import present
 from amiable_claims.app.handlers import ClaimsHandler
 from amiable_events.auth import Principal, require_scope
-from amiable_events.http import CorrelationDep, IdempotencyKeyDep, idempotency
+from amiable_events.http import CommandRequest, command_request
 
 ReaderDep = Annotated[Principal, Depends(require_scope("claims:read"))]
 WriterDep = Annotated[Principal, Depends(require_scope("claims:write"))]
@@ -29,20 +29,20 @@ HandlerDep = Annotated[ClaimsHandler, Depends(_handler)]
 
 @dataclass(frozen=True)
 class CommandCall:
-    """What every command route needs: the writing tenant, the handler, and the request's
-    correlation id and Idempotency-Key (and the response, to mark a replay)."""
+    """What every command route needs: the handler, and the writing tenant with the request's
+    correlation id and Idempotency-Key (``command``)."""
 
-    principal: Principal
+    command: CommandRequest
     handler: ClaimsHandler
-    request: Request
-    response: Response
-    correlation_id: uuid.UUID | None
-    idempotency_key: str | None
+
+    @property
+    def tenant(self) -> str:
+        return self.command.tenant
 
     async def seal(self, claim_id: uuid.UUID):
         """The function sealing free text with the key of the claim's debtor account (404 for
         another tenant's claim)."""
-        record = await self.handler.claim_record(self.principal.tenant, claim_id)
+        record = await self.handler.claim_record(self.tenant, claim_id)
         return await self.handler.sealer.sealer_for(record.account)
 
     async def run(self, claim_id: uuid.UUID, command, body=None) -> ClaimOut:
@@ -50,26 +50,21 @@ class CommandCall:
         of a request already carried out answers the current claim with
         ``Idempotent-Replayed: true``."""
         record, replayed = await self.handler.execute(
-            self.principal.tenant,
+            self.tenant,
             claim_id,
             command,
-            correlation_id=self.correlation_id,
-            idempotency=idempotency(self.request, self.idempotency_key, body),
+            correlation_id=self.command.correlation_id,
+            idempotency=self.command.idempotency(body),
         )
-        if replayed:
-            self.response.headers["Idempotent-Replayed"] = "true"
+        self.command.answered(replayed)
         return await present(self.handler, record)
 
 
 async def _command_call(
-    request: Request,
-    response: Response,
-    principal: WriterDep,
+    command: Annotated[CommandRequest, Depends(command_request("claims:write"))],
     handler: HandlerDep,
-    correlation_id: CorrelationDep = None,
-    idempotency_key: IdempotencyKeyDep = None,
 ) -> CommandCall:
-    return CommandCall(principal, handler, request, response, correlation_id, idempotency_key)
+    return CommandCall(command, handler)
 
 
 CommandDep = Annotated[CommandCall, Depends(_command_call)]

@@ -73,7 +73,9 @@ async def open_dispute(body: DisputeIn, call: CommandDep, response: Response) ->
     The acknowledgement and resolution deadlines are set now."""
     command = OpenDispute(
         claim_id=body.claim_id,
-        dispute_id=call.handler.dispute_id(call.tenant, body.claim_id, call.idempotency_key),
+        dispute_id=call.handler.dispute_id(
+            call.tenant, body.claim_id, call.command.idempotency_key
+        ),
         reason=body.reason,
         raised_by=body.raised_by,
         disputed_amount=None if body.disputed_amount is None else Decimal(body.disputed_amount),

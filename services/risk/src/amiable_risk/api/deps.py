@@ -3,22 +3,20 @@ needs (correlation id, Idempotency-Key) in one ``CommandDep``."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 from pydantic import BaseModel
 
 from amiable_events.auth import Principal, require_scope
-from amiable_events.http import CorrelationDep, IdempotencyKeyDep, idempotency
+from amiable_events.http import CommandRequest, command_request
 from amiable_events.inputs import Text
 from amiable_risk.api.models import RiskOut
 from amiable_risk.api.views import present
 from amiable_risk.app.handlers import RiskHandler
 
 ReaderDep = Annotated[Principal, Depends(require_scope("risk:read"))]
-WriterDep = Annotated[Principal, Depends(require_scope("risk:write"))]
 DebtorId = Text(100, description="Your own id for the customer")
 
 
@@ -31,36 +29,27 @@ HandlerDep = Annotated[RiskHandler, Depends(_handler)]
 
 @dataclass(frozen=True)
 class CommandCall:
-    principal: Principal
+    command: CommandRequest
     handler: RiskHandler
-    request: Request
-    response: Response
-    correlation_id: uuid.UUID | None
-    idempotency_key: str | None
 
     async def run(self, command, body: BaseModel) -> RiskOut:
         """Execute ``command``; a retry of a request already carried out answers the current
         risk with ``Idempotent-Replayed: true``."""
         account, replayed = await self.handler.execute(
-            self.principal.tenant,
+            self.command.tenant,
             command,
-            correlation_id=self.correlation_id,
-            idempotency=idempotency(self.request, self.idempotency_key, body),
+            correlation_id=self.command.correlation_id,
+            idempotency=self.command.idempotency(body),
         )
-        if replayed:
-            self.response.headers["Idempotent-Replayed"] = "true"
-        return await present(self.handler, self.principal.tenant, account)
+        self.command.answered(replayed)
+        return await present(self.handler, self.command.tenant, account)
 
 
 async def _command_call(
-    request: Request,
-    response: Response,
-    principal: WriterDep,
+    command: Annotated[CommandRequest, Depends(command_request("risk:write"))],
     handler: HandlerDep,
-    correlation_id: CorrelationDep = None,
-    idempotency_key: IdempotencyKeyDep = None,
 ) -> CommandCall:
-    return CommandCall(principal, handler, request, response, correlation_id, idempotency_key)
+    return CommandCall(command, handler)
 
 
 CommandDep = Annotated[CommandCall, Depends(_command_call)]
