@@ -4,6 +4,7 @@ clocks, service processes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -258,3 +259,30 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+
+
+@contextlib.asynccontextmanager
+async def service_on_own_topic(infra: Infra, name: str, log_dir: Path, *, clock=FROZEN_AT):
+    """A ``name`` process on a topic, a schema and a consumer group of its own, ready, with a
+    log on that topic to feed it the events another service would write (``process.log``,
+    ``process.topic``); the process, the schema and the topic are gone afterwards."""
+    from amiable_events.producer import EventLog
+
+    topic = await create_topic(infra.bootstrap, unique_name(name))
+    schema = topic.replace("-", "_")
+    await ensure_dlq(infra.bootstrap, name)
+    env = service_env(
+        infra, clock=clock, topic=topic, projection_schema=schema, consumer_group=f"{name}-{schema}"
+    )
+    process = ServiceProcess(name, free_port(), env, log_dir / f"{name}.log").start()
+    log = EventLog(infra.bootstrap, topic=topic, client_id=f"{name}-test")
+    await log.start()
+    try:
+        process.wait_ready()
+        process.log, process.topic = log, topic
+        yield process
+    finally:
+        await log.stop()
+        process.stop()
+        await drop_schemas(infra.database_url, f"amiable_{name}", [schema, f"{schema}_rebuild"])
+        await delete_topics(infra.bootstrap, [topic])

@@ -10,19 +10,12 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from amiable_events.producer import EventLog
 from tests.risk_givens import TODAY, History
 from tests.support import (
     ServiceProcess,
     auth,
-    create_topic,
-    delete_topics,
-    drop_schemas,
-    ensure_dlq,
     eventually,
-    free_port,
-    service_env,
-    unique_name,
+    service_on_own_topic,
 )
 
 DISPUTES = ("disputes:read", "disputes:write")
@@ -30,31 +23,11 @@ DISPUTES = ("disputes:read", "disputes:write")
 
 @pytest.fixture(scope="module")
 async def disputes(infra, tmp_path_factory):
-    topic = await create_topic(infra.bootstrap, unique_name("disputes"))
-    schema = topic.replace("-", "_")
-    await ensure_dlq(infra.bootstrap, "disputes")
-    env = service_env(
-        infra,
-        clock=TODAY,
-        topic=topic,
-        projection_schema=schema,
-        consumer_group=f"disputes-{schema}",
-    )
-    log_path = tmp_path_factory.mktemp("disputes") / "disputes.log"
-    process = ServiceProcess("disputes", free_port(), env, log_path).start()
-    log = EventLog(infra.bootstrap, topic=topic, client_id="disputes-test")
-    await log.start()
-    try:
-        process.wait_ready()
-        process.log = log
-        process.topic = topic
+    async with service_on_own_topic(
+        infra, "disputes", tmp_path_factory.mktemp("disputes"), clock=TODAY
+    ) as process:
         process.infra = infra
         yield process
-    finally:
-        await log.stop()
-        process.stop()
-        await drop_schemas(infra.database_url, "amiable_disputes", [schema])
-        await delete_topics(infra.bootstrap, [topic])
 
 
 @dataclass

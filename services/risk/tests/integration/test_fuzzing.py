@@ -14,22 +14,14 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from amiable_events.producer import EventLog
 from amiable_risk.main import SERVICE
 from tests.fuzzing import fuzz
 from tests.risk_givens import TODAY, History, paid_late
 from tests.support import (
-    ServiceProcess,
     auth,
-    create_topic,
-    delete_topics,
-    drop_schemas,
-    ensure_dlq,
     eventually,
-    free_port,
-    service_env,
+    service_on_own_topic,
     token,
-    unique_name,
 )
 
 pytestmark = pytest.mark.integration
@@ -50,37 +42,17 @@ def seeded_histories(tenant: str) -> list[History]:
 @pytest.fixture(scope="module")
 async def risk_service(infra, tmp_path_factory):
     """A risk process on a topic, a schema and a consumer group of the module's own, its clock
-    frozen at noon on ``TODAY``, and a tenant whose debtors it has assessed."""
-    topic = await create_topic(infra.bootstrap, unique_name("risk-fuzz"))
-    schema = topic.replace("-", "_")
-    await ensure_dlq(infra.bootstrap, "risk")
+    frozen at noon on ``TODAY``, and a tenant whose debtors it is given."""
     tenant = f"fuzz-{uuid.uuid4().hex[:8]}"
     histories = seeded_histories(tenant)
-    log = EventLog(infra.bootstrap, topic=topic, client_id="risk-fuzz")
-    await log.start()
-    try:
+    async with service_on_own_topic(
+        infra, "risk", tmp_path_factory.mktemp("risk"), clock=TODAY
+    ) as process:
         for history in histories:
-            await log.append(history.envelopes)
-    finally:
-        await log.stop()
-    env = service_env(
-        infra,
-        clock=TODAY,
-        topic=topic,
-        projection_schema=schema,
-        consumer_group=f"risk-{schema}",
-    )
-    log_path = tmp_path_factory.mktemp("risk") / "risk.log"
-    process = ServiceProcess("risk", free_port(), env, log_path).start()
-    try:
-        process.wait_ready()
+            await process.log.append(history.envelopes)
         process.tenant = tenant
         process.debtors = [history.debtor_id for history in histories]
         yield process
-    finally:
-        process.stop()
-        await drop_schemas(infra.database_url, "amiable_risk", [schema])
-        await delete_topics(infra.bootstrap, [topic])
 
 
 async def test_schemathesis_finds_no_failure_with_every_check_on(risk_service, tmp_path):

@@ -12,21 +12,13 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from amiable_events.producer import EventLog
 from tests.risk_givens import TODAY, History
 from tests.support import (
     ROOT,
-    ServiceProcess,
     auth,
-    create_topic,
-    delete_topics,
-    drop_schemas,
-    ensure_dlq,
     eventually,
-    free_port,
     operator_auth,
-    service_env,
-    unique_name,
+    service_on_own_topic,
 )
 
 pytestmark = pytest.mark.integration
@@ -37,29 +29,10 @@ RISK = ("risk:read", "risk:write")
 @pytest.fixture(scope="module")
 async def risk(infra, tmp_path_factory):
     """A risk process on a topic, a schema and a consumer group of the module's own."""
-    topic = await create_topic(infra.bootstrap, unique_name("risk"))
-    schema = topic.replace("-", "_")
-    await ensure_dlq(infra.bootstrap, "risk")
-    env = service_env(
-        infra,
-        clock=TODAY,
-        topic=topic,
-        projection_schema=schema,
-        consumer_group=f"risk-{schema}",
-    )
-    log_path = tmp_path_factory.mktemp("risk") / "risk.log"
-    process = ServiceProcess("risk", free_port(), env, log_path).start()
-    log = EventLog(infra.bootstrap, topic=topic, client_id="risk-test")
-    await log.start()
-    try:
-        process.wait_ready()
-        process.log = log
+    async with service_on_own_topic(
+        infra, "risk", tmp_path_factory.mktemp("risk"), clock=TODAY
+    ) as process:
         yield process
-    finally:
-        await log.stop()
-        process.stop()
-        await drop_schemas(infra.database_url, "amiable_risk", [schema, f"{schema}_rebuild"])
-        await delete_topics(infra.bootstrap, [topic])
 
 
 async def risk_of(api: httpx.AsyncClient, tenant: str, debtor: str, ready=lambda body: True):
