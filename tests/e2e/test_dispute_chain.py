@@ -7,8 +7,6 @@ debtor's business days and escalate to mediation on an accelerated clock."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -17,7 +15,12 @@ import pytest
 
 from amiable_events.catalog import REGISTRY
 from amiable_events.envelope import decode
-from tests.support import ROOT, auth, eventually, operator_auth, read_topic
+from tests.support import (
+    auth,
+    eventually,
+    read_topic,
+    rebuild_gives_live_digest,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -200,28 +203,8 @@ async def test_each_outcome_reaches_the_claim_once(fresh_topic, service_process,
         assert reissue.data.reissued_as == "F-3-BIS"
 
         # the disputes projection rebuilds to its live digest
-        seen: list[dict] = []
-
-        async def settled():
-            seen.append(
-                (await disputes_api.get("/admin/state-digest", headers=operator_auth())).json()
-            )
-            return seen[-1] if len(seen) > 1 and seen[-1] == seen[-2] else None
-
-        live = await eventually(settled, interval=0.5)
+        live = await rebuild_gives_live_digest(disputes)
         assert live["tables"]["disputes"]["rows"] == 5
-        result = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "amiable_cli.main", "rebuild", "disputes"],
-            env=disputes.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stderr
-        after = (await disputes_api.get("/admin/state-digest", headers=operator_auth())).json()
-        assert after["tables"] == live["tables"]
 
 
 async def test_one_active_dispute_per_claim_across_replicas(fresh_topic, service_process, unique):

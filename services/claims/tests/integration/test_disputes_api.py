@@ -34,7 +34,12 @@ from amiable_events.personal import ERASED, PostgresKeyStore, Sealer
 from amiable_events.producer import EventLog
 from amiable_events.service import KEYS_DATABASE
 from tests.factories import registered
-from tests.support import ROOT, auth, eventually, operator_auth, read_topic
+from tests.support import (
+    auth,
+    eventually,
+    read_topic,
+    rebuild_gives_live_digest,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -241,18 +246,7 @@ async def test_resolutions_timelines_and_the_dispute_rate(
             }
             assert eur["cancelled_count"] == 1
 
-            live = (await api.get("/admin/state-digest", headers=operator_auth())).json()
-            result = await asyncio.to_thread(
-                subprocess.run,
-                [sys.executable, "-m", "amiable_cli.main", "rebuild", "claims"],
-                env=service.env,
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            assert result.returncode == 0, result.stderr
-            assert f"digest {live['digest']}" in result.stdout, (live, result.stdout)
+            await rebuild_gives_live_digest(service)
 
             erased = await api.delete(f"/v1/debtors/{debtor}/personal-data")
             assert erased.status_code == 200, erased.text

@@ -5,9 +5,6 @@ follows the assessments, and a rebuild gives the live digest."""
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-import sys
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -28,7 +25,12 @@ from amiable_events.producer import EventLog
 from amiable_events.projection import rebuild
 from amiable_events.risk import InsolvencyRecorded, Reason, RiskAssessed
 from tests.factories import T0, registered
-from tests.support import ROOT, auth, drop_schemas, eventually, operator_auth
+from tests.support import (
+    auth,
+    drop_schemas,
+    eventually,
+    rebuild_gives_live_digest,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -181,18 +183,7 @@ async def test_risk_events_on_claims_amounts_timelines_and_kpis(
             segments = {line["segment"]: line["debtors"] for line in mix["by_segment"]}
             assert (segments["chronic_late_payer"], segments["unassessed"]) == (1, 1)
 
-            live = (await api.get("/admin/state-digest", headers=operator_auth())).json()
-            result = await asyncio.to_thread(
-                subprocess.run,
-                [sys.executable, "-m", "amiable_cli.main", "rebuild", "claims"],
-                env=service.env,
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            assert result.returncode == 0, result.stderr
-            assert f"digest {live['digest']}" in result.stdout, (live, result.stdout)
+            await rebuild_gives_live_digest(service)
     finally:
         await log.stop()
 

@@ -4,9 +4,6 @@ The service's clock is frozen at ``TODAY``; every date is computed from it."""
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-import sys
 from datetime import timedelta
 
 import httpx
@@ -14,10 +11,9 @@ import pytest
 
 from tests.risk_givens import TODAY, History
 from tests.support import (
-    ROOT,
     auth,
     eventually,
-    operator_auth,
+    rebuild_gives_live_digest,
     service_on_own_topic,
 )
 
@@ -238,27 +234,5 @@ async def test_insolvency_puts_the_debtor_in_its_segment_and_overrides_wait(risk
 
 
 async def test_amiable_rebuild_gives_the_live_risk_digest(risk):
-    async with httpx.AsyncClient(base_url=risk.url, timeout=15) as api:
-        seen: list[dict] = []
-
-        async def settled():
-            """The digest once two reads in a row agree: the reactions of the earlier tests'
-            events are applied too."""
-            seen.append((await api.get("/admin/state-digest", headers=operator_auth())).json())
-            return seen[-1] if len(seen) > 1 and seen[-1] == seen[-2] else None
-
-        live = await eventually(settled, interval=0.5)
-        assert live["tables"]["risk_accounts"]["rows"] > 0
-        result = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "amiable_cli.main", "rebuild", "risk"],
-            env=risk.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stderr
-        after = (await api.get("/admin/state-digest", headers=operator_auth())).json()
-        assert after["tables"] == live["tables"]  # names the table that differs
-        assert f"digest {live['digest']}" in result.stdout
+    live = await rebuild_gives_live_digest(risk)
+    assert live["tables"]["risk_accounts"]["rows"] > 0
