@@ -123,6 +123,15 @@ async def test_filters_and_a_cursor_without_duplicates_or_gaps(desk):
     assert sorted(await ids(desk, max_age_days=15)) == sorted([*today, *by_age[:2]])
     assert await ids(desk, min_age_days=5, max_age_days=30) == by_age[1:3]
     assert await ids(desk, status="resolved") == []
+
+    async def breached():  # the logged disputes were due 2 days after opening (the givens)
+        found = await ids(desk, breached="true")
+        return found if found == by_age else None
+
+    assert await eventually(breached) == by_age
+    assert sorted(await ids(desk, breached="false")) == sorted(today)
+    assert await ids(desk, limitation_at_risk="true") == []
+    assert len(await ids(desk, limitation_at_risk="false")) == 7
     bad = await desk.get("/v1/disputes", status="closed")
     assert bad.status_code == 422
 

@@ -24,6 +24,8 @@ _LIST = """SELECT dispute_id, claim_id, debtor_id, invoice_number, status, reaso
     AND ($6::timestamptz IS NULL OR opened_at >= $6)
     AND ($7::timestamptz IS NULL OR opened_at < $7)
     AND ($8::timestamptz IS NULL OR (opened_at, dispute_id) < ($8, $9::uuid))
+    AND ($11::boolean IS NULL OR (breaches <> '[]'::jsonb) = $11)
+    AND ($12::boolean IS NULL OR limitation_at_risk = $12)
     ORDER BY opened_at DESC, dispute_id DESC LIMIT $10"""
 # Ages in whole days, as the buckets name them: 7 days and 5 hours is 7, so "0-7".
 _OPEN_BY_REASON_AND_AGE = """SELECT reason, CASE
@@ -87,6 +89,8 @@ class DisputesReadModel:
         opened_before: datetime | None,
         after: Position | None,
         limit: int,
+        breached: bool | None = None,
+        limitation_at_risk: bool | None = None,
     ) -> list[dict]:
         at, dispute_id = after or (None, None)
         rows = await self._store.fetch(
@@ -101,6 +105,8 @@ class DisputesReadModel:
             at,
             dispute_id,
             limit,
+            breached,
+            limitation_at_risk,
         )
         return [{**dict(row), "breaches": orjson.loads(row["breaches"])} for row in rows]
 

@@ -101,6 +101,12 @@ async def list_disputes(
     max_age_days: Annotated[
         int | None, Query(ge=0, le=36500, description="Opened at most this many days ago")
     ] = None,
+    breached: Annotated[
+        bool | None, Query(description="true: missed a deadline (acknowledge or resolve)")
+    ] = None,
+    limitation_at_risk: Annotated[
+        bool | None, Query(description="true: the claim nears its limitation date")
+    ] = None,
     cursor: Annotated[
         str | None, Query(pattern=CURSOR, description="`next_cursor` of the previous page")
     ] = None,
@@ -118,6 +124,8 @@ async def list_disputes(
         opened_before=None if min_age_days is None else now - timedelta(days=min_age_days),
         after=decode_cursor(cursor) if cursor else None,
         limit=limit + 1,
+        breached=breached,
+        limitation_at_risk=limitation_at_risk,
     )
     items = [
         DisputeSummary(
