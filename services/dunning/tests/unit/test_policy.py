@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 from importlib.resources import files
+from pathlib import Path
 
 import pytest
 import yaml
@@ -207,3 +208,9 @@ def test_a_country_gets_its_own_contact_hours():
     policy = Policy.from_yaml(yaml.safe_dump(data))
     assert policy.contact_hours_for("ES").opens.hour == 10
     assert policy.contact_hours_for("FR").opens.hour == 9
+
+
+def test_the_track_quoted_in_the_docs_is_the_shipped_one():
+    doc = (Path(__file__).parents[4] / "docs" / "dunning.md").read_text()
+    quoted = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert yaml.safe_load(quoted) == {"standard_b2b": SHIPPED["tracks"]["standard_b2b"]}
