@@ -189,6 +189,17 @@ def test_a_claim_imported_past_its_formal_notice_restarts_at_it_after_a_reminder
     assert business_days_between(notice.day, handoff.day, "FR") == 15
 
 
+def test_a_claim_imported_the_morning_of_its_formal_notice_gets_the_reminder_first():
+    due = on(date(2028, 9, 1), FRI)
+    facts = claim("1200.00", date(2028, 8, 2), due)
+    registered = datetime(2028, 10, 20, 5, tzinfo=UTC)  # 07:00 in Paris, before opening
+    steps = plan(POLICY, POLICY.tracks["standard_b2b"], facts, registered, "FR", "Europe/Paris")
+    catch_up, notice, _ = steps
+    assert catch_up.step.key == "registered_letter"
+    assert catch_up.at == datetime(2028, 10, 20, 7, tzinfo=UTC)
+    assert business_days_between(catch_up.day, notice.day, "FR") == 10
+
+
 def test_a_claim_with_a_reminder_still_ahead_of_its_notice_catches_nothing_up():
     due = on(date(2028, 9, 1), FRI)
     facts = claim("1200.00", date(2028, 8, 2), due)

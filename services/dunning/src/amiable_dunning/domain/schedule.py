@@ -170,8 +170,9 @@ def _catch_up(
     """A claim registered already overdue starts at the stage its age calls for: the steps
     planned before registration are not sent. But a formal notice always follows a reminder:
     when none is left before it, the last one skipped goes out at the first contact time after
-    registration. A claim whose formal notice is already past restarts at the formal notice
-    rather than pass it: the notice and what follows keep their spacing after that reminder."""
+    registration. A claim whose formal notice is already past, or due the day of that reminder,
+    restarts at the formal notice rather than pass it or send both at once: the notice and what
+    follows keep their spacing after the reminder."""
     past = [p for p in planned if p.at < registered_at]
     if not past:
         return planned
@@ -188,7 +189,7 @@ def _catch_up(
     now = first_contact(registered_at, country, timezone, hours)
     now_day = now.astimezone(zone(timezone)).date()
     caught_up = replace(reminder, day=now_day, at=now, caught_up=True)
-    if notice in kept:
+    if notice in kept and notice.day > now_day:
         return [caught_up, *kept]
     gap = business_days_between(reminder.day, notice.day, country)
     notice_day = add_business_days(now_day, max(gap, 1), country)
