@@ -8,10 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
 from typing import Literal, get_args
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,6 +26,7 @@ from amiable_rules.late_fees import (
     open_principal,
 )
 from amiable_rules.limitation import LimitationRules
+from amiable_rules.local_time import zone
 
 ClosedStatus = Literal["settled", "written_off", "cancelled"]
 ClaimStatus = Literal["registered", "qualified", "rejected", ClosedStatus]
@@ -140,16 +139,6 @@ class Claim(_State):
     def local_date(self, moment: datetime) -> date:
         """The day ``moment`` falls on in the debtor's time zone."""
         return moment.astimezone(zone(self.timezone or "UTC")).date()
-
-
-@lru_cache(maxsize=1024)
-def zone(name: str) -> ZoneInfo:
-    """A time zone by name; UTC for one the time-zone database does not know (registration
-    validates it, but the log is read as it is)."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def movements(claim: Claim) -> list[Movement]:

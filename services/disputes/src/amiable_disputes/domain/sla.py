@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from amiable_disputes.domain.state import ClaimFile, Dispute, Policy, zone
+from amiable_disputes.domain.state import ClaimFile, Dispute, Policy
 from amiable_events.disputes import SlaKind
 from amiable_events.ledger import ClaimLedger
 from amiable_rules.business_days import next_business_day
+from amiable_rules.local_time import zone
 
 
 def _end_of(day: date, ledger: ClaimLedger) -> datetime:

@@ -7,14 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
 
 from amiable_events.disputes import DisputeReason, EvidenceItem, Outcome, RaisedBy, SlaKind
 from amiable_events.ledger import ClaimLedger, Figures
+from amiable_rules.local_time import zone
 
 ActiveStatus = Literal["open", "under_review", "mediation"]
 Status = Literal[ActiveStatus, "resolved", "withdrawn", "hardship"]
@@ -95,16 +94,6 @@ class ClaimFile(_State):
             dispute if d.dispute_id == dispute.dispute_id else d for d in self.disputes
         )
         return self.model_copy(update={"disputes": disputes})
-
-
-@cache
-def zone(name: str) -> ZoneInfo:
-    """The debtor's time zone; UTC for a name the time-zone database does not know (claims
-    validates it on registration, but the log is read as it is)."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def local_day(ledger: ClaimLedger | None, moment: datetime) -> date:

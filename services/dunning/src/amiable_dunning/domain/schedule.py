@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from amiable_dunning.domain.policy import (
     NEVER_CHASED,
@@ -23,6 +21,7 @@ from amiable_dunning.domain.policy import (
     Track,
 )
 from amiable_rules.business_days import MAX_CLOSED_RUN, is_business_day, next_business_day
+from amiable_rules.local_time import zone
 
 
 @dataclass(frozen=True)
@@ -105,16 +104,6 @@ def business_days_between(start: date, end: date, country: str) -> int:
 def planned_day(step: Step, issued_on: date, due_on: date, country: str) -> date:
     anchor = issued_on if step.anchor == "issued_on" else due_on
     return add_business_days(anchor, step.offset_business_days, country)
-
-
-@cache
-def zone(name: str) -> ZoneInfo:
-    """The debtor's time zone; UTC for a name the time-zone database does not know (claims
-    validates it on registration, but the log is read as it is)."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def contact_time(day: date, timezone: str, hours: ContactHours) -> datetime:

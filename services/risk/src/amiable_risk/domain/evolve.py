@@ -44,8 +44,8 @@ from amiable_risk.domain.state import (
     Proceeding,
     RecentClaim,
     Settled,
-    zone,
 )
+from amiable_rules.local_time import zone
 
 Updates = dict[str, Any]
 Handler = Callable[[Account, Any, date, Scorecard], Updates]

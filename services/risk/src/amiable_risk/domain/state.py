@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
 
@@ -143,14 +141,3 @@ class Account(BaseModel):
         for claim in self.open.values():
             balance[claim.currency] = balance.get(claim.currency, Decimal(0)) + claim.principal
         return {currency: balance[currency] for currency in sorted(balance)}
-
-
-@lru_cache(maxsize=1024)
-def zone(name: str) -> ZoneInfo:
-    """The debtor's time zone; UTC for a name the time-zone database does not know (claims
-    validates it on registration, but the log is read as it is). Cached: ``ZoneInfo`` keeps
-    only a handful, and a portfolio spans many more."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")

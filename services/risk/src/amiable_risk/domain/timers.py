@@ -13,8 +13,9 @@ from datetime import date, datetime, time, timedelta
 from amiable_risk.domain.assess import assessment
 from amiable_risk.domain.features import QUARTER, YEAR
 from amiable_risk.domain.scorecard import Scorecard
-from amiable_risk.domain.state import Account, Assessment, zone
+from amiable_risk.domain.state import Account, Assessment
 from amiable_rules.business_days import next_business_day
+from amiable_rules.local_time import zone
 
 REVIEW = "review"
 #: Local time a review fires: before the debtor's business day begins.
