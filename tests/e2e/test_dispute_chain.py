@@ -268,10 +268,11 @@ async def _knows(api: httpx.AsyncClient, headers: dict, claim_id: str) -> bool:
 async def test_missed_deadlines_breach_and_escalate_on_an_accelerated_clock(
     fresh_topic, service_process, unique
 ):
-    """One moved day per real second, from now: the acknowledgement deadline (2 French business
-    days) passes within seconds, the 30-day resolution deadline within about half a minute."""
+    """Three moved days per real second, from now: the acknowledgement deadline (2 French
+    business days) passes within about two seconds, the 30-day resolution deadline within
+    about ten."""
     topic = await fresh_topic("sla")
-    clock = f"accelerated:{datetime.now(UTC).isoformat()}:86400"
+    clock = f"accelerated:{datetime.now(UTC).isoformat()}:259200"
     claims = service_process(
         "claims",
         topic=topic,
