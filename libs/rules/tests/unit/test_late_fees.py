@@ -8,7 +8,7 @@ Basiszinssatz + 9 points, GB Bank Rate on 31 Dec / 30 Jun before the debt fell l
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from importlib import resources
 
@@ -22,6 +22,7 @@ from amiable_rules.late_fees import (
     Suspension,
     Terms,
     amount_due,
+    half_year_start,
 )
 
 RULES = LateFeeRules.load()
@@ -451,11 +452,18 @@ def test_a_payment_after_a_waiver_goes_to_interest_then_principal() -> None:
 
 
 def test_a_half_year_after_last_checked_is_flagged_for_verification() -> None:
-    """As of 2027-01-05 the H1 2027 rate (in force on 2027-01-01) postdates the 2026-11-24 check."""
-    result = due(as_of=date(2027, 1, 5))
+    """The rate of the first half-year that starts after the shipped table's last check is not
+    verified yet: said on that half-year's line, not on the one before. Derived from the table,
+    so refreshing it (a new row, a later check) keeps the test true."""
+    series = RULES.entries["FR"].interest.series
+    checked = series.last_checked
+    current = half_year_start(checked)
+    unverified = date(current.year, 7, 1) if current.month == 1 else date(current.year + 1, 1, 1)
+    result = due(due_on=checked - timedelta(days=30), as_of=unverified + timedelta(days=4))
     assert "not verified" not in interest_lines(result)[-2].note
     assert interest_lines(result)[-1].note.endswith(
-        "(rate in force on 2027-01-01 not verified: ecb_rates.csv last checked 2026-11-24)"
+        f"(rate in force on {unverified.isoformat()} not verified: "
+        f"{series.file} last checked {checked.isoformat()})"
     )
 
 
