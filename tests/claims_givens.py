@@ -8,16 +8,21 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from amiable_claims.adapters.projector import ClaimsProjector
+from amiable_claims.app.reactions import reactions
 from amiable_claims.domain.commands import RegisterClaim
 from amiable_claims.domain.decide import decide_registration
 from amiable_claims.domain.evolve import fold
+from amiable_claims.domain.proceedings import evolve_account
 from amiable_claims.domain.state import Claim
 from amiable_claims.main import policy
 from amiable_claims.settings import ClaimsSettings
 from amiable_events.claims import Contact, Debtor
+from amiable_events.clock import FrozenClock
 from amiable_events.commands import Context
 from amiable_events.envelope import Envelope
 from amiable_events.ids import seeded_ids
+from tests.behaviour import ServiceUnderTest
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 POLICY = policy(ClaimsSettings(env="dev"))
@@ -267,3 +272,19 @@ def portfolio_csv(
             expected["created"] += 1
         writer.writerow(row)
     return out.getvalue(), expected
+
+
+def reacting_claims():
+    """The claims service's reactions (to other services' events) under the behaviour suite:
+    its projector, and the debtor account's state, whatever the event."""
+    return ServiceUnderTest(
+        name="claims",
+        deciders={},
+        policy=POLICY,
+        clock=FrozenClock(NOW),
+        evolve=evolve_account,
+        follows=lambda envelope: True,
+        by_account=True,
+        projector=ClaimsProjector(POLICY),
+        reactions=reactions(),
+    )

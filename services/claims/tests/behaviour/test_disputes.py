@@ -13,30 +13,16 @@ from decimal import Decimal
 
 import pytest
 
-from amiable_claims.adapters.projector import ClaimsProjector
-from amiable_claims.app.reactions import reactions
 from amiable_claims.domain.evolve import fold
-from amiable_claims.domain.proceedings import evolve_account
 from amiable_events.claims import ClaimAdjusted, ClaimCancelled
-from amiable_events.clock import FrozenClock
 from amiable_events.disputes import DisputeResolved
 from amiable_events.envelope import Envelope
 from amiable_events.ids import caused_id
-from tests.behaviour import ServiceUnderTest, backends
-from tests.claims_givens import NOW, POLICY
+from tests.behaviour import backends
+from tests.claims_givens import reacting_claims
 from tests.factories import registered
 
-CLAIMS = ServiceUnderTest(
-    name="claims",
-    deciders={},
-    policy=POLICY,
-    clock=FrozenClock(NOW),
-    evolve=evolve_account,
-    follows=lambda envelope: True,
-    by_account=True,
-    projector=ClaimsProjector(POLICY),
-    reactions=reactions(),
-)
+CLAIMS = reacting_claims()
 
 real_backend, backend = backends(CLAIMS)
 

@@ -14,31 +14,17 @@ from decimal import Decimal
 
 import pytest
 
-from amiable_claims.adapters.projector import ClaimsProjector
-from amiable_claims.app.reactions import reactions
 from amiable_claims.domain.decide import decide_registration
 from amiable_claims.domain.evolve import fold
 from amiable_claims.domain.figures import amount_due
-from amiable_claims.domain.proceedings import evolve_account
 from amiable_events.claims import FixedFeeWaived
-from amiable_events.clock import FrozenClock
 from amiable_events.envelope import Envelope
 from amiable_events.ids import caused_id, seeded_ids
 from amiable_events.risk import InsolvencyRecorded
-from tests.behaviour import ServiceUnderTest, backends
-from tests.claims_givens import NOW, POLICY, context, register_command
+from tests.behaviour import backends
+from tests.claims_givens import NOW, POLICY, context, reacting_claims, register_command
 
-CLAIMS = ServiceUnderTest(
-    name="claims",
-    deciders={},
-    policy=POLICY,
-    clock=FrozenClock(NOW),
-    evolve=evolve_account,
-    follows=lambda envelope: True,
-    by_account=True,
-    projector=ClaimsProjector(POLICY),
-    reactions=reactions(),
-)
+CLAIMS = reacting_claims()
 
 real_backend, backend = backends(CLAIMS)
 
