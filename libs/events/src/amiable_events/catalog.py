@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from amiable_events import claims, disputes, risk
+from amiable_events import claims, communications, disputes, dunning, risk
 from amiable_events.registry import Registry
 
-CONTEXTS = {"claims": claims.EVENTS, "risk": risk.EVENTS, "disputes": disputes.EVENTS}
+CONTEXTS = {
+    "claims": claims.EVENTS,
+    "risk": risk.EVENTS,
+    "dunning": dunning.EVENTS,
+    "communications": communications.EVENTS,
+    "disputes": disputes.EVENTS,
+}
 
 REGISTRY = Registry(models=[model for events in CONTEXTS.values() for model in events])

@@ -19,29 +19,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from amiable_events.base import Amount, CurrencyCode
+from amiable_events.dunning import Action, Channel, Stage, Tone
 from amiable_events.risk import Segment
 from amiable_rules.money import amount_error
 
 Anchor = Literal["issued_on", "due_on"]
-Action = Literal[
-    "call_task",
-    "email",
-    "sms",
-    "letter",
-    "registered_letter",
-    "visit_task",
-    "propose_payment_plan",
-    "propose_partial_remission",
-    "formal_notice",
-    "bailiff_summons",
-    "litigation_handoff",
-]
-Channel = Literal[
-    "phone", "email", "sms", "letter", "registered_letter", "visit", "bailiff", "lawyer"
-]
-Tone = Literal["courteous", "neutral", "direct", "firm"]
 TrackId = Literal["standard_b2b", "large_claim", "fragile_customer", "chronic_late_payer"]
-Stage = Literal["amicable", "firm", "formal_notice", "after_formal_notice"]
 Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 CountryKey = Annotated[str, Field(pattern=r"^([A-Z]{2}|default)$")]
 
