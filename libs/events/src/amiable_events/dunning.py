@@ -63,7 +63,6 @@ PlanReason = Literal[
     "segment_overridden",
     "hardship_declared",
     "payment_plan_agreed",
-    "promise_broken",
     "payment_plan_defaulted",
 ]
 PauseReason = Literal["dispute_opened", "promise_to_pay"]
@@ -72,6 +71,7 @@ ResumeReason = Literal[
     "dispute_withdrawn",
     "partial_dispute_resolved",
     "promise_period_over",
+    "promise_broken",
 ]
 RescheduleReason = Literal["channel_failed"]
 StopReason = Literal[
@@ -82,7 +82,6 @@ StopReason = Literal[
     "dispute_upheld",
     "insolvency",
     "escalated",
-    "track_completed",
 ]
 SkipReason = Literal["paid_since_planned", "stage_cap_reached", "no_channel_left"]
 
@@ -154,6 +153,9 @@ class DunningPlanScheduled(PlanEvent):
     policy_id: str
     policy_version: str
     track: Track
+    max_reminders_per_stage: int = Field(
+        ge=1, description="The policy's cap: more reminders in one stage are skipped"
+    )
     scheduled_at: datetime
 
 
@@ -172,7 +174,8 @@ class DunningPaused(Event):
 
 
 class DunningResumed(PlanEvent):
-    """Chasing resumes; the steps left are dated again from now, keeping their spacing."""
+    """Chasing resumes; the steps left are dated again from now, keeping their spacing. After a
+    broken promise they start one stage firmer than the stage the claim had reached."""
 
     type: ClassVar[str] = "amiable.dunning.resumed.v1"
     source: ClassVar[str] = "dunning"
@@ -272,7 +275,8 @@ class ClaimEscalated(Event):
     claim_id: UUID
     reason: Literal["litigation_handoff"]
     timeline_reference: UUID = Field(
-        description="The id of the DunningStepDue that handed the claim over"
+        description="The id of the DunningApprovalRequested that put the handoff before a "
+        "person: the claim's timeline entry it answers"
     )
     approved_by: str
     escalated_at: datetime

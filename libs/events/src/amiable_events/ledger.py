@@ -1,7 +1,7 @@
 """What is owed on a claim, for a service that reads the claim log but does not own the claim
-(disputes, dunning, communications): the claim's money facts folded from the claims events, and
-the amount due computed from them with the shared rules (``amiable_rules.late_fees``), as the
-claims service computes it.
+(disputes, dunning, communications): the claim's money facts folded from the claims events (and
+its status, which dunning's ``ClaimEscalated`` moves too), and the amount due computed from them
+with the shared rules (``amiable_rules.late_fees``), as the claims service computes it.
 
 The fold is pure and total: an event about a claim it has not seen registered changes nothing.
 The settings that change the figures (``amiable_events.settings.FigureSettings``) are the claims
@@ -32,6 +32,7 @@ from amiable_events.claims import (
     PaymentPlanDefaulted,
     PaymentReceived,
 )
+from amiable_events.dunning import ClaimEscalated
 from amiable_rules.governing_law import GoverningLaws
 from amiable_rules.late_fees import (
     Allocation,
@@ -44,7 +45,11 @@ from amiable_rules.late_fees import (
     open_principal,
 )
 
-LedgerStatus = Literal["registered", "qualified", "rejected", "settled", "written_off", "cancelled"]
+#: ``escalated``: handed over to litigation (dunning's ``ClaimEscalated``): chased no more, but
+#: not closed, the money is still owed.
+LedgerStatus = Literal[
+    "registered", "qualified", "rejected", "escalated", "settled", "written_off", "cancelled"
+]
 CLOSED = frozenset({"settled", "written_off", "cancelled"})
 
 
@@ -173,10 +178,12 @@ def _fold(event: object, ledger: ClaimLedger) -> ClaimLedger:
     return ledger
 
 
-#: The events that only move a claim's status (a closed claim's status never moves again)
+#: The events that only move a claim's status (a closed claim's status never moves again, and an
+#: escalated one only to closed), as the claims service folds them
 STATUS_OF: dict[type, LedgerStatus] = {
     ClaimQualified: "qualified",
     ClaimRejected: "rejected",
+    ClaimEscalated: "escalated",
     ClaimSettled: "settled",
     ClaimWrittenOff: "written_off",
     ClaimCancelled: "cancelled",
@@ -184,9 +191,10 @@ STATUS_OF: dict[type, LedgerStatus] = {
 
 
 def _status(event: object, ledger: ClaimLedger) -> ClaimLedger:
-    if ledger.closed:
+    status = STATUS_OF[type(event)]
+    if ledger.closed or (ledger.status == "escalated" and status not in CLOSED):
         return ledger
-    return ledger.model_copy(update={"status": STATUS_OF[type(event)]})
+    return ledger.model_copy(update={"status": status})
 
 
 for _kind in STATUS_OF:

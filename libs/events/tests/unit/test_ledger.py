@@ -33,6 +33,7 @@ from amiable_events.claims import (
     PaymentReceived,
     PromiseBroken,
 )
+from amiable_events.dunning import ClaimEscalated
 from amiable_events.envelope import Envelope
 from amiable_events.ledger import FOLDED, Figures, fold
 from amiable_events.settings import FigureSettings
@@ -246,6 +247,27 @@ def test_a_rejected_claim_is_not_closed_and_may_be_qualified_again():
     assert (log.ledger().status, log.ledger().closed) == ("rejected", False)
     log.add(ClaimQualified(claim_id=CLAIM_ID, qualified_at=at(DUE_ON), prescription_date=DUE_ON))
     assert log.ledger().status == "qualified"
+
+
+def test_an_escalated_claim_is_not_closed_stays_escalated_and_still_settles():
+    """Dunning's handoff to litigation: chased no more, still owed; as claims folds it."""
+    escalated = ClaimEscalated(
+        claim_id=CLAIM_ID,
+        reason="litigation_handoff",
+        timeline_reference=uuid.uuid4(),
+        approved_by="user:collector-1",
+        escalated_at=at(DUE_ON),
+    )
+    log = Log().register().add(escalated)
+    assert (log.ledger().status, log.ledger().closed) == ("escalated", False)
+    log.add(ClaimQualified(claim_id=CLAIM_ID, qualified_at=at(DUE_ON), prescription_date=DUE_ON))
+    log.add(ClaimRejected(claim_id=CLAIM_ID, rejected_at=at(DUE_ON), reasons=("duplicate",)))
+    assert log.ledger().status == claims_fold(log.envelopes).status == "escalated"
+    log.pay(DUE_ON, "1000.00").add(
+        ClaimSettled(claim_id=CLAIM_ID, settled_on=DUE_ON, overpaid=Decimal(0))
+    )
+    assert log.ledger().status == claims_fold(log.envelopes).status == "settled"
+    assert ClaimEscalated in FOLDED
 
 
 def test_a_second_fee_waiver_never_brings_the_fee_back():
