@@ -49,3 +49,9 @@ def caused_steps(events) -> list[str]:
         n = seen[event.type]
         steps.append(event.type if n == 1 else f"{event.type}#{n}")
     return steps
+
+
+def timer_event_id(service: str, timer_id: str) -> uuid.UUID:
+    """The id of the event that fires ``timer_id`` of ``service``: the same on every re-fire
+    (pure, so a domain can name the event a timer of its own appended)."""
+    return keyed_id("timer", service, timer_id)

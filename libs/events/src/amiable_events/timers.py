@@ -57,7 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from amiable_events.base import Event
 from amiable_events.clock import Clock
 from amiable_events.envelope import Envelope, service_actor
-from amiable_events.ids import keyed_id
+from amiable_events.ids import timer_event_id
 from amiable_events.outages import outage
 from amiable_events.producer import EventLog
 from amiable_events.projection import ProjectionRunner, ProjectionStore, failure_reason
@@ -120,11 +120,6 @@ TIMER_COLUMNS = (
     "traceparent",
     "tracestate",
 )
-
-
-def timer_event_id(service: str, timer_id: str) -> UUID:
-    """The id of the event that fires ``timer_id`` of ``service``: the same on every re-fire."""
-    return keyed_id("timer", service, timer_id)
 
 
 @dataclass(frozen=True, slots=True)

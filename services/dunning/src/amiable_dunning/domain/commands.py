@@ -10,7 +10,7 @@ from amiable_dunning.domain.state import Account
 from amiable_events.commands import REPEATED, Context
 from amiable_events.dunning import ClaimEscalated
 from amiable_events.errors import Conflict, NotFound
-from amiable_events.timers import timer_event_id
+from amiable_events.ids import timer_event_id
 
 
 @dataclass(frozen=True)
