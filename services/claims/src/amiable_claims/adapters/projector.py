@@ -38,6 +38,7 @@ from amiable_claims.domain.timers import TIMER_EVENTS, TimerSpec, desired_timers
 from amiable_events.claims import ClaimAmended, ClaimRegistered, DebtorPersonalDataErased
 from amiable_events.db import Bulk, json_text, model_json, storable
 from amiable_events.disputes import DisputeOpened
+from amiable_events.dunning import ClaimEscalated
 from amiable_events.envelope import Envelope
 from amiable_events.timers import TIMER_COLUMNS, timer_event_id
 
@@ -67,6 +68,8 @@ def _debtor_json(registered, event: ClaimAmended) -> dict:
 # model, and ``isinstance`` against a pydantic model class is an ABC check, a Python call per
 # event and class that the rebuild's profile showed.
 _TIMER_EVENTS = frozenset(TIMER_EVENTS)
+#: Other services' events that the claim's fold reads (every other one is only on its timeline).
+_FOLDED_FROM_OTHERS = frozenset({DisputeOpened, ClaimEscalated})
 
 
 class ClaimsProjector:
@@ -95,7 +98,7 @@ class ClaimsProjector:
             if claim_id is None:
                 continue
             timeline.append(_timeline_row(claim_id, envelope))
-            if envelope.data.source == "claims" or type(envelope.data) is DisputeOpened:
+            if envelope.data.source == "claims" or type(envelope.data) in _FOLDED_FROM_OTHERS:
                 by_claim[claim_id].append(envelope)
         # Each record is applied once: its (partition, offset) is new to the timeline.
         await bulk.insert(claim_events, _TIMELINE, timeline, "ON CONFLICT DO NOTHING", new=True)

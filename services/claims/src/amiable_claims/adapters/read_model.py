@@ -11,6 +11,7 @@ import orjson
 from sqlalchemy import (
     Text,
     cast,
+    or_,
     select,
     tuple_,
 )
@@ -18,6 +19,7 @@ from sqlalchemy import (
 from amiable_claims.adapters.tables import claim_events, claims, debtor_accounts
 from amiable_claims.domain.state import Claim
 from amiable_events.commands import Loaded
+from amiable_events.dunning import ClaimEscalated
 from amiable_events.envelope import Envelope, account_key
 from amiable_events.registry import Registry
 
@@ -82,7 +84,7 @@ _CLAIM = _RECORD_SQL + " WHERE tenant = $1 AND claim_id = $2"
 # An open claim of the debtor ($2) with the same amount, currency and dates ($3 to $6).
 _LOOK_ALIKE = """SELECT claim_id FROM {schema}.claims
     WHERE tenant = $1 AND debtor_id = $2 AND amount = $3 AND currency = $4
-        AND issued_on = $5 AND due_on = $6 AND status IN ('registered', 'qualified')
+        AND issued_on = $5 AND due_on = $6 AND status IN ('registered', 'qualified', 'escalated')
     ORDER BY registered_at, claim_id LIMIT 1"""
 _REGISTRATION_CHECKS = f"""SELECT
     (SELECT claim_id FROM {{schema}}.claims WHERE tenant = $1 AND invoice_number = $7
@@ -210,11 +212,12 @@ class ClaimsReadModel:
         )
 
     async def history(self, tenant: str, claim_id, until: datetime | None) -> list[Envelope]:
-        """The claim's own events in log order (up to ``until``), as envelopes to fold."""
+        """The claim's own events and the handoff to litigation that moves its status, in log
+        order (up to ``until``), as envelopes to fold."""
         query = select(claim_events).where(
             claim_events.c.tenant == tenant,
             claim_events.c.claim_id == claim_id,
-            claim_events.c.source == "claims",
+            or_(claim_events.c.source == "claims", claim_events.c.type == ClaimEscalated.type),
         )
         if until is not None:
             query = query.where(claim_events.c.time <= until)

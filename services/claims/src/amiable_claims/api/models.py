@@ -306,6 +306,11 @@ class ClaimOut(BaseModel):
         description="Why the claim closed: `paid` when settled, otherwise the reason given to "
         "write it off or cancel it (`[erased]` once the debtor's personal data is erased)",
     )
+    escalated_on: date | None = Field(
+        None,
+        description="The day (debtor's time zone) a person approved the handoff to litigation: "
+        "status `escalated`, amicable recovery over, the money still owed",
+    )
     prescription_date: date = Field(description="The claim is time-barred after this date")
     payments: list[PaymentOut]
     credits: list[CreditOut]

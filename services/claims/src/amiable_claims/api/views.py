@@ -60,6 +60,7 @@ async def present(
         rejection_reasons=list(claim.rejection_reasons),
         closed_on=claim.closed_on,
         close_reason=text(claim.close_reason),
+        escalated_on=claim.escalated_on,
         prescription_date=prescription_date(claim, handler.policy),
         payments=[
             PaymentOut(

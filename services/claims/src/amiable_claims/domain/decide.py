@@ -213,8 +213,7 @@ def decide_registration(state: None, command: RegisterClaim, context: Context) -
 def decide_qualification(claim: Claim, command: RequalifyClaim, context: Context) -> list:
     """Qualify: valid, complete and not time-barred; otherwise reject with every reason."""
     now, duplicate_of = context.now, command.duplicate_of
-    if claim.closed:
-        raise Conflict(f"claim is {claim.status}", claim)
+    _amicable(claim)
     reasons: list[RejectionReason] = []
     if claim.reachable_contacts == 0:
         reasons.append("missing_debtor_contact")
@@ -242,6 +241,15 @@ def decide_qualification(claim: Claim, command: RequalifyClaim, context: Context
 def _open(claim: Claim) -> None:
     if claim.closed:
         raise Conflict(f"claim is {claim.status.replace('_', ' ')}", claim)
+
+
+def _amicable(claim: Claim) -> None:
+    """Negotiating (a promise, a payment plan) and requalifying belong to amicable recovery,
+    which the handoff to litigation ended; money received, credit notes, acknowledgements,
+    amendments, a write-off and a cancellation still apply to an escalated claim."""
+    _open(claim)
+    if claim.status == "escalated":
+        raise Conflict("claim is escalated: amicable recovery is over", claim)
 
 
 def payment_id(tenant: str, claim_id: UUID, command: RecordPayment) -> UUID:
@@ -311,7 +319,7 @@ def decide_payment_plan(
     running = claim.plan if claim.plan_running else None
     if running and (running.installments, running.grace_days) == (command.installments, grace):
         return REPEATED
-    _open(claim)
+    _amicable(claim)
     if running:
         raise Conflict("a payment plan is already running", claim)
     if not command.installments:
@@ -365,7 +373,7 @@ def decide_promise(
     )
     if any(p.promise_id == promise_id and p.state == "open" for p in claim.promises):
         return REPEATED
-    _open(claim)
+    _amicable(claim)
     amount = _amount_error("amount", command.amount, claim.currency)
     if amount:
         raise InvalidClaim([amount])

@@ -39,6 +39,7 @@ from amiable_events.claims import (
     PromiseToPayRecorded,
 )
 from amiable_events.disputes import DisputeOpened
+from amiable_events.dunning import ClaimEscalated
 from amiable_events.envelope import Envelope
 
 
@@ -94,7 +95,8 @@ def _(event: ClaimRegistered, state, envelope):
 
 @_evolve.register
 def _(event: ClaimQualified, state, envelope):
-    if state is None or state.closed:
+    # A handoff to litigation is a person's decision that a requalification does not undo.
+    if state is None or state.closed or state.status == "escalated":
         return state
     return state.model_copy(
         update={"status": "qualified", "rejection_reasons": (), "duplicate_of": None}
@@ -103,7 +105,7 @@ def _(event: ClaimQualified, state, envelope):
 
 @_evolve.register
 def _(event: ClaimRejected, state, envelope):
-    if state is None or state.closed:
+    if state is None or state.closed or state.status == "escalated":
         return state
     return state.model_copy(
         update={
@@ -286,4 +288,16 @@ def _(event: DisputeOpened, state, envelope):
         return state
     return state.model_copy(
         update={"disputed_on": state.local_date(event.opened_at), "dispute_reason": event.reason}
+    )
+
+
+@_evolve.register
+def _(event: ClaimEscalated, state, envelope):
+    # Dunning's: a claim closed before the handoff reached the log stays closed.
+    if state is None or state.closed:
+        return state
+    if state.status == "escalated":
+        return state  # the first handoff dates it; a redelivered one adds nothing
+    return state.model_copy(
+        update={"status": "escalated", "escalated_on": state.local_date(event.escalated_at)}
     )

@@ -29,7 +29,9 @@ from amiable_rules.limitation import LimitationRules
 from amiable_rules.local_time import zone
 
 ClosedStatus = Literal["settled", "written_off", "cancelled"]
-ClaimStatus = Literal["registered", "qualified", "rejected", ClosedStatus]
+#: ``escalated``: a person handed the claim over to litigation (dunning's ``ClaimEscalated``).
+#: Amicable recovery is over, but the money is still owed: the claim is not closed.
+ClaimStatus = Literal["registered", "qualified", "rejected", "escalated", ClosedStatus]
 CLOSED: frozenset[str] = frozenset(get_args(ClosedStatus))
 
 
@@ -110,6 +112,8 @@ class Claim(_State):
     #: The local date and the reason of the claim's first dispute (the dispute-rate KPI)
     disputed_on: date | None = None
     dispute_reason: str | None = None
+    #: The local date a person handed the claim over to litigation (status ``escalated``)
+    escalated_on: date | None = None
 
     @property
     def closed(self) -> bool:

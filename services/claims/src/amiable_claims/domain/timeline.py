@@ -31,6 +31,7 @@ from amiable_events.claims import (
     PromiseBroken,
     PromiseToPayRecorded,
 )
+from amiable_events.communications import CommunicationFailed
 from amiable_events.disputes import (
     DisputeAssigned,
     DisputeCommented,
@@ -41,6 +42,18 @@ from amiable_events.disputes import (
     DisputeSlaBreached,
     DisputeWithdrawn,
     HardshipDeclared,
+)
+from amiable_events.dunning import (
+    ClaimEscalated,
+    DunningApprovalRequested,
+    DunningPaused,
+    DunningPlanScheduled,
+    DunningRescheduled,
+    DunningResumed,
+    DunningStepDue,
+    DunningStepSkipped,
+    DunningStopped,
+    PlanEvent,
 )
 from amiable_events.risk import (
     CreditLimitSet,
@@ -292,3 +305,78 @@ def _(event: HardshipDeclared) -> str:
 def _(event: DisputeSlaBreached) -> str:
     missed = "assigned" if event.which == "acknowledge" else "resolved"
     return f"Dispute not {missed} by its deadline, {_utc(event.due_at)}"
+
+
+# The dunning service's events about the claim (its tenant policy events are on no timeline),
+# and communications' failed deliveries.
+
+
+def _next_step(event: PlanEvent) -> str:
+    if not event.steps:
+        return "no step left"
+    step = event.steps[0]
+    return f"next {_words(step.action)} on {step.planned_on}"
+
+
+@summarize.register
+def _(event: DunningPlanScheduled) -> str:
+    return (
+        f"Dunning plan {event.revision}: track {_words(event.track)}, policy "
+        f"{event.policy_id} {event.policy_version}, {len(event.steps)} step(s) "
+        f"({_words(event.reason)}); {_next_step(event)}"
+    )
+
+
+@summarize.register
+def _(event: DunningPaused) -> str:
+    until = f" until {event.until}" if event.until else ""
+    return f"Dunning paused: {_words(event.reason)}{until}"
+
+
+@summarize.register
+def _(event: DunningResumed) -> str:
+    return f"Dunning resumed: {_words(event.reason)}; {_next_step(event)}"
+
+
+@summarize.register
+def _(event: DunningRescheduled) -> str:
+    return f"Dunning step {event.step} rescheduled: {_words(event.reason)}; {_next_step(event)}"
+
+
+@summarize.register
+def _(event: DunningStopped) -> str:
+    return f"Dunning stopped: {_words(event.reason)}"
+
+
+@summarize.register
+def _(event: DunningStepSkipped) -> str:
+    return f"Dunning step {event.step} skipped: {_words(event.reason)}"
+
+
+@summarize.register
+def _(event: DunningApprovalRequested) -> str:
+    return f"{_words(event.action).capitalize()} ({event.step}) awaits a person's approval"
+
+
+@summarize.register
+def _(event: DunningStepDue) -> str:
+    # Who approved it is the entry's actor; a summary names no person.
+    approved = ", approved" if event.approved_by else ""
+    grouped = f", with {len(event.group) - 1} other claim(s)" if len(event.group) > 1 else ""
+    deadline = f", pay by {event.payment_deadline}" if event.payment_deadline else ""
+    return (
+        f"{_words(event.action).capitalize()} by {_words(event.channel)} (step {event.step}, "
+        f"{event.tone} tone, to {_words(event.contact_role)}){deadline}{grouped}{approved}"
+    )
+
+
+@summarize.register
+def _(event: ClaimEscalated) -> str:
+    return "Handed over to litigation on a person's approval: amicable recovery is over"
+
+
+@summarize.register
+def _(event: CommunicationFailed) -> str:
+    # Its reason is the channel's own text (a bounce may quote an address): left out.
+    step = f" (dunning step {event.step})" if event.step else ""
+    return f"Message by {_words(event.channel)} not delivered{step}"
