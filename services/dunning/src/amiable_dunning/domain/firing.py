@@ -82,13 +82,14 @@ def timers(account: Account, figures: Figures) -> list[Timer]:
 
 
 def snooze_over(claim: ClaimDunning) -> DunningResumed | None:
-    """The end of a promise's snooze (the day after the promised day plus grace): chasing
-    resumes where it stood, dated again from then."""
+    """The end of a promise's snooze: chasing resumes where it stood, dated again from then.
+    A day after the grace ends, so that claims' broken-promise check (at the start of the day
+    after the grace, UTC) comes first: a broken promise resumes one stage firmer instead."""
     pause = claim.pause
     if claim.status != "paused" or pause is None or pause.until is None:
         return None
     ledger = claim.ledger
-    start = start_of_day_after(pause.until, ledger.timezone)
+    start = start_of_day_after(pause.until + timedelta(days=1), ledger.timezone)
     steps = tuple(record.step for record in claim.pending)
     return DunningResumed(
         claim_id=claim.claim_id,

@@ -84,7 +84,9 @@ class ClaimDunning(_State):
 
     @property
     def chased(self) -> bool:
-        return self.status in ("active", "paused")
+        """Planned and not stopped: a completed track is still an open claim (a default, a
+        dispute or a payment still changes it)."""
+        return self.status in ("active", "paused", "completed")
 
     @property
     def pending(self) -> list[StepRecord]:
