@@ -56,7 +56,9 @@ def _apply(played: Played, envelope: Envelope) -> None:
     react = TABLE.get(type(envelope.data))
     if react is None:
         return
-    for caused in caused_envelopes(envelope, react(played.desk, envelope), "dunning", envelope.time):
+    for caused in caused_envelopes(
+        envelope, react(played.desk, envelope), "dunning", envelope.time
+    ):
         played.appended.append(caused)
         _apply(played, caused)
 

@@ -22,8 +22,8 @@ from amiable_events.dunning import (
     DunningApprovalRequested,
     DunningPaused,
     DunningPlanScheduled,
-    DunningResumed,
     DunningRescheduled,
+    DunningResumed,
     DunningStepDue,
     DunningStepSkipped,
     DunningStopped,
@@ -42,9 +42,7 @@ LATER = at(ISSUED + timedelta(days=200))
 
 def sent(played, claim_id=None) -> list[str]:
     return [
-        e.step
-        for e in played.events(DunningStepDue)
-        if claim_id is None or e.claim_id == claim_id
+        e.step for e in played.events(DunningStepDue) if claim_id is None or e.claim_id == claim_id
     ]
 
 
@@ -118,7 +116,8 @@ def test_a_whole_dispute_pauses_and_a_rejection_resumes_with_dates_moved():
     assert [r.reason for r in resumed] == ["dispute_rejected"]
     # nothing went out while paused; after the resume, the next step is after the resume
     during = [
-        e for e in played.events(DunningStepDue)
+        e
+        for e in played.events(DunningStepDue)
         if at(DUE + timedelta(days=5)) < e.due_at < at(DUE + timedelta(days=40))
     ]
     assert during == []
@@ -227,7 +226,10 @@ def test_insolvency_stops_every_chased_claim_of_the_debtor():
     third = history.claim(ISSUED + timedelta(days=6))
     played = play(history, LATER)
     stopped = played.events(DunningStopped)
-    assert {(s.claim_id, s.reason) for s in stopped} == {(first, "insolvency"), (second, "insolvency")}
+    assert {(s.claim_id, s.reason) for s in stopped} == {
+        (first, "insolvency"),
+        (second, "insolvency"),
+    }
     assert not [p for p in played.events(DunningPlanScheduled) if p.claim_id == third]
     assert played.claim(third).status == "waiting"
 
