@@ -49,6 +49,8 @@ class ServiceUnderTest:
     database: str | None = None  # default: amiable_<name>
     #: one state per debtor account, commands addressed by debtor id (risk); else per subject
     by_account: bool = False
+    #: one state per debtor account, commands addressed by a subject the state holds (dunning)
+    holds: Callable[[Any, str], bool] | None = None
 
 
 class Backend:
@@ -72,7 +74,10 @@ class MemoryBackend(Backend):
     def __init__(self, service: ServiceUnderTest) -> None:
         self.memory_log = InMemoryLog()
         self.states = InMemoryStates(
-            service.evolve, follows=service.follows, by_account=service.by_account
+            service.evolve,
+            follows=service.follows,
+            by_account=service.by_account,
+            holds=service.holds,
         )
         self.runner = InMemoryRunner(self.memory_log, self.states, reactions=service.reactions)
         self.bus = CommandBus(

@@ -4,7 +4,7 @@ firing at their time), so a unit test reads the events dunning would append."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -85,3 +85,21 @@ def _fire_until(played: Played, moment: datetime) -> None:
         assert claim is not None
         played.appended.append(envelope)
         _apply(played, envelope)
+
+
+def behaviour_reactions():
+    """The service's reactions for the behaviour suite: on the real backend they load the
+    account and its tenant's policies (a Desk); the in-memory one keeps the account alone, so
+    each reaction is given the default policy's Desk around it."""
+    from amiable_dunning.app.reactions import reactions
+
+    real = reactions(POLICY, FIGURES)
+
+    def around(react):
+        def adapted(state, envelope):
+            desk = state if isinstance(state, Desk) else Desk(state, PolicyBook(POLICY), FIGURES)
+            return react(desk, envelope)
+
+        return adapted
+
+    return replace(real, table={kind: around(react) for kind, react in real.table.items()})

@@ -45,14 +45,18 @@ class InMemoryStates(Generic[S]):
         follows: Callable[[Envelope], bool] = lambda envelope: True,
         state_key: Callable[[Envelope], str] = lambda envelope: envelope.subject,
         by_account: bool = False,
+        holds: Callable[[S, str], bool] | None = None,
     ) -> None:
         """``by_account``: one state per debtor account (``state_key`` is the envelope's key),
         loaded by debtor id; a debtor with no state yet loads as ``Loaded(None, debtor_id)``,
-        as a service whose commands may come before any event of the account answers it."""
+        as a service whose commands may come before any event of the account answers it.
+        ``holds``: one state per debtor account, loaded by a subject it holds (dunning keeps an
+        account's claims together, and its commands name a claim)."""
         self.evolve = evolve
         self.follows = follows
-        self.by_account = by_account
-        self.state_key = (lambda envelope: envelope.key) if by_account else state_key
+        self.by_account = by_account or holds is not None
+        self.holds = holds
+        self.state_key = (lambda envelope: envelope.key) if self.by_account else state_key
         self.states: dict[str, tuple[str, str, S]] = {}
         self.applied_ids: set[uuid.UUID] = set()
 
@@ -73,6 +77,15 @@ class InMemoryStates(Generic[S]):
         return found[2] if found else None
 
     async def load(self, tenant: str, subject: uuid.UUID | str) -> Loaded[S] | None:
+        if self.holds is not None:
+            return next(
+                (
+                    Loaded(state, debtor_id)
+                    for owner, debtor_id, state in self.states.values()
+                    if owner == tenant and self.holds(state, str(subject))
+                ),
+                None,
+            )
         if self.by_account:
             found = self.states.get(f"{tenant}:{subject}")
             return Loaded(found[2] if found else None, str(subject))
