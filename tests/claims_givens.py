@@ -20,6 +20,19 @@ from amiable_claims.settings import ClaimsSettings
 from amiable_events.claims import Contact, Debtor
 from amiable_events.clock import FrozenClock
 from amiable_events.commands import Context
+from amiable_events.communications import CommunicationFailed
+from amiable_events.dunning import (
+    ClaimEscalated,
+    DunningApprovalRequested,
+    DunningPaused,
+    DunningPlanScheduled,
+    DunningRescheduled,
+    DunningResumed,
+    DunningStepDue,
+    DunningStepSkipped,
+    DunningStopped,
+    ScheduledStep,
+)
 from amiable_events.envelope import Envelope
 from amiable_events.ids import seeded_ids
 from tests.behaviour import ServiceUnderTest
@@ -288,3 +301,99 @@ def reacting_claims():
         projector=ClaimsProjector(POLICY),
         reactions=reactions(),
     )
+
+
+APPROVER = "user:claire.martin"
+
+
+def escalation(claim_id: uuid.UUID, at: datetime = NOW) -> ClaimEscalated:
+    """Dunning's handoff of the claim to litigation, approved by :data:`APPROVER`."""
+    return ClaimEscalated(
+        claim_id=claim_id,
+        reason="litigation_handoff",
+        timeline_reference=uuid.uuid4(),
+        approved_by=APPROVER,
+        escalated_at=at,
+    )
+
+
+def dunning_events(claim_id: uuid.UUID, at: datetime = NOW) -> list:
+    """One of every dunning event about a claim, in a plausible order (planned, paused,
+    resumed, a failed channel, a formal notice, the handoff), all at ``at``, and the failed
+    delivery; the formal notice is planned 20 days after ``at``, its deadline 28 days."""
+    on = at.date() + timedelta(days=20)
+    notice = ScheduledStep(
+        key="formal_notice",
+        action="formal_notice",
+        channels=("registered_letter",),
+        template="formal_notice",
+        tone="firm",
+        solution_first=False,
+        contact_role="management",
+        stage="formal_notice",
+        planned_on=on,
+        at=datetime.combine(on, datetime.min.time(), UTC) + timedelta(hours=8),
+        payment_deadline_days=8,
+    )
+    plan = {"claim_id": claim_id, "steps": (notice,)}
+    return [
+        DunningPlanScheduled(
+            **plan,
+            revision=1,
+            reason="claim_qualified",
+            policy_id="default",
+            policy_version="2026.12-1",
+            track="standard_b2b",
+            max_reminders_per_stage=3,
+            scheduled_at=at,
+        ),
+        DunningPaused(
+            claim_id=claim_id, reason="dispute_opened", dispute_id=uuid.uuid4(), paused_at=at
+        ),
+        DunningResumed(**plan, revision=2, reason="dispute_rejected", resumed_at=at),
+        CommunicationFailed(
+            claim_id=claim_id,
+            communication_id=uuid.uuid4(),
+            channel="email",
+            revision=2,
+            step="reminder_1",
+            reason="550 mailbox claire.martin@durand.example unknown",
+            failed_at=at,
+        ),
+        DunningRescheduled(
+            **plan, revision=3, reason="channel_failed", step="reminder_1", rescheduled_at=at
+        ),
+        DunningStepSkipped(
+            claim_id=claim_id,
+            revision=3,
+            step="reminder_2",
+            reason="stage_cap_reached",
+            skipped_at=at,
+        ),
+        DunningStepDue(
+            claim_id=claim_id,
+            revision=3,
+            step="formal_notice",
+            action="formal_notice",
+            channel="registered_letter",
+            fallback_channels=(),
+            template="formal_notice",
+            tone="firm",
+            solution_first=False,
+            contact_role="management",
+            stage="formal_notice",
+            due_at=at,
+            group_id=uuid.uuid4(),
+            group=(claim_id, uuid.uuid4()),
+            payment_deadline=on + timedelta(days=8),
+        ),
+        DunningApprovalRequested(
+            claim_id=claim_id,
+            revision=3,
+            step="handoff",
+            action="litigation_handoff",
+            requested_at=at,
+        ),
+        escalation(claim_id, at),
+        DunningStopped(claim_id=claim_id, reason="escalated", stopped_at=at),
+    ]

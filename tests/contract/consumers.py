@@ -126,6 +126,46 @@ CONSUMERS: dict[str, dict[str, Reads]] = {
         "amiable.disputes.dispute-sla-breached.v1": Reads(
             required=("claim_id", "dispute_id", "which", "due_at")
         ),
+        # The dunning events about a claim and communications' failed delivery:
+        # domain/timeline.py (the summaries); domain/evolve.py folds ClaimEscalated.
+        "amiable.dunning.plan-scheduled.v1": Reads(
+            required=(
+                "claim_id",
+                "revision",
+                "steps",
+                "steps[].action",
+                "steps[].planned_on",
+                "reason",
+                "policy_id",
+                "policy_version",
+                "track",
+            )
+        ),
+        "amiable.dunning.paused.v1": Reads(required=("claim_id", "reason"), optional=("until",)),
+        "amiable.dunning.resumed.v1": Reads(
+            required=("claim_id", "reason", "steps", "steps[].action", "steps[].planned_on")
+        ),
+        "amiable.dunning.rescheduled.v1": Reads(
+            required=(
+                "claim_id",
+                "reason",
+                "step",
+                "steps",
+                "steps[].action",
+                "steps[].planned_on",
+            )
+        ),
+        "amiable.dunning.stopped.v1": Reads(required=("claim_id", "reason")),
+        "amiable.dunning.step-skipped.v1": Reads(required=("claim_id", "step", "reason")),
+        "amiable.dunning.approval-requested.v1": Reads(required=("claim_id", "step", "action")),
+        "amiable.dunning.step-due.v1": Reads(
+            required=("claim_id", "step", "action", "channel", "tone", "contact_role", "group"),
+            optional=("payment_deadline", "approved_by"),
+        ),
+        "amiable.dunning.claim-escalated.v1": Reads(required=("claim_id", "escalated_at")),
+        "amiable.communications.communication-failed.v1": Reads(
+            required=("claim_id", "channel"), optional=("step",)
+        ),
     },
     "risk": {
         # domain/evolve.py (the debtor account's features), adapters/projector.py (history,

@@ -50,37 +50,28 @@ from amiable_events.dunning import (
     EVENTS as DUNNING_EVENTS,
 )
 from amiable_events.dunning import (
-    ClaimEscalated,
-    DunningApprovalRequested,
     DunningPaused,
     DunningPlanScheduled,
-    DunningRescheduled,
-    DunningResumed,
     DunningStepDue,
-    DunningStepSkipped,
     DunningStopped,
-    ScheduledStep,
     TenantEvent,
 )
-from tests.claims_givens import POLICY, context, given, registered_claim
+from tests.claims_givens import (
+    APPROVER,
+    POLICY,
+    context,
+    dunning_events,
+    escalation,
+    given,
+    registered_claim,
+)
 
 LATER = datetime(2026, 12, 15, 9, 0, tzinfo=UTC)
-APPROVER = "user:claire.martin"
-
-
-def escalation(claim_id, at: datetime = LATER) -> ClaimEscalated:
-    return ClaimEscalated(
-        claim_id=claim_id,
-        reason="litigation_handoff",
-        timeline_reference=uuid.uuid4(),
-        approved_by=APPROVER,
-        escalated_at=at,
-    )
 
 
 def escalated_claim():
     claim, _ = registered_claim()
-    return with_event(claim, escalation(claim.claim_id))
+    return with_event(claim, escalation(claim.claim_id, LATER))
 
 
 def test_a_handoff_to_litigation_escalates_the_claim_which_stays_open():
@@ -110,7 +101,7 @@ def test_a_requalification_on_the_log_does_not_undo_the_handoff_nor_a_handoff_re
         registered_claim()[0],
         ClaimWrittenOff(claim_id=claim.claim_id, reason="x", written_off_at=LATER),
     )
-    assert with_event(written_off, escalation(claim.claim_id)).status == "written_off"
+    assert with_event(written_off, escalation(claim.claim_id, LATER)).status == "written_off"
 
 
 def test_money_received_after_the_handoff_is_recorded_and_a_full_payment_settles():
@@ -169,7 +160,7 @@ def test_any_order_of_a_handoff_and_the_claim_s_events_gives_a_claim():
     claim, registration = registered_claim()
     history = [
         *registration,
-        escalation(claim.claim_id),
+        escalation(claim.claim_id, LATER),
         PaymentReceived(
             claim_id=claim.claim_id,
             payment_id=uuid.uuid4(),
@@ -194,92 +185,9 @@ def test_any_order_of_a_handoff_and_the_claim_s_events_gives_a_claim():
 # --- the timeline ------------------------------------------------------------------------------
 
 
-def _step(key: str, action: str, channel: str, on: date) -> ScheduledStep:
-    return ScheduledStep(
-        key=key,
-        action=action,
-        channels=(channel,),
-        template=key,
-        tone="firm",
-        solution_first=False,
-        contact_role="management",
-        stage="formal_notice",
-        planned_on=on,
-        at=datetime.combine(on, datetime.min.time(), UTC) + timedelta(hours=8),
-    )
-
-
-def dunning_events(claim_id) -> list:
-    """One of every dunning event about a claim, and a failed delivery."""
-    notice = _step("formal_notice", "formal_notice", "registered_letter", date(2027, 1, 4))
-    plan = {"claim_id": claim_id, "steps": (notice,)}
-    return [
-        DunningPlanScheduled(
-            **plan,
-            revision=1,
-            reason="claim_qualified",
-            policy_id="default",
-            policy_version="2026.12-1",
-            track="standard_b2b",
-            max_reminders_per_stage=3,
-            scheduled_at=LATER,
-        ),
-        DunningPaused(
-            claim_id=claim_id, reason="dispute_opened", dispute_id=uuid.uuid4(), paused_at=LATER
-        ),
-        DunningResumed(**plan, revision=2, reason="dispute_rejected", resumed_at=LATER),
-        DunningRescheduled(
-            **plan, revision=3, reason="channel_failed", step="formal_notice", rescheduled_at=LATER
-        ),
-        DunningStepSkipped(
-            claim_id=claim_id,
-            revision=3,
-            step="reminder_2",
-            reason="paid_since_planned",
-            skipped_at=LATER,
-        ),
-        DunningApprovalRequested(
-            claim_id=claim_id,
-            revision=3,
-            step="handoff",
-            action="litigation_handoff",
-            requested_at=LATER,
-        ),
-        DunningStepDue(
-            claim_id=claim_id,
-            revision=3,
-            step="formal_notice",
-            action="formal_notice",
-            channel="registered_letter",
-            fallback_channels=(),
-            template="formal_notice",
-            tone="firm",
-            solution_first=False,
-            contact_role="management",
-            stage="formal_notice",
-            due_at=LATER,
-            group_id=uuid.uuid4(),
-            group=(claim_id, uuid.uuid4()),
-            payment_deadline=date(2027, 1, 12),
-            approved_by=APPROVER,
-        ),
-        escalation(claim_id),
-        DunningStopped(claim_id=claim_id, reason="escalated", stopped_at=LATER),
-        CommunicationFailed(
-            claim_id=claim_id,
-            communication_id=uuid.uuid4(),
-            channel="email",
-            revision=3,
-            step="reminder_1",
-            reason="550 mailbox claire.martin@durand.example unknown",
-            failed_at=LATER,
-        ),
-    ]
-
-
 def test_every_dunning_event_about_a_claim_has_a_line_of_its_own_naming_no_person():
     claim_id = uuid.uuid4()
-    events = dunning_events(claim_id)
+    events = dunning_events(claim_id, LATER)
     about_claims = {t for t in DUNNING_EVENTS if not issubclass(t, TenantEvent)}
     assert about_claims <= {type(e) for e in events}
     lines = {type(e): summarize(e) for e in events}
@@ -292,7 +200,7 @@ def test_every_dunning_event_about_a_claim_has_a_line_of_its_own_naming_no_perso
     assert lines[DunningPaused] == "Dunning paused: dispute opened"
     assert lines[DunningStepDue] == (
         "Formal notice by registered letter (step formal_notice, firm tone, to management), "
-        "pay by 2027-01-12, with 1 other claim(s), approved"
+        "pay by 2027-01-12, with 1 other claim(s)"
     )
     assert lines[DunningStopped] == "Dunning stopped: escalated"
     assert lines[CommunicationFailed] == "Message by email not delivered (dunning step reminder_1)"
