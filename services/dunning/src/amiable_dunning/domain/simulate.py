@@ -13,18 +13,28 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from statistics import median
 from typing import Literal
+from uuid import UUID
 
 from amiable_dunning.domain.evolve import evolve
 from amiable_dunning.domain.firing import snooze_over, timers
 from amiable_dunning.domain.policy import REMINDERS, Policy
 from amiable_dunning.domain.react import TABLE, Desk, PolicyBook
 from amiable_dunning.domain.state import Account, ClaimDunning, StepRecord
+from amiable_events.claims import (
+    ClaimAdjusted,
+    ClaimCancelled,
+    ClaimQualified,
+    ClaimSettled,
+    ClaimWrittenOff,
+    PaymentReceived,
+)
 from amiable_events.dunning import EVENTS as DUNNING_EVENTS
 from amiable_events.envelope import Envelope
-from amiable_events.ids import caused_id, timer_event_id
+from amiable_events.ids import caused_id, keyed_id, timer_event_id
 from amiable_events.ledger import Figures
 
 Outcome = Literal["sent", "skipped", "awaiting_approval"]
@@ -34,6 +44,8 @@ _OWN_EVENTS = frozenset(DUNNING_EVENTS)
 NOT_CHASED = "not_chased"
 #: How long after the history's last event the timers keep firing, by default
 HORIZON = timedelta(days=120)
+#: A rebuilt qualification's limitation date: dunning never reads it
+LIMITATION = timedelta(days=5 * 365)
 
 
 @dataclass(frozen=True)
@@ -242,3 +254,125 @@ def _run(account: Account, claim: ClaimDunning) -> ClaimRun:
             for r in sorted(records, key=lambda r: (r.step.at, r.step.key))
         ),
     )
+
+
+def from_states(accounts: Iterable[Account], selected: set[str]) -> tuple[dict, list[Envelope]]:
+    """Start states and a history rebuilt from the projection's account states, for the
+    ``selected`` claims: each claim as it was registered (its debtor's segment as it is now),
+    then its qualification, payments and credit notes on their days, and its closing. Disputes,
+    promises and payment plans are not rebuilt: the live service's states do not keep them."""
+    starts: dict[str, Account] = {}
+    history: list[Envelope] = []
+    for account in accounts:
+        claims = [c for c in account.claims.values() if c.claim_id in selected]
+        if not claims:
+            continue
+        fresh = {c.claim_id: _as_registered(c) for c in claims}
+        starts[f"{account.tenant}:{account.debtor_id}"] = account.model_copy(
+            update={"claims": fresh}
+        )
+        for claim in claims:
+            history += [
+                Envelope(
+                    id=keyed_id("dunning-simulation", claim.claim_id, str(n)),
+                    subject=claim.claim_id,
+                    time=at,
+                    tenant=account.tenant,
+                    debtor_id=account.debtor_id,
+                    correlation_id=keyed_id("dunning-simulation", claim.claim_id),
+                    data=event,
+                )
+                for n, (at, event) in enumerate(_rebuilt(claim))
+            ]
+    history.sort(key=lambda envelope: envelope.time)
+    return starts, history
+
+
+def _as_registered(claim: ClaimDunning) -> ClaimDunning:
+    ledger = claim.ledger.model_copy(
+        update={
+            "status": "registered",
+            "moves": (),
+            "plan_id": None,
+            "plan_agreed_on": None,
+            "plan_grace_days": 0,
+            "plan_defaulted_on": None,
+            "fee_waived_from": None,
+        }
+    )
+    return ClaimDunning(
+        claim_id=claim.claim_id,
+        ledger=ledger,
+        registered_at=claim.registered_at,
+        hardship=claim.hardship,
+    )
+
+
+def _noon(day: date) -> datetime:
+    return datetime.combine(day, time(12), UTC)
+
+
+def _rebuilt(claim: ClaimDunning) -> list[tuple[datetime, object]]:
+    ledger = claim.ledger
+    claim_id = UUID(claim.claim_id)
+    out: list[tuple[datetime, object]] = []
+    if claim.qualified:
+        out.append(
+            (
+                claim.registered_at,
+                ClaimQualified(
+                    claim_id=claim_id,
+                    qualified_at=claim.registered_at,
+                    prescription_date=ledger.due_on + LIMITATION,
+                ),
+            )
+        )
+    for move in ledger.moves:
+        at = max(_noon(move.on), claim.registered_at)
+        if move.kind == "payment":
+            event = PaymentReceived(
+                claim_id=claim_id,
+                payment_id=keyed_id("dunning-simulation", claim.claim_id, move.ref),
+                amount=move.amount,
+                currency=ledger.currency,
+                received_on=move.on,
+                recorded_at=at,
+            )
+        else:
+            event = ClaimAdjusted(
+                claim_id=claim_id,
+                amount=move.amount,
+                credit_note_reference=move.ref,
+                adjusted_on=move.on,
+                adjusted_at=at,
+            )
+        out.append((at, event))
+    closed = _closed_at(claim)
+    if closed is not None:
+        out.append((closed, _closing(claim, claim_id, closed)))
+    return out
+
+
+def _closed_at(claim: ClaimDunning) -> datetime | None:
+    """When the claim closed: when the service stopped chasing it for that reason, else (a
+    claim settled before any plan) its last payment."""
+    if not claim.ledger.closed:
+        return None
+    stopped = [
+        r.at
+        for r in (*claim.history, *claim.steps)
+        if r.status == "cancelled" and r.reason == claim.stop_reason and r.at is not None
+    ]
+    if stopped:
+        return min(stopped)
+    moves = [_noon(m.on) for m in claim.ledger.moves]
+    return max([claim.registered_at, *moves])
+
+
+def _closing(claim: ClaimDunning, claim_id: UUID, at: datetime):
+    status = claim.ledger.status
+    if status == "settled":
+        return ClaimSettled(claim_id=claim_id, settled_on=at.date(), overpaid=Decimal(0))
+    if status == "written_off":
+        return ClaimWrittenOff(claim_id=claim_id, reason="as recorded", written_off_at=at)
+    return ClaimCancelled(claim_id=claim_id, reason="as recorded", cancelled_at=at)
