@@ -5,5 +5,6 @@
 -- amiable_keys, as amiable_cli.stack.databases() creates them (checked by tests/deploy).
 CREATE DATABASE amiable_claims;
 CREATE DATABASE amiable_risk;
+CREATE DATABASE amiable_dunning;
 CREATE DATABASE amiable_disputes;
 CREATE DATABASE amiable_keys;
