@@ -180,10 +180,16 @@ async def test_simulate_an_uploaded_history_and_the_claims_of_the_projection(api
     assert rebuilt["candidate"]["totals"]["sent"] == candidate["totals"]["sent"]
     assert (await read()) == before
 
-    nothing = await api.post(
-        "/v1/policies/default/simulate", json={"version": "quick-2", "claims": {"all": False}}
+    for claims in ({"all": False}, {"claim_ids": []}):
+        nothing = await api.post(
+            "/v1/policies/default/simulate", json={"version": "quick-2", "claims": claims}
+        )
+        assert nothing.status_code == 422, nothing.text
+    garbled = await api.post(
+        "/v1/policies/default/simulate", json={"version": "quick-2", "history": upload[:-9]}
     )
-    assert nothing.status_code == 422
+    assert garbled.status_code == 422, garbled.text
+    assert garbled.json()["errors"][0]["field"] == "history"
     unknown = await api.post(
         "/v1/policies/default/simulate", json={"version": "nope", "claims": {"all": True}}
     )

@@ -75,7 +75,7 @@ class ClaimsIn(_In):
 
     @model_validator(mode="after")
     def _said(self) -> ClaimsIn:
-        if not self.all and self.claim_ids is None and not self.debtor_id and not self.status:
+        if not (self.all or self.claim_ids or self.debtor_id or self.status):
             raise ValueError("say which claims: claim_ids, debtor_id, status, or all: true")
         return self
 
@@ -358,7 +358,7 @@ async def simulate(
     claims = None
     if body.claims is not None:
         claims = ClaimFilter(
-            claim_ids=tuple(body.claims.claim_ids) if body.claims.claim_ids else None,
+            claim_ids=frozenset(body.claims.claim_ids) if body.claims.claim_ids else None,
             debtor_id=body.claims.debtor_id,
             status=body.claims.status,
         )
@@ -376,5 +376,5 @@ def _history(text: str) -> list:
         try:
             envelopes.append(from_line(line))
         except (DecodeError, ValueError, KeyError) as exc:
-            raise Invalid.field(f"history.line{number}", f"not an event: {exc}") from exc
+            raise Invalid.field("history", f"line {number} is not an event: {exc}") from exc
     return envelopes

@@ -14,7 +14,7 @@ from amiable_dunning.adapters.read_model import DunningReadModel
 from amiable_dunning.domain.policy import Policy
 from amiable_dunning.domain.policy_commands import ActivatePolicy, PublishPolicy, Shelf
 from amiable_dunning.domain.simulate import ClaimRun, from_states, simulate
-from amiable_dunning.domain.state import Account
+from amiable_dunning.domain.state import Account, ClaimDunning
 from amiable_events.clock import Clock
 from amiable_events.commands import CommandBus, Idempotency, Loaded
 from amiable_events.envelope import Envelope
@@ -37,11 +37,11 @@ _COUNT = """SELECT count(*) AS count FROM {schema}.dunning_claims c WHERE c.tena
 class ClaimFilter:
     """Which claims of the projection to replay; every field left out matches all."""
 
-    claim_ids: tuple[uuid.UUID, ...] | None = None
+    claim_ids: frozenset[uuid.UUID] | None = None
     debtor_id: str | None = None
     status: str | None = None
 
-    def matches(self, account: Account, claim) -> bool:
+    def matches(self, account: Account, claim: ClaimDunning) -> bool:
         return (
             (self.claim_ids is None or uuid.UUID(claim.claim_id) in self.claim_ids)
             and (self.debtor_id is None or account.debtor_id == self.debtor_id)
@@ -55,7 +55,6 @@ class Simulated:
     active: Policy
     candidate_runs: list[ClaimRun]
     active_runs: list[ClaimRun]
-    until: datetime | None
 
 
 class PolicyShelves:
@@ -190,7 +189,7 @@ class PolicyHandler:
                 for policy in (candidate, active)
             ]
         )
-        return Simulated(candidate, active, candidate_runs, active_runs, until)
+        return Simulated(candidate, active, candidate_runs, active_runs)
 
     async def _from_projection(self, tenant: str, claims: ClaimFilter):
         args = (tenant, list(claims.claim_ids) if claims.claim_ids else None)
