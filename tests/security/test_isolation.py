@@ -5,24 +5,25 @@ every scope but the one the route needs gets 403; another tenant's token with ev
 404, or an answer that shows nothing of the first tenant's data (an empty list, its own new
 claim), never a 409 that would reveal that the first tenant has something, and the first
 tenant's data is as it was afterwards. A new route is in the matrix by construction; a new
-service must say how to seed its first tenant and check its data intact (``SEEDS``).
+service must say how to seed its first tenant and check its data intact (``SEEDS``, in
+tests/security/worlds.py).
 
 All services read one log, as in production: the claim the claims seed registers is the debtor
-risk assesses, whose credit limit (below the claim) raises the first tenant's alert.
+risk assesses, whose credit limit (below the claim) raises the first tenant's alert, and the
+claim dunning plans.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 import httpx
 import pytest
 from fastapi.routing import APIRoute
 
 from amiable_events.service import build_app, declared
+from tests.security.worlds import SEEDS, SHIPPED_POLICY, World
 from tests.support import (
     TEST_JWT_SECRET,
     ServiceProcess,
@@ -31,7 +32,6 @@ from tests.support import (
     delete_topics,
     drop_schemas,
     ensure_dlq,
-    eventually,
     free_port,
     service_env,
 )
@@ -105,216 +105,6 @@ ALL_SCOPES = sorted({scope for s in declared().values() for scope in s.all_scope
 
 def bearer(tenant: str, scopes) -> dict[str, str]:
     return auth(tenant, *scopes) if scopes else {"Authorization": "Bearer x.y.z"}
-
-
-@dataclass
-class World:
-    """A live service with a first tenant's data in it."""
-
-    service: ServiceProcess
-    tenant: str
-    values: dict[str, str]  # path parameter -> the first tenant's value
-    secrets: list[str]  # what no other tenant's answer may contain
-    body: Callable[[str], tuple[str, object] | None]  # operation id -> content type, body
-    intact: Callable[[], Awaitable[None]]  # asserts the first tenant's data is as seeded
-
-
-def _claims_bodies(today: date, spec: dict) -> Callable[[str], tuple[str, object] | None]:
-    """A valid body per operation: the OpenAPI examples, and a registration of the other
-    tenant's own with the first tenant's invoice number and debtor id."""
-    schemas = spec["components"]["schemas"]
-    operations = {op["operationId"]: op for ops in spec["paths"].values() for op in ops.values()}
-
-    def body(operation_id: str):
-        if operation_id == "registerClaim":
-            return "application/json", claim_body(
-                today, legal_name="Another Tenant's Customer", contact="Someone Else"
-            )
-        content = operations[operation_id].get("requestBody", {}).get("content", {})
-        for content_type, media in content.items():
-            if "example" in media:
-                return content_type, media["example"]
-            ref = media.get("schema", {}).get("$ref", "")
-            examples = schemas.get(ref.rsplit("/", 1)[-1], {}).get("examples")
-            if examples:
-                return content_type, examples[0]
-        return None
-
-    return body
-
-
-def claim_body(today: date, *, legal_name: str, contact: str = "Claire Martin") -> dict:
-    return {
-        "invoice_number": "ISO-1",
-        "amount": "1500.00",
-        "currency": "EUR",
-        "issued_on": str(today - timedelta(days=60)),
-        "due_on": str(today - timedelta(days=30)),
-        "description": "Secret arrangement with the first tenant's customer",
-        "debtor": {
-            "id": "ISO-DEBTOR",
-            "legal_name": legal_name,
-            "country": "FR",
-            "contacts": [{"name": contact, "email": "contact@iso.example"}],
-        },
-    }
-
-
-async def seed_claims(service: ServiceProcess, tenant: str, seeded: dict[str, World]) -> World:
-    body = claim_body(service.today, legal_name=f"First Tenant Customer {tenant}")
-    async with httpx.AsyncClient(base_url=service.url, timeout=30) as api:
-        created = await api.post(
-            "/v1/claims", json=body, headers=auth(tenant, "claims:write", "claims:read")
-        )
-        assert created.status_code == 201, created.text
-        claim_id = created.json()["id"]
-        spec = (await api.get("/openapi.json")).json()
-
-    async def intact() -> None:
-        async with httpx.AsyncClient(base_url=service.url, timeout=30) as api:
-            mine = await api.get(f"/v1/claims/{claim_id}", headers=auth(tenant, "claims:read"))
-        assert mine.status_code == 200
-        assert mine.json()["debtor"]["contacts"][0]["name"] == "Claire Martin"
-        assert mine.json()["status"] not in ("written_off", "cancelled")
-
-    return World(
-        service=service,
-        tenant=tenant,
-        values={"claim_id": claim_id, "debtor_id": body["debtor"]["id"]},
-        secrets=[claim_id, body["debtor"]["legal_name"], "Claire Martin"],
-        body=_claims_bodies(service.today, spec),
-        intact=intact,
-    )
-
-
-def _risk_bodies(today: date) -> Callable[[str], tuple[str, object] | None]:
-    """A valid body per risk command, another tenant's own: none of the first tenant's."""
-    bodies = {
-        "recordInsolvency": {
-            "kind": "liquidation",
-            "opened_on": str(today - timedelta(days=2)),
-            "reference": "Another tenant's case",
-        },
-        "setCreditLimit": {"amount": "5.00", "currency": "EUR"},
-        "overrideSegment": {"segment": "high_risk", "reason": "Another tenant's decision"},
-    }
-    return lambda operation_id: (
-        ("application/json", bodies[operation_id]) if operation_id in bodies else None
-    )
-
-
-async def seed_risk(service: ServiceProcess, tenant: str, seeded: dict[str, World]) -> World:
-    """The claims seed's debtor, assessed by risk from the log, given a credit limit below its
-    claim (an alert) and a segment override whose reason is the first tenant's."""
-    debtor = seeded["claims"].values["debtor_id"]
-    headers = auth(tenant, "risk:read", "risk:write")
-    reason = f"First tenant's override reason {tenant}"
-    async with httpx.AsyncClient(base_url=service.url, timeout=30) as api:
-
-        async def assessed():
-            return (await api.get(f"/v1/debtors/{debtor}/risk", headers=headers)).status_code == 200
-
-        await eventually(assessed, timeout=60)
-        limit = {"amount": "1000.00", "currency": "EUR"}
-        answer = await api.put(f"/v1/debtors/{debtor}/credit-limit", json=limit, headers=headers)
-        assert answer.status_code == 200, answer.text
-        override = {"segment": "reliable", "reason": reason}
-        answer = await api.post(
-            f"/v1/debtors/{debtor}/segment-override", json=override, headers=headers
-        )
-        assert answer.status_code == 200, answer.text
-
-        async def alerts():
-            return (await api.get("/v1/risk/alerts", headers=headers)).json()["items"]
-
-        [alert] = await eventually(alerts, timeout=60)
-
-    async def intact() -> None:
-        async with httpx.AsyncClient(base_url=service.url, timeout=30) as api:
-            mine = (await api.get(f"/v1/debtors/{debtor}/risk", headers=headers)).json()
-            listed = (await api.get("/v1/risk/alerts", headers=headers)).json()["items"]
-        assert mine["credit_limit"] == limit
-        assert mine["override"] == {"segment": "reliable", "until": None, "reason": reason}
-        assert mine["proceeding"] is None
-        assert [item["event_id"] for item in listed] == [alert["event_id"]]
-
-    return World(
-        service=service,
-        tenant=tenant,
-        values={"debtor_id": debtor},
-        secrets=[alert["event_id"], reason],
-        body=_risk_bodies(service.today),
-        intact=intact,
-    )
-
-
-def _disputes_bodies(claim_id: str) -> Callable[[str], tuple[str, object] | None]:
-    """A valid body per disputes command; an opening names the first tenant's claim, which
-    another tenant must not be able to tell from an unknown one."""
-    bodies = {
-        "openDispute": {"claim_id": claim_id, "reason": "delivery", "raised_by": "agent"},
-        "assignDispute": {"assignee": "another-agent"},
-        "mediateDispute": {"mediator": "another-mediator"},
-        "resolveDispute": {"outcome": "upheld", "resolution_note": "Another tenant's decision"},
-        "withdrawDispute": {},
-        "commentDispute": {"comment": "Another tenant's comment"},
-        "reclassifyDispute": {"reason": "cash_flow_difficulty"},
-    }
-    return lambda operation_id: (
-        ("application/json", bodies[operation_id]) if operation_id in bodies else None
-    )
-
-
-async def seed_disputes(service: ServiceProcess, tenant: str, seeded: dict[str, World]) -> World:
-    """A dispute on the claims seed's claim, in review, with the first tenant's words in it."""
-    claim_id = seeded["claims"].values["claim_id"]
-    headers = auth(tenant, "disputes:read", "disputes:write")
-    description = f"First tenant's customer says the goods were damaged {tenant}"
-    async with httpx.AsyncClient(base_url=service.url, timeout=30) as api:
-
-        async def opened():
-            body = {
-                "claim_id": claim_id,
-                "reason": "quality_or_service",
-                "raised_by": "debtor_contact",
-                "disputed_amount": "700.00",
-                "description": description,
-            }
-            answer = await api.post("/v1/disputes", json=body, headers=headers)
-            return None if answer.status_code == 404 else answer
-
-        answer = await eventually(opened, timeout=60)
-        assert answer.status_code == 201, answer.text
-        dispute_id = answer.json()["dispute_id"]
-        assigned = await api.post(
-            f"/v1/disputes/{dispute_id}/assign", json={"assignee": "first-agent"}, headers=headers
-        )
-        assert assigned.status_code == 200, assigned.text
-
-    async def intact() -> None:
-        async with httpx.AsyncClient(base_url=service.url, timeout=30) as api:
-            mine = (await api.get(f"/v1/disputes/{dispute_id}", headers=headers)).json()
-        assert (mine["status"], mine["reason"], mine["assignee"]) == (
-            "under_review",
-            "quality_or_service",
-            "first-agent",
-        )
-        assert mine["description"] == description and mine["comments"] == 0
-        assert len(mine["history"]) == 2
-
-    return World(
-        service=service,
-        tenant=tenant,
-        values={"dispute_id": dispute_id, "claim_id": claim_id},
-        secrets=[dispute_id, description],
-        body=_disputes_bodies(claim_id),
-        intact=intact,
-    )
-
-
-#: How to put a first tenant's data in each declared service, in the order of ``declared()``
-#: (each seed sees the worlds seeded before it).
-SEEDS = {"claims": seed_claims, "risk": seed_risk, "disputes": seed_disputes}
 
 
 @pytest.fixture(scope="module")
@@ -470,4 +260,64 @@ async def test_another_tenant_neither_reads_nor_counts_the_disputes(worlds):
             assert listed.status_code == 200 and listed.json()["items"] == [], params
         stats = (await api.get("/v1/disputes/stats", headers=headers)).json()
         assert stats["open_total"] == 0 and stats["open"] == {}
+    await world.intact()
+
+
+#: The dunning service's own routes
+DUNNING_ROUTES = [r for r in ROUTES if r.service == "dunning" and r.scope.startswith("dunning:")]
+DUNNING_WRITES = [r for r in DUNNING_ROUTES if r.scope == "dunning:write"]
+
+
+def test_the_matrix_covers_the_dunning_routes():
+    scopes = {route.operation_id: route.scope for route in DUNNING_ROUTES}
+    reads = ["getClaimDunning", "listUpcomingDunningSteps", "listDunningApprovals"]
+    reads += ["listDunningPolicies", "simulateDunningPolicy"]
+    writes = ["approveDunningStep", "publishDunningPolicy", "activateDunningPolicy"]
+    expected = dict.fromkeys(reads, "dunning:read") | dict.fromkeys(writes, "dunning:write")
+    assert expected == scopes
+
+
+@pytest.mark.parametrize("route", DUNNING_WRITES, ids=str)
+async def test_dunning_read_cannot_write(worlds, route):
+    world = worlds["dunning"]
+    answer = await call(world, route, bearer(world.tenant, ["dunning:read"]))
+    assert answer.status_code == 403, answer.text
+    await world.intact()
+
+
+async def test_another_tenant_neither_reads_nor_lists_nor_simulates_the_dunning(worlds):
+    world = worlds["dunning"]
+    headers = auth(f"reader-{world.tenant}", "dunning:read")
+    planned = worlds["claims"].values["claim_id"]
+    async with httpx.AsyncClient(base_url=world.service.url, timeout=30) as api:
+        for claim_id in (world.values["claim_id"], planned):
+            one = await api.get(f"/v1/claims/{claim_id}/dunning", headers=headers)
+            assert one.status_code == 404, claim_id
+        for path in ("/v1/dunning/upcoming", "/v1/dunning/approvals"):
+            listed = await api.get(path, params={"limit": 500}, headers=headers)
+            assert listed.status_code == 200 and listed.json()["items"] == [], path
+        policies = (await api.get("/v1/policies", headers=headers)).json()
+        assert [item["shipped_default"] for item in policies["items"]] == [True]
+        simulated = await api.post(
+            f"/v1/policies/{SHIPPED_POLICY['id']}/simulate",
+            json={"version": SHIPPED_POLICY["version"], "claims": {"all": True}},
+            headers=headers,
+        )
+        assert simulated.status_code == 200, simulated.text
+        assert simulated.json()["claims_total"] == 0
+    await world.intact()
+
+
+async def test_another_tenant_publishes_the_first_tenants_policy_id_and_version_as_its_own(worlds):
+    """A 409 would tell it the first tenant has published that version."""
+    world = worlds["dunning"]
+    other = f"publisher-{world.tenant}"
+    headers = auth(other, "dunning:read", "dunning:write")
+    mine = world.body("activateDunningPolicy")[1]["version"]
+    policy = {**SHIPPED_POLICY, "id": world.values["policy_id"], "version": mine}
+    policy["consolidation_window_business_days"] = 3
+    async with httpx.AsyncClient(base_url=world.service.url, timeout=30) as api:
+        answer = await api.post("/v1/policies", json=policy, headers=headers)
+        assert answer.status_code == 201, answer.text
+        assert answer.headers.get("Idempotent-Replayed") != "true"
     await world.intact()
