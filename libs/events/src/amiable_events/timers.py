@@ -122,6 +122,22 @@ TIMER_COLUMNS = (
 )
 
 
+async def write_timers(bulk, table: Table, pending: list[tuple], fired: list[tuple]) -> None:
+    """Upsert a projector's timer rows (tuples in :data:`TIMER_COLUMNS` order): the ones its
+    state needs now as ``pending``, the ones whose firing event it applied as ``fired``. A fired
+    row never changes again, so a late re-projection cannot re-arm it."""
+    for state, rows in (("pending", pending), ("fired", fired)):
+        await bulk.insert(
+            table,
+            TIMER_COLUMNS,
+            rows,
+            "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, "
+            "payload = excluded.payload, traceparent = excluded.traceparent, "
+            f"tracestate = excluded.tracestate, state = '{state}' "
+            "WHERE target.state <> 'fired'",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class TimerRow:
     """A due timer, as the fire function sees it."""

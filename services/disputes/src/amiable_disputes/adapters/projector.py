@@ -21,7 +21,7 @@ from amiable_events.db import Bulk, json_text, model_json
 from amiable_events.disputes import EVENTS as DISPUTE_EVENTS
 from amiable_events.disputes import DisputeSlaBreached
 from amiable_events.envelope import Envelope
-from amiable_events.timers import TIMER_COLUMNS, timer_event_id
+from amiable_events.timers import timer_event_id, write_timers
 
 SLA = "sla"
 FileKey = tuple[str, UUID]
@@ -130,16 +130,7 @@ class DisputesProjector:
             _timer_row(Watch(str(e.data.dispute_id), e.data.which, e.data.due_at), e, "fired")
             for e in fired
         ]
-        for state, of_state in (("pending", rows), ("fired", fired_rows)):
-            await bulk.insert(
-                timers,
-                TIMER_COLUMNS,
-                of_state,
-                "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, "
-                "payload = excluded.payload, traceparent = excluded.traceparent, "
-                f"tracestate = excluded.tracestate, state = '{state}' "
-                "WHERE target.state <> 'fired'",
-            )
+        await write_timers(bulk, timers, rows, fired_rows)
 
 
 def _timer_row(watch: Watch, armed_by: Envelope, state: str) -> tuple:

@@ -45,7 +45,7 @@ from amiable_events.dunning import (
 )
 from amiable_events.envelope import Envelope
 from amiable_events.ledger import Figures
-from amiable_events.timers import TIMER_COLUMNS, timer_event_id
+from amiable_events.timers import timer_event_id, write_timers
 
 SERVICE = "dunning"
 AccountKey = tuple[str, str]
@@ -222,16 +222,7 @@ class DunningProjector:
             )
             for envelope, timer_id, kind in fired
         ]
-        for state, rows in (("pending", pending), ("fired", fired_rows)):
-            await bulk.insert(
-                timers,
-                TIMER_COLUMNS,
-                rows,
-                "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, "
-                "payload = excluded.payload, traceparent = excluded.traceparent, "
-                f"tracestate = excluded.tracestate, state = '{state}' "
-                "WHERE target.state <> 'fired'",
-            )
+        await write_timers(bulk, timers, pending, fired_rows)
 
 
 def _timer_row(timer: Timer, armed_by: Envelope, state: str) -> tuple:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from amiable_events.db import Bulk, json_text, model_json
 from amiable_events.envelope import Envelope
 from amiable_events.risk import RiskAlertRaised, RiskAssessed
-from amiable_events.timers import TIMER_COLUMNS, timer_event_id
+from amiable_events.timers import timer_event_id, write_timers
 from amiable_risk.adapters.tables import accounts, alerts, assessments, metadata, timers
 from amiable_risk.domain.evolve import evolve, follows
 from amiable_risk.domain.scorecard import Scorecard
@@ -145,16 +145,7 @@ class RiskProjector:
             [f"{tenant}:{debtor_id}" for tenant, debtor_id in armed],
             [row[0] for row in rows],
         )
-        for state, rows_of_state in (("pending", rows), ("fired", _fired_rows(fired))):
-            await bulk.insert(
-                timers,
-                TIMER_COLUMNS,
-                rows_of_state,
-                "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, "
-                "payload = excluded.payload, traceparent = excluded.traceparent, "
-                f"tracestate = excluded.tracestate, state = '{state}' "
-                "WHERE target.state <> 'fired'",
-            )
+        await write_timers(bulk, timers, rows, _fired_rows(fired))
 
 
 def _timer_row(tenant, debtor_id, day, due_at, assessment: Assessment, armed_by: Envelope):
