@@ -24,8 +24,12 @@ _UPCOMING = """SELECT s.claim_id, s.debtor_id, s.step, s.revision, s.action, s.c
         (s.at::date - s.due_on) AS days_overdue
     FROM {schema}.dunning_steps s
     WHERE s.tenant = $1 AND s.status = 'planned' AND s.at >= $2 AND s.at < $3
-    ORDER BY LEAST(GREATEST((s.at::date - s.due_on), 0), 91) / 31 DESC, s.amount DESC,
-        s.at, s.claim_id, s.step
+    ORDER BY CASE
+        WHEN (s.at::date - s.due_on) > 90 THEN 0
+        WHEN (s.at::date - s.due_on) > 60 THEN 1
+        WHEN (s.at::date - s.due_on) > 30 THEN 2
+        WHEN (s.at::date - s.due_on) > 0 THEN 3
+        ELSE 4 END, s.amount DESC, s.at, s.claim_id, s.step
     LIMIT $4"""
 _APPROVALS = """SELECT claim_id, debtor_id, step, revision, action, channel, stage, at, amount,
         currency, due_on
