@@ -184,6 +184,27 @@ async def test_a_claim_runs_its_track_pauses_resumes_and_stops_on_an_accelerated
 
         # nothing repeated across the restart: each step of each revision went out once
         events = await dunning_events(infra.bootstrap, topic, chased)
+        # the formal notice states exactly claims' figures for its day
+        (notice,) = {
+            e.id: e.data for e in events if getattr(e.data, "action", "") == "formal_notice"
+        }.values()
+        figures = notice.amount_due
+        claims_says = (
+            await claims_api.get(
+                f"/v1/claims/{chased}/amount-due",
+                params={"as_of": str(figures.as_of)},
+                headers=writer,
+            )
+        ).json()
+        assert [claims_says[k] for k in ("principal_outstanding", "interest", "fixed_fee")] == [
+            format(v, "f")
+            for v in (figures.principal_outstanding, figures.interest, figures.fixed_fee)
+        ]
+        assert claims_says["total"] == format(figures.total, "f")
+        assert [(line["kind"], line["amount"], line["note"]) for line in claims_says["lines"]] == [
+            (line.kind, format(line.amount, "f"), line.note) for line in figures.lines
+        ]
+        assert notice.payment_deadline == figures.as_of + timedelta(days=8)
         # (a record appended again after a crash has the same id: consumers drop it)
         distinct = {e.id: e for e in events if e.type.endswith("step-due.v1")}.values()
         sent = Counter((e.data.revision, e.data.step) for e in distinct)
