@@ -63,6 +63,7 @@ PlanReason = Literal[
     "segment_overridden",
     "hardship_declared",
     "payment_plan_agreed",
+    "promise_broken",
     "payment_plan_defaulted",
 ]
 PauseReason = Literal["dispute_opened", "promise_to_pay"]
@@ -71,7 +72,6 @@ ResumeReason = Literal[
     "dispute_withdrawn",
     "partial_dispute_resolved",
     "promise_period_over",
-    "promise_broken",
 ]
 RescheduleReason = Literal["channel_failed"]
 StopReason = Literal[
@@ -82,6 +82,9 @@ StopReason = Literal[
     "dispute_upheld",
     "insolvency",
     "escalated",
+    # in the contract since v1 and never emitted: a track whose steps all went out shows as
+    # status ``completed`` (a default or a dispute may still change it), not as stopped
+    "track_completed",
 ]
 SkipReason = Literal["paid_since_planned", "stage_cap_reached", "no_channel_left"]
 
@@ -143,7 +146,8 @@ class PlanEvent(Event):
 
 class DunningPlanScheduled(PlanEvent):
     """The claim's plan, made (``claim_qualified``) or remade when what chose the track
-    changed. Carries the policy id and version, so a replay never depends on the policy in
+    changed, or after a broken promise (``promise_broken``: the steps left from one stage firmer
+    than the claim reached, dated from now; it ends the promise's pause). Carries the policy id and version, so a replay never depends on the policy in
     force today."""
 
     type: ClassVar[str] = "amiable.dunning.plan-scheduled.v1"
@@ -154,7 +158,7 @@ class DunningPlanScheduled(PlanEvent):
     policy_version: str
     track: Track
     max_reminders_per_stage: int = Field(
-        ge=1, description="The policy's cap: more reminders in one stage are skipped"
+        3, ge=1, description="The policy's cap: more reminders in one stage are skipped"
     )
     scheduled_at: datetime
 
@@ -174,8 +178,9 @@ class DunningPaused(Event):
 
 
 class DunningResumed(PlanEvent):
-    """Chasing resumes; the steps left are dated again from now, keeping their spacing. After a
-    broken promise they start one stage firmer than the stage the claim had reached."""
+    """Chasing resumes; the steps left are dated again from now, keeping their spacing. (A
+    broken promise re-plans instead: ``DunningPlanScheduled`` ``promise_broken``, one stage
+    firmer.)"""
 
     type: ClassVar[str] = "amiable.dunning.resumed.v1"
     source: ClassVar[str] = "dunning"
@@ -261,6 +266,11 @@ class DunningStepDue(Event):
     group: tuple[UUID, ...] = Field(description="The claims in the group, the leader first")
     amount_due: AmountDue | None = Field(None, description="formal_notice: on its day")
     payment_deadline: date | None = Field(None, description="formal_notice: pay by this day")
+    disputed_amount: Amount | None = Field(
+        None,
+        description="Under an active partial dispute that leaves enough to chase: the part "
+        "contested, which the message must not claim",
+    )
     installment: int | None = None
     approved_by: str | None = Field(None, description="The person who approved the step")
 

@@ -100,7 +100,8 @@ def test_a_dispute_on_a_fifth_of_the_claim_lets_chasing_go_on():
     history.add(_dispute(claim_id, "200.00", whole=False), at(DUE + timedelta(days=5)))
     played = play(history, at(DUE + timedelta(days=30)))
     assert not played.events(DunningPaused)
-    assert "email_reminder" in sent(played)
+    email = next(e for e in played.events(DunningStepDue) if e.step == "email_reminder")
+    assert email.disputed_amount == Decimal("200.00")  # the message claims only the rest
 
 
 def test_a_whole_dispute_pauses_and_a_rejection_resumes_with_dates_moved():
@@ -144,11 +145,13 @@ def test_a_promise_snoozes_and_a_broken_one_resumes_a_stage_firmer():
     played = play(history, at(DUE + timedelta(days=60)))
     paused = played.events(DunningPaused)
     assert paused[0].reason == "promise_to_pay" and paused[0].until == promised_on + timedelta(3)
-    resumed = played.events(DunningResumed)
-    assert resumed[0].reason == "promise_broken"
-    # reached: amicable (a call and an email) -> resumes at the firm stage
-    assert {s.stage for s in resumed[0].steps} <= {"firm", "formal_notice", "after_formal_notice"}
-    assert resumed[0].steps[0].key == "registered_letter"
+    assert not played.events(DunningResumed)
+    firmer = played.events(DunningPlanScheduled)[-1]
+    assert firmer.reason == "promise_broken" and firmer.track == "standard_b2b"
+    # reached: amicable (a call) -> goes on at the firm stage
+    assert {s.stage for s in firmer.steps} <= {"firm", "formal_notice", "after_formal_notice"}
+    assert firmer.steps[0].key == "registered_letter"
+    assert played.claim(claim_id).status == "active"
 
 
 def test_a_kept_promise_resumes_where_it_stood_after_its_grace():

@@ -269,7 +269,11 @@ def on_promise_broken(desk: Desk, envelope: Envelope) -> list[Event]:
     claim = _claim(desk, envelope)
     if claim is None or claim.pause is None or claim.pause.reason != "promise_to_pay":
         return []
-    return _resume(claim, envelope, "promise_broken", firmer(_remaining(claim), claim))
+    ledger = claim.ledger
+    steps = shifted(
+        firmer(_remaining(claim), claim), envelope.time, ledger.country, ledger.timezone
+    )
+    return _schedule(desk, claim, envelope, "promise_broken", claim.track, steps)
 
 
 def on_plan_agreed(desk: Desk, envelope: Envelope) -> list[Event]:
