@@ -20,7 +20,10 @@ seeded debtors names them in ``AMIABLE_FUZZ_DEBTORS`` (comma-separated), and a p
 with a ``debtor_id`` in its path gets one of them half the time (``seeded_debtor``). The
 disputes test names its claims and disputes likewise (``AMIABLE_FUZZ_CLAIMS``,
 ``AMIABLE_FUZZ_DISPUTES``): half the positive cases open a dispute on a seeded claim or act on a
-seeded dispute (``seeded_claim_or_dispute``).
+seeded dispute (``seeded_claim_or_dispute``). The dunning test names its claims, its policy, the
+policy's version and steps (``AMIABLE_FUZZ_CLAIMS``, ``AMIABLE_FUZZ_POLICIES``,
+``AMIABLE_FUZZ_VERSIONS``, ``AMIABLE_FUZZ_STEPS``): half the positive cases read or approve on a
+seeded claim, activate or simulate a seeded version (``seeded_claim_policy_or_step``).
 """
 
 from __future__ import annotations
@@ -282,3 +285,50 @@ def seeded_claim_or_dispute(ctx, case):
 
         return st.sampled_from([None] * len(SEEDED_CLAIMS) + SEEDED_CLAIMS).map(with_claim)
     return st.just(case)
+
+
+#: The policies, policy versions and steps the dunning fuzzing test seeded, if it did.
+SEEDED_POLICIES = list(filter(None, os.environ.get("AMIABLE_FUZZ_POLICIES", "").split(",")))
+SEEDED_VERSIONS = list(filter(None, os.environ.get("AMIABLE_FUZZ_VERSIONS", "").split(",")))
+SEEDED_STEPS = list(filter(None, os.environ.get("AMIABLE_FUZZ_STEPS", "").split(",")))
+
+
+def _half(seeded: list[str]) -> st.SearchStrategy[str | None]:
+    """A seeded value half the time, else None (keep the drawn one)."""
+    return st.sampled_from([None] * len(seeded) + seeded)
+
+
+@schemathesis.hook("flatmap_case")
+def seeded_claim_policy_or_step(ctx, case):
+    """Half the positive cases with a ``claim_id`` or ``policy_id`` in their path name a seeded
+    claim or policy, and half those with a ``step`` or a ``version`` in their body a seeded step
+    or policy version: without them every dunning read and approval would stop at its 404, and
+    every activation and simulation at the unknown version."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return st.just(case)
+    path = case.path_parameters or {}
+    body = case.body if isinstance(case.body, dict) else {}
+    in_path = {
+        name: _half(seeded)
+        for name, seeded in (("claim_id", SEEDED_CLAIMS), ("policy_id", SEEDED_POLICIES))
+        if seeded and name in path
+    }
+    in_body = {
+        name: _half(seeded)
+        for name, seeded in (("step", SEEDED_STEPS), ("version", SEEDED_VERSIONS))
+        if seeded and name in body
+    }
+    if not in_path and not in_body:
+        return st.just(case)
+
+    def with_seeded(values: tuple[dict, dict]):
+        paths, fields = ({k: v for k, v in d.items() if v is not None} for d in values)
+        if paths:
+            case.path_parameters = {**case.path_parameters, **paths}
+        if fields:
+            case.body = {**case.body, **fields}
+        return case
+
+    return st.tuples(st.fixed_dictionaries(in_path), st.fixed_dictionaries(in_body)).map(
+        with_seeded
+    )
