@@ -3,7 +3,7 @@ measured in the same run (bench/README.md says what each one measures and how).
 
 - rebuild: the claims projection's replay rate against a raw aiokafka ``getmany`` of the same
   events and against the ``eventsourcing`` library's PostgreSQL projection (``bench.peer``);
-- risk and disputes rebuilds: their projections' replay rates on a generated history
+- risk, dunning and disputes rebuilds: their projections' replay rates on a generated history
   (``bench.consumers``)
   against a raw ``getmany`` of it;
 - live apply: a paced append at 5,000 then 2,500 events/s into a running claims service
@@ -589,6 +589,6 @@ if __name__ == "__main__":
         "--risk-claims",
         type=int,
         default=20_000,
-        help="claims of the generated history the risk and disputes projections rebuild (0: skip)",
+        help="claims of the generated history the consumers' projections rebuild (0: skip)",
     )
     asyncio.run(main(parser.parse_args()))
