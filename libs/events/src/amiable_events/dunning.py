@@ -147,8 +147,8 @@ class PlanEvent(Event):
 class DunningPlanScheduled(PlanEvent):
     """The claim's plan, made (``claim_qualified``) or remade when what chose the track
     changed, or after a broken promise (``promise_broken``: the steps left from one stage firmer
-    than the claim reached, dated from now; it ends the promise's pause). Carries the policy id and version, so a replay never depends on the policy in
-    force today."""
+    than the claim reached, dated from now; it ends the promise's pause). Carries the policy id
+    and version, so a replay never depends on the policy in force today."""
 
     type: ClassVar[str] = "amiable.dunning.plan-scheduled.v1"
     source: ClassVar[str] = "dunning"

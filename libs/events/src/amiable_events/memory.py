@@ -118,7 +118,7 @@ class InMemoryLog:
             key=lambda e: self._sequence[e.partition, e.offset],
         )
 
-    async def append(self, envelopes: Sequence[Envelope]) -> list[Appended]:
+    async def append(self, envelopes: Sequence[Envelope], *, atomic: bool = True) -> list[Appended]:
         appended = []
         for envelope in envelopes:
             partition = partition_for(envelope.key.encode(), self.partitions)

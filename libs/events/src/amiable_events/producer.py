@@ -81,8 +81,14 @@ class EventLog:
     async def stop(self) -> None:
         await self._producer.stop()
 
-    async def append(self, envelopes: Sequence[Envelope]) -> list[Appended]:
+    async def append(self, envelopes: Sequence[Envelope], *, atomic: bool = True) -> list[Appended]:
         """Append, then wait for every acknowledgement; the offsets come back in order.
+
+        ``atomic``: an account's events land all or none (a command's). Without it they may be
+        split over several record batches, in order: reactions, whose ids derive from their
+        triggers, so that a crash between two batches re-appends the same records; and one
+        trigger may cause more than a batch holds (a debtor's segment change re-plans every one
+        of its claims).
 
         Bounded by ``append_timeout`` (plus a little per record, for imports): with the broker
         down the caller gets :class:`KafkaTimeoutError` (a 503 for a request) instead of waiting
@@ -91,11 +97,11 @@ class EventLog:
         """
         timeout = self.append_timeout + len(envelopes) / 2000
         try:
-            return await asyncio.wait_for(self._append(envelopes), timeout)
+            return await asyncio.wait_for(self._append(envelopes, atomic), timeout)
         except TimeoutError as exc:
             raise KafkaTimeoutError(f"the broker did not acknowledge within {timeout}s") from exc
 
-    async def _append(self, envelopes: Sequence[Envelope]) -> list[Appended]:
+    async def _append(self, envelopes: Sequence[Envelope], atomic: bool) -> list[Appended]:
         """The events of one debtor account go to the broker in one record batch, which the
         broker appends as a unit: a command's events (``ClaimRegistered`` + ``ClaimQualified``)
         land all or none, and no reader ever sees the first without the second. Accounts of one
@@ -115,8 +121,8 @@ class EventLog:
         ) as span:
             carrier = inject_headers() if span.get_span_context().is_valid else {}
             partitions = await self._partitions()
-            # partition -> account -> its records, in the order given
-            placed: dict[int, dict[str, list[_Record]]] = {}
+            # partition -> account (or record, when not atomic) -> its records, in order
+            placed: dict[int, dict[str | int, list[_Record]]] = {}
             for index, envelope in enumerate(envelopes):
                 if carrier and not envelope.traceparent:
                     envelope = replace(
@@ -126,7 +132,8 @@ class EventLog:
                     )
                 key, value, headers = encode(envelope)
                 accounts = placed.setdefault(partition_for(key, partitions), {})
-                accounts.setdefault(envelope.key, []).append((index, key, value, headers))
+                unit = envelope.key if atomic else index
+                accounts.setdefault(unit, []).append((index, key, value, headers))
             sent = [
                 (records, await self._send_together(partition, records))
                 for partition, accounts in placed.items()

@@ -84,7 +84,7 @@ APPLIED = Counter("amiable_events_applied_total", "Events applied to the project
 
 
 class Appender(Protocol):
-    async def append(self, envelopes: list[Envelope]) -> Any: ...
+    async def append(self, envelopes: list[Envelope], *, atomic: bool = True) -> Any: ...
 
 
 class Projector(Protocol):
@@ -588,7 +588,9 @@ class ProjectionStore:
 
     async def _append(self, envelopes: list[Envelope]) -> None:
         try:
-            await self.log.append(envelopes)
+            # Not atomic: a reaction's id derives from its trigger, so a crash between batches
+            # re-appends the same records, and one trigger may cause more than a batch holds.
+            await self.log.append(envelopes, atomic=False)
         except KafkaError as exc:
             raise _Transient(f"appending reactions: {exc!r}") from exc
 

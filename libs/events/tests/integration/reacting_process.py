@@ -83,8 +83,8 @@ def reactions(service: str) -> Reactions:
 class CrashingLog(EventLog):
     """Appends, then dies at once: the batch's transaction never commits."""
 
-    async def append(self, envelopes):
-        appended = await super().append(envelopes)
+    async def append(self, envelopes, **options):
+        appended = await super().append(envelopes, **options)
         os.kill(os.getpid(), signal.SIGKILL)
         return appended
 

@@ -26,8 +26,8 @@ from amiable_events.reactions import Reactor
 class CrashingLog(EventLog):
     """Appends, then dies at once: the batch's transaction never commits."""
 
-    async def append(self, envelopes):
-        appended = await super().append(envelopes)
+    async def append(self, envelopes, **options):
+        appended = await super().append(envelopes, **options)
         os.kill(os.getpid(), signal.SIGKILL)
         return appended
 
