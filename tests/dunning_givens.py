@@ -40,13 +40,32 @@ class Played:
         return [e.data for e in self.appended if not types or isinstance(e.data, types)]
 
 
-def play(history: History, until: datetime, policy: Policy = POLICY) -> Played:
+def play(
+    history: History, until: datetime, policy: Policy = POLICY, *, one_batch: bool = False
+) -> Played:
     """The history's events in order, each with what it causes, and between them (and up to
-    ``until``) every timer that falls due, fired at its time as the timer loop would."""
+    ``until``) every timer that falls due, fired at its time as the timer loop would.
+
+    ``one_batch``: the service reads the whole history in one batch, as after a restart on a
+    backlog: each trigger's reaction sees the state of the triggers before it, not what the
+    reactions before it appended, which come back from the log after the batch."""
     played = Played(Desk(None, PolicyBook(policy), FIGURES))
-    for envelope in history.envelopes:
-        _fire_until(played, envelope.time)
-        _apply(played, envelope)
+    if one_batch:
+        caused = []
+        for envelope in history.envelopes:
+            played.desk = evolve_desk(played.desk, envelope)
+            react = TABLE.get(type(envelope.data))
+            if react is not None:
+                caused += caused_envelopes(
+                    envelope, react(played.desk, envelope), "dunning", envelope.time
+                )
+        for envelope in caused:
+            played.appended.append(envelope)
+            _apply(played, envelope)
+    else:
+        for envelope in history.envelopes:
+            _fire_until(played, envelope.time)
+            _apply(played, envelope)
     _fire_until(played, until)
     return played
 

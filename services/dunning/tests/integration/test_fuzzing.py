@@ -46,11 +46,6 @@ def seeded(tenant: str) -> tuple[History, dict[str, uuid.UUID]]:
     return history, claims
 
 
-# Until the route states them: SimulateIn's cross-field rules (version or document, claims or
-# history, which claims) are pydantic model validators, so a schema-valid body gets the kit's
-# "1 field(s) are invalid", which schema_valid_shape_accepted fails. Strict: it fails loudly once
-# they are raised as Invalid.field in api/policies.py, the way disputes raises its own.
-@pytest.mark.xfail(strict=True, reason="simulate refuses a schema-valid body for its shape")
 async def test_schemathesis_finds_no_failure_with_every_check_on(dunning, tmp_path):
     tenant = f"fuzz-{uuid.uuid4().hex[:8]}"
     history, claims = seeded(tenant)

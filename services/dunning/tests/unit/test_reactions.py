@@ -188,7 +188,7 @@ def test_a_payment_plan_replaces_the_track_and_its_default_resumes_it_escalated(
     history.add(
         PaymentPlanAgreed(
             claim_id=claim_id,
-            plan_id=keyed_id("plan", str(claim_id)),
+            plan_id=keyed_id("risk-test-plan", str(claim_id)),  # as plan_defaulted names it
             agreed_on=agreed,
             installments=installments,
             grace_days=5,
@@ -341,3 +341,54 @@ def _promise(claim_id, promised_on: date) -> PromiseToPayRecorded:
         grace_days=3,
         recorded_at=at(promised_on - timedelta(days=12)),
     )
+
+
+# --- a backlog read in one batch: reactions decided before the plan was on the log -----------
+
+
+def test_a_claim_settled_in_the_batch_of_its_qualification_stops_when_its_plan_arrives():
+    history = History("acme")
+    claim_id = history.claim(ISSUED)
+    history.settle(claim_id, ISSUED + timedelta(days=3))
+    played = play(history, LATER, one_batch=True)
+    assert [type(e).__name__ for e in played.events()] == ["DunningPlanScheduled", "DunningStopped"]
+    assert played.events(DunningStopped)[0].reason == "claim_settled"
+    assert sent(played) == [] and played.claim(claim_id).status == "stopped"
+
+
+def test_a_dispute_and_a_segment_in_the_batch_of_the_qualification_catch_up():
+    history = History("acme")
+    claim_id = history.claim(ISSUED)
+    history.add(
+        SegmentOverridden(
+            debtor_id="D-1",
+            segment="chronic_late_payer",
+            reason="pii:v1:x",
+            overridden_at=at(ISSUED + timedelta(days=1)),
+        ),
+        at(ISSUED + timedelta(days=1)),
+    )
+    history.add(_dispute(claim_id, "1000.00", whole=True), at(ISSUED + timedelta(days=2)))
+    played = play(history, at(DUE + timedelta(days=30)), one_batch=True)
+    plans = played.events(DunningPlanScheduled)
+    assert [p.track for p in plans] == ["standard_b2b", "chronic_late_payer"]
+    assert [p.reason for p in played.events(DunningPaused)] == ["dispute_opened"]
+    assert sent(played) == []
+
+
+def test_a_dispute_opened_during_a_promise_pauses_when_the_snooze_ends():
+    history = History("acme")
+    claim_id = history.claim(ISSUED)
+    promised_on = DUE + timedelta(days=20)
+    history.add(_promise(claim_id, promised_on), at(DUE + timedelta(days=8)))
+    history.add(_dispute(claim_id, "1000.00", whole=True), at(DUE + timedelta(days=10)))
+    played = play(history, at(DUE + timedelta(days=60)))
+    reasons = [
+        type(e).__name__ + ":" + e.reason for e in played.events(DunningPaused, DunningResumed)
+    ]
+    assert reasons == [
+        "DunningPaused:promise_to_pay",
+        "DunningResumed:promise_period_over",
+        "DunningPaused:dispute_opened",
+    ]
+    assert played.claim(claim_id).status == "paused"

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import orjson
 import yaml
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from amiable_demo.ndjson import from_line
 from amiable_dunning.app.policies import ClaimFilter, PolicyHandler, Simulated
@@ -73,12 +73,6 @@ class ClaimsIn(_In):
         None
     )
 
-    @model_validator(mode="after")
-    def _said(self) -> ClaimsIn:
-        if not (self.all or self.claim_ids or self.debtor_id or self.status):
-            raise ValueError("say which claims: claim_ids, debtor_id, status, or all: true")
-        return self
-
 
 class SimulateIn(_In):
     version: str | None = Field(None, description="A version of this policy id to try")
@@ -93,14 +87,6 @@ class SimulateIn(_In):
         None, description="Timers fire up to here; default 120 days after the last event"
     )
     claims_listed: int = Field(100, ge=0, le=20_000, description="How many claims to detail")
-
-    @model_validator(mode="after")
-    def _one_each(self) -> SimulateIn:
-        if (self.version is None) == (self.document is None):
-            raise ValueError("give the candidate policy: version or document, not both")
-        if (self.claims is None) == (self.history is None):
-            raise ValueError("give what to replay: claims or history, not both")
-        return self
 
 
 class StepOut(BaseModel):
@@ -348,6 +334,18 @@ async def simulate(
     policy_id: PolicyIdPath, body: SimulateIn, principal: ReaderDep, handler: HandlerDep
 ) -> SimulationOut:
     tenant = principal.tenant
+    # Rules across fields are answered here, each naming its field: as model validators they
+    # would refuse a body the published schema accepts, with no field to point at.
+    if (body.version is None) == (body.document is None):
+        raise Invalid.field("version", "give the candidate policy: version or document, not both")
+    if (body.claims is None) == (body.history is None):
+        raise Invalid.field("claims", "give what to replay: claims or history, not both")
+    if body.claims is not None and not (
+        body.claims.all or body.claims.claim_ids or body.claims.debtor_id or body.claims.status
+    ):
+        raise Invalid.field(
+            "claims", "say which claims: claim_ids, debtor_id, status, or all: true"
+        )
     if body.document is not None:
         candidate = validated(body.document, ("document",))
         if candidate.id != policy_id:

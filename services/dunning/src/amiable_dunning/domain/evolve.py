@@ -3,7 +3,7 @@ claim the account has not seen registered changes nothing."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import singledispatch
 
 from amiable_dunning.domain.state import Account, ClaimDunning, Dispute, Pause, StepRecord
@@ -12,6 +12,8 @@ from amiable_events.claims import (
     ClaimRegistered,
     PaymentPlanAgreed,
     PaymentReceived,
+    PromiseBroken,
+    PromiseToPayRecorded,
 )
 from amiable_events.disputes import (
     DisputeOpened,
@@ -224,3 +226,13 @@ def _(event: ClaimEscalated, claim: ClaimDunning, at: datetime) -> ClaimDunning:
 @_apply.register
 def _(event: PaymentPlanAgreed, claim: ClaimDunning, at: datetime) -> ClaimDunning:
     return _update(claim, installments=event.installments)
+
+
+@_apply.register
+def _(event: PromiseToPayRecorded, claim: ClaimDunning, at: datetime) -> ClaimDunning:
+    return _update(claim, promised_until=event.promised_on + timedelta(days=event.grace_days))
+
+
+@_apply.register
+def _(event: PromiseBroken, claim: ClaimDunning, at: datetime) -> ClaimDunning:
+    return _update(claim, promised_until=None)

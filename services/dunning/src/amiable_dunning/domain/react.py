@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from amiable_dunning.domain.evolve import evolve
@@ -201,23 +201,74 @@ def on_hardship(desk: Desk, envelope: Envelope) -> list[Event]:
 def on_dispute_opened(desk: Desk, envelope: Envelope) -> list[Event]:
     """A dispute pauses the claim, unless it leaves enough undisputed to chase on its own."""
     claim = _claim(desk, envelope)
-    event: DisputeOpened = envelope.data
     if claim is None or claim.status != "active":
         return []
-    if not event.whole_claim and desk.figures is not None:
+    return _dispute_pause(desk, claim, envelope)
+
+
+def _dispute_pause(desk: Desk, claim: ClaimDunning, envelope: Envelope) -> list[Event]:
+    dispute = claim.dispute
+    if dispute is None:
+        return []
+    if not dispute.whole_claim and desk.figures is not None:
         policy = desk.policies.at(envelope.time)
         due = claim.ledger.amount_due(envelope.time.date(), desk.figures).total
-        remainder = due - Decimal(event.disputed_amount)
+        remainder = due - Decimal(dispute.disputed_amount)
         if policy.partial_dispute_min_remainder.reached_by(remainder, claim.ledger.currency):
             return []
     return [
         DunningPaused(
             claim_id=claim.claim_id,
             reason="dispute_opened",
-            dispute_id=event.dispute_id,
+            dispute_id=dispute.dispute_id,
             paused_at=envelope.time,
         )
     ]
+
+
+#: Why a closed claim stops, by the ledger's status
+_CLOSED_REASON = {
+    "settled": "claim_settled",
+    "written_off": "claim_written_off",
+    "cancelled": "claim_cancelled",
+    "rejected": "claim_rejected",
+    "escalated": "escalated",
+}
+
+
+def on_own_plan(desk: Desk, envelope: Envelope) -> list[Event]:
+    """When one of dunning's own plans is applied, what happened to the claim between its
+    trigger and it: a reaction decided on the state before the plan existed (a claim settled,
+    disputed, promised or re-segmented in the same batch as its qualification, a dispute opened
+    during a promise's snooze) finds nothing chased and does nothing, so the plan catches up
+    here, from the claim's facts at this point of the log."""
+    claim = _claim(desk, envelope)
+    if claim is None or envelope.data.revision != claim.revision or claim.status != "active":
+        return []
+    ledger, account = claim.ledger, desk.account
+    if ledger.status in _CLOSED_REASON:
+        return _stop(claim, envelope, _CLOSED_REASON[ledger.status])
+    if account.segment in NEVER_CHASED:
+        return _stop(claim, envelope, "insolvency")
+    if claim.track != "payment_plan":
+        if ledger.plan_id is not None and ledger.plan_defaulted_on is None and claim.installments:
+            policy = desk.policies.at(envelope.time)
+            steps = installment_reminders(policy, account, claim, claim.installments, envelope.time)
+            return _schedule(desk, claim, envelope, "payment_plan_agreed", "payment_plan", steps)
+        policy = desk.policies.at(envelope.time)
+        track = track_for(policy, account, claim)
+        if track is not None and track.id != claim.track:
+            reason = "hardship_declared" if claim.hardship else "risk_assessed"
+            steps = consolidate(
+                account, claim, full_plan(policy, account, claim, track, envelope.time), policy
+            )
+            return _schedule(desk, claim, envelope, reason, track.id, steps)
+    paused = _dispute_pause(desk, claim, envelope)
+    if paused:
+        return paused
+    if claim.promised_until is not None and claim.promised_until >= envelope.time.date():
+        return _snooze(claim, envelope)
+    return []
 
 
 def _paused_by_dispute(claim: ClaimDunning | None, dispute_id) -> bool:
@@ -252,14 +303,17 @@ def on_dispute_withdrawn(desk: Desk, envelope: Envelope) -> list[Event]:
 def on_promise(desk: Desk, envelope: Envelope) -> list[Event]:
     """A promise snoozes chasing until the promised day plus its grace."""
     claim = _claim(desk, envelope)
-    event: PromiseToPayRecorded = envelope.data
     if claim is None or claim.status != "active" or claim.track == "payment_plan":
         return []
+    return _snooze(claim, envelope)
+
+
+def _snooze(claim: ClaimDunning, envelope: Envelope) -> list[Event]:
     return [
         DunningPaused(
             claim_id=claim.claim_id,
             reason="promise_to_pay",
-            until=event.promised_on + timedelta(days=event.grace_days),
+            until=claim.promised_until,
             paused_at=envelope.time,
         )
     ]
@@ -356,4 +410,7 @@ TABLE: dict[type[Event], React] = {
     PaymentPlanAgreed: on_plan_agreed,
     PaymentPlanDefaulted: on_plan_defaulted,
     CommunicationFailed: on_communication_failed,
+    DunningPlanScheduled: on_own_plan,
+    DunningResumed: on_own_plan,
+    DunningRescheduled: on_own_plan,
 }

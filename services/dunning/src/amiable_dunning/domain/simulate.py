@@ -354,10 +354,15 @@ def _rebuilt(claim: ClaimDunning) -> list[tuple[datetime, object]]:
 
 
 def _closed_at(claim: ClaimDunning) -> datetime | None:
-    """When the claim closed: when the service stopped chasing it for that reason, else (a
-    claim settled before any plan) its last payment."""
+    """When the claim closed: a settled one on its last payment; otherwise when the service
+    stopped chasing it for that reason, else (closed before any plan) its last move. (A stop
+    can be stamped earlier than the closing: a backlog read in one batch stops a claim when its
+    plan arrives, at the plan's time.)"""
     if not claim.ledger.closed:
         return None
+    moves = [_noon(m.on) for m in claim.ledger.moves]
+    if claim.ledger.status == "settled" and moves:
+        return max([claim.registered_at, *moves])
     stopped = [
         r.at
         for r in (*claim.history, *claim.steps)
@@ -365,7 +370,6 @@ def _closed_at(claim: ClaimDunning) -> datetime | None:
     ]
     if stopped:
         return min(stopped)
-    moves = [_noon(m.on) for m in claim.ledger.moves]
     return max([claim.registered_at, *moves])
 
 

@@ -81,6 +81,8 @@ class ClaimDunning(_State):
     escalated_at: datetime | None = None
     #: The agreed payment plan's instalments, while the claim follows it
     installments: tuple[Installment, ...] = ()
+    #: A promise to pay not broken yet: the promised day plus its grace
+    promised_until: date | None = None
 
     @property
     def chased(self) -> bool:
