@@ -14,7 +14,7 @@ import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import orjson
@@ -23,6 +23,8 @@ from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def database_url(server_url: str, database: str) -> str:
@@ -89,6 +91,22 @@ def model_json(model: BaseModel) -> str:
     """A pydantic model as :func:`json_text` writes its ``model_dump(mode="json")``, serialized
     once by pydantic (several times faster than dumping to Python, then to JSON)."""
     return _without_nul(model.model_dump_json())
+
+
+async def load_account_states(
+    connection: asyncpg.Connection, table: str, keys: list[tuple[str, str]], model: type[M]
+) -> dict[tuple[str, str], M]:
+    """The states stored as JSON per debtor account (columns ``tenant``, ``debtor_id``,
+    ``state``) of these (tenant, debtor id) keys, in one query; absent ones are left out."""
+    rows = await connection.fetch(
+        f"SELECT tenant, debtor_id, state FROM {table} WHERE (tenant, debtor_id) IN "
+        "(SELECT * FROM unnest($1::text[], $2::text[]))",
+        [tenant for tenant, _ in keys],
+        [debtor for _, debtor in keys],
+    )
+    return {
+        (row["tenant"], row["debtor_id"]): model.model_validate_json(row["state"]) for row in rows
+    }
 
 
 def _without_nul(text: str) -> str:

@@ -34,7 +34,7 @@ from amiable_dunning.domain.firing import (
     timers as timers_of,
 )
 from amiable_dunning.domain.state import Account
-from amiable_events.db import Bulk, json_text, model_json
+from amiable_events.db import Bulk, json_text, load_account_states, model_json
 from amiable_events.dunning import (
     DunningApprovalRequested,
     DunningPolicyActivated,
@@ -57,15 +57,8 @@ _STEP_COLUMNS = tuple(c.name for c in steps.columns)
 async def load_accounts(
     connection: asyncpg.Connection, table: str, keys: list[AccountKey]
 ) -> dict[AccountKey, Account]:
-    rows = await connection.fetch(
-        f"SELECT tenant, debtor_id, state FROM {table} WHERE (tenant, debtor_id) IN "
-        "(SELECT * FROM unnest($1::text[], $2::text[]))",
-        [tenant for tenant, _ in keys],
-        [debtor for _, debtor in keys],
-    )
-    return {
-        (row["tenant"], row["debtor_id"]): Account.model_validate_json(row["state"]) for row in rows
-    }
+    """The stored states of these (tenant, debtor id) accounts; absent ones are left out."""
+    return await load_account_states(connection, table, keys, Account)
 
 
 def fired_timer(envelope: Envelope) -> tuple[str, str] | None:

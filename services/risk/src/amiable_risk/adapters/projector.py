@@ -12,7 +12,7 @@ from collections import defaultdict
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from amiable_events.db import Bulk, json_text, model_json
+from amiable_events.db import Bulk, json_text, load_account_states, model_json
 from amiable_events.envelope import Envelope
 from amiable_events.risk import RiskAlertRaised, RiskAssessed
 from amiable_events.timers import timer_event_id, write_timers
@@ -55,15 +55,7 @@ async def load_states(
     connection: asyncpg.Connection, table: str, keys: list[AccountKey]
 ) -> dict[AccountKey, Account]:
     """The stored states of these (tenant, debtor id) accounts; absent ones are left out."""
-    rows = await connection.fetch(
-        f"SELECT tenant, debtor_id, state FROM {table} WHERE (tenant, debtor_id) IN "
-        "(SELECT * FROM unnest($1::text[], $2::text[]))",
-        [tenant for tenant, _ in keys],
-        [debtor for _, debtor in keys],
-    )
-    return {
-        (row["tenant"], row["debtor_id"]): Account.model_validate_json(row["state"]) for row in rows
-    }
+    return await load_account_states(connection, table, keys, Account)
 
 
 class RiskProjector:
