@@ -8,31 +8,14 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-import httpx
 import pytest
 
 from tests.risk_givens import TODAY, History
-from tests.support import auth, eventually, service_on_own_topic
+from tests.support import auth, eventually
 
 pytestmark = pytest.mark.integration
 
 READ, WRITE = "dunning:read", "dunning:write"
-
-
-@pytest.fixture(scope="module")
-async def dunning(infra, tmp_path_factory):
-    async with service_on_own_topic(
-        infra, "dunning", tmp_path_factory.mktemp("dunning-api"), clock=TODAY
-    ) as process:
-        yield process
-
-
-@pytest.fixture
-async def api(dunning, unique):
-    async with httpx.AsyncClient(base_url=dunning.url, timeout=30) as client:
-        client.tenant = f"t-{unique}"
-        client.headers.update(auth(client.tenant, READ, WRITE))
-        yield client
 
 
 async def given_claim(dunning, tenant: str, debtor: str, days_overdue: int, amount: str):

@@ -20,19 +20,11 @@ from amiable_dunning.domain.policy import Policy
 from amiable_dunning.main import SERVICE
 from tests.fuzzing import fuzz
 from tests.risk_givens import TODAY, History
-from tests.support import auth, eventually, service_on_own_topic, token
+from tests.support import auth, eventually, token
 
 pytestmark = pytest.mark.integration
 
 SHIPPED = Policy.load()
-
-
-@pytest.fixture(scope="module")
-async def dunning(infra, tmp_path_factory):
-    async with service_on_own_topic(
-        infra, "dunning", tmp_path_factory.mktemp("dunning"), clock=TODAY
-    ) as process:
-        yield process
 
 
 def seeded(tenant: str) -> tuple[History, dict[str, uuid.UUID]]:

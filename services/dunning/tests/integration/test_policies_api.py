@@ -8,13 +8,12 @@ import copy
 from datetime import timedelta
 from importlib.resources import files
 
-import httpx
 import pytest
 import yaml
 
 from amiable_demo.ndjson import to_line
 from tests.risk_givens import TODAY, History
-from tests.support import auth, eventually, service_on_own_topic
+from tests.support import auth, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -30,22 +29,6 @@ def quick(version: str) -> dict:
     for step in data["tracks"]["standard_b2b"]["steps"]:
         step["offset_business_days"] //= 2
     return data
-
-
-@pytest.fixture(scope="module")
-async def dunning(infra, tmp_path_factory):
-    async with service_on_own_topic(
-        infra, "dunning", tmp_path_factory.mktemp("dunning"), clock=TODAY
-    ) as process:
-        yield process
-
-
-@pytest.fixture
-async def api(dunning, unique):
-    async with httpx.AsyncClient(base_url=dunning.url, timeout=60) as client:
-        client.tenant = f"t-{unique}"
-        client.headers.update(auth(client.tenant, READ, WRITE))
-        yield client
 
 
 async def test_a_formal_notice_without_a_reminder_before_it_is_refused_naming_the_field(api):
