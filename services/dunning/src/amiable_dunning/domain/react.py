@@ -6,7 +6,7 @@ the event and the tenant's policies."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -76,7 +76,7 @@ class Desk:
 
     account: Account | None
     policies: PolicyBook
-    figures: Figures | None = field(default=None, compare=False)
+    figures: Figures | None = None
 
 
 def evolve_desk(desk: Desk, envelope: Envelope) -> Desk:
@@ -121,14 +121,13 @@ def _stop(claim: ClaimDunning | None, envelope: Envelope, reason: str) -> list[E
     return [DunningStopped(claim_id=claim.claim_id, reason=reason, stopped_at=envelope.time)]
 
 
-def _resume(claim, envelope, reason: str, steps: tuple[ScheduledStep, ...], start=None):
+def _resume(claim, envelope, reason: str, steps: tuple[ScheduledStep, ...]):
     ledger = claim.ledger
-    start = start or envelope.time
     return [
         DunningResumed(
             claim_id=claim.claim_id,
             revision=claim.revision + 1,
-            steps=shifted(steps, start, ledger.country, ledger.timezone),
+            steps=shifted(steps, envelope.time, ledger.country, ledger.timezone),
             reason=reason,
             resumed_at=envelope.time,
         )
