@@ -8,9 +8,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-import orjson
-
 from amiable_dunning.adapters.read_model import DunningReadModel
+from amiable_dunning.app.reactions import parsed
 from amiable_dunning.domain.policy import Policy
 from amiable_dunning.domain.policy_commands import ActivatePolicy, PublishPolicy, Shelf
 from amiable_dunning.domain.simulate import ClaimRun, from_states, simulate
@@ -68,19 +67,13 @@ class PolicyShelves:
         rows = await self._read_model.policies(tenant)
         active = await self._read_model.active(tenant, self._clock.now())
         shelf = Shelf(
-            published={
-                (row["policy_id"], row["version"]): _parsed(row["document"]) for row in rows
-            },
+            published={(row["policy_id"], row["version"]): parsed(row["document"]) for row in rows},
             active=None if active is None else (active["policy_id"], active["version"]),
         )
         return Loaded(shelf, debtor_id="")
 
     async def applied(self, event_id: uuid.UUID) -> bool:
         return await self._read_model.applied(event_id)
-
-
-def _parsed(document: str) -> Policy:
-    return Policy.model_validate(orjson.loads(document))
 
 
 class PolicyHandler:
@@ -153,7 +146,7 @@ class PolicyHandler:
             return self.default
         for row in await self.read_model.policies(tenant):
             if (row["policy_id"], row["version"]) == (policy_id, version):
-                return _parsed(row["document"])
+                return parsed(row["document"])
         raise NotFound(
             f"no policy {policy_id} version {version} for this tenant",
             title="Policy version not found",
