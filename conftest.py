@@ -2,7 +2,9 @@
 
 It reuses a stack that is already up (and leaves it up); a stack it started itself it stops at
 the end. ``AMIABLE_KAFKA_BOOTSTRAP`` + ``AMIABLE_DATABASE_URL`` point the tests at an existing
-Kafka and PostgreSQL instead.
+Kafka and PostgreSQL instead, with ``AMIABLE_SMTP_HOST``/``AMIABLE_SMTP_PORT`` and
+``AMIABLE_SMS_GATEWAY_URL`` for the mail sink and SMS gateway (the local stack's ports unless
+set).
 
 Service processes run on a frozen clock (``FROZEN_AT`` unless the test gives another) and the
 test computes its dates from it; the topics and projection schemas a test makes are deleted
@@ -54,7 +56,14 @@ def infra() -> Iterator[Infra]:
     bootstrap = os.environ.get("AMIABLE_KAFKA_BOOTSTRAP")
     database_url = os.environ.get("AMIABLE_DATABASE_URL")
     if bootstrap and database_url:
-        yield Infra(bootstrap, database_url)
+        defaults = Infra(bootstrap, database_url)
+        yield Infra(
+            bootstrap,
+            database_url,
+            smtp_host=os.environ.get("AMIABLE_SMTP_HOST", defaults.smtp_host),
+            smtp_port=int(os.environ.get("AMIABLE_SMTP_PORT", defaults.smtp_port)),
+            sms_gateway_url=os.environ.get("AMIABLE_SMS_GATEWAY_URL", defaults.sms_gateway_url),
+        )
         return
     from amiable_cli import stack
 
@@ -65,7 +74,13 @@ def infra() -> Iterator[Infra]:
     started = not (before.kafka_running or before.postgres_running)
     status = stack.up(config)
     try:
-        yield Infra(status.bootstrap, status.database_url)
+        yield Infra(
+            status.bootstrap,
+            status.database_url,
+            smtp_host=config.smtp_host,
+            smtp_port=config.smtp_port,
+            sms_gateway_url=config.sms_gateway_url,
+        )
     finally:
         if started:
             stack.down(config)

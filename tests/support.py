@@ -37,18 +37,28 @@ def frozen(moment: datetime | date) -> str:
 
 @dataclass(frozen=True)
 class Infra:
+    """Where the tests' Kafka and PostgreSQL are, and the mail sink and SMS gateway a service
+    sends to (by default the local stack's)."""
+
     bootstrap: str
     database_url: str
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 11025
+    sms_gateway_url: str = "http://127.0.0.1:11080"
 
 
 def service_env(infra: Infra, *, clock: datetime | date = FROZEN_AT, **settings: str) -> dict:
-    """The environment of a service process under test: the local stack, test mode with the test
+    """The environment of a service process under test: the local stack (its mail sink and SMS
+    gateway included), test mode with the test
     secret and operator audience, tracing off, a clock frozen at ``clock``; each of ``settings``
     as ``AMIABLE_<NAME>``."""
     return {
         **os.environ,
         "AMIABLE_KAFKA_BOOTSTRAP": infra.bootstrap,
         "AMIABLE_DATABASE_URL": infra.database_url,
+        "AMIABLE_SMTP_HOST": infra.smtp_host,
+        "AMIABLE_SMTP_PORT": str(infra.smtp_port),
+        "AMIABLE_SMS_GATEWAY_URL": infra.sms_gateway_url,
         "AMIABLE_ENV": "test",
         "AMIABLE_JWT_SECRET": TEST_JWT_SECRET,
         "AMIABLE_OPERATOR_AUDIENCE": OPERATOR_AUDIENCE,

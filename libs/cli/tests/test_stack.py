@@ -7,7 +7,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from amiable_cli import stack
+from amiable_cli import sinks, stack
 from amiable_events.topics import CLAIM_EVENTS_TOPIC, PARTITIONS, dlq_topic, ensure_topics
 
 pytestmark = pytest.mark.integration
@@ -84,7 +84,7 @@ async def test_every_database_accepts_the_amiable_role(config, database):
 
 def test_up_on_a_running_stack_is_a_noop(config, monkeypatch):
     before = stack.status(config)
-    assert before.running
+    assert before.running and before.sinks_running
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("up provisioned or launched something on a running stack")
@@ -99,10 +99,12 @@ def test_up_on_a_running_stack_is_a_noop(config, monkeypatch):
         "_wait_for_kafka",
     ):
         monkeypatch.setattr(stack, step, must_not_run)
+    monkeypatch.setattr(sinks, "_launch", must_not_run)
     messages: list[str] = []
     after = stack.up(config, log=messages.append)
 
     assert messages == []
     assert (after.kafka_pid, after.postgres_pid) == (before.kafka_pid, before.postgres_pid)
+    assert (after.smtp_pid, after.sms_pid) == (before.smtp_pid, before.sms_pid)
     assert after.bootstrap == config.kafka_bootstrap == f"localhost:{config.kafka_port}"
     assert stack.is_up(config)

@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from amiable_cli import stack as local_stack
 from amiable_cli.demo import demo_app
+from amiable_cli.mail import mail_app
 
 
 @cache
@@ -43,11 +44,15 @@ class _Commands(TyperGroup):
 app = typer.Typer(
     cls=_Commands, no_args_is_help=True, help="Operate amiable: stack, services, projections."
 )
-stack_app = typer.Typer(no_args_is_help=True, help="The local Kafka + PostgreSQL stack.")
+stack_app = typer.Typer(
+    no_args_is_help=True,
+    help="The local stack: Kafka, PostgreSQL, a mail sink and a fake SMS gateway.",
+)
 events_app = typer.Typer(no_args_is_help=True, help="Read the claim event log.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(events_app, name="events")
 app.add_typer(demo_app, name="demo")
+app.add_typer(mail_app, name="mail")
 
 
 def _declared():
@@ -86,16 +91,20 @@ def _on_store(service, work):
 
 @stack_app.command("up")
 def stack_up() -> None:
-    """Start Kafka and PostgreSQL (idempotent) and create the topics and databases."""
+    """Start Kafka, PostgreSQL, the mail sink and the SMS fake (idempotent) and create the
+    topics and databases."""
     status = local_stack.up()
     typer.echo(f"kafka      {status.bootstrap}")
     typer.echo(f"postgresql {status.database_url}")
+    typer.echo(f"mail sink  {status.smtp_address} (amiable mail list)")
+    typer.echo(f"sms fake   {status.sms_gateway_url}/messages")
     typer.echo(f"state      {status.state_dir}")
 
 
 @stack_app.command("down")
 def stack_down() -> None:
-    """Stop Kafka and PostgreSQL cleanly; their data stays in the state folder."""
+    """Stop Kafka, PostgreSQL, the mail sink and the SMS fake; their data stays in the state
+    folder."""
     local_stack.down()
 
 
@@ -105,8 +114,10 @@ def stack_status() -> None:
     status = local_stack.status()
     typer.echo(f"kafka      {'up' if status.kafka_running else 'down'}  {status.bootstrap}")
     typer.echo(f"postgresql {'up' if status.postgres_running else 'down'}  {status.database_url}")
+    typer.echo(f"mail sink  {'up' if status.smtp_pid else 'down'}  {status.smtp_address}")
+    typer.echo(f"sms fake   {'up' if status.sms_pid else 'down'}  {status.sms_gateway_url}")
     typer.echo(f"state      {status.state_dir}")
-    if not (status.kafka_running and status.postgres_running):
+    if not (status.running and status.sinks_running):
         raise typer.Exit(1)
 
 
@@ -366,7 +377,7 @@ def import_claims(
 @app.command()
 def run() -> None:
     """Start the local stack and every declared service (one process each), print their URLs
-    and a dev token; Ctrl-C stops the services (Kafka and PostgreSQL keep running)."""
+    and a dev token; Ctrl-C stops the services (the stack keeps running)."""
     from amiable_cli.supervise import supervise
     from amiable_events.auth import issue_token
     from amiable_events.settings import ServiceSettings
@@ -374,14 +385,24 @@ def run() -> None:
     # Dev mode is explicit: production (no default secret) is what every other start gets. The
     # services inherit it from this environment.
     os.environ.setdefault("AMIABLE_ENV", "dev")
-    status = local_stack.up()
+    config = local_stack.StackConfig.from_env()
+    status = local_stack.up(config)
+    # where the services send email and SMS: the stack's sink and fake, unless set
+    os.environ.setdefault("AMIABLE_SMTP_HOST", config.smtp_host)
+    os.environ.setdefault("AMIABLE_SMTP_PORT", str(config.smtp_port))
+    os.environ.setdefault("AMIABLE_SMS_GATEWAY_URL", config.sms_gateway_url)
     services = _declared()
     settings = ServiceSettings()
     ttl = 8 * 3600
     dev_token = issue_token(
         settings.jwt_secret, tenant="demo-creditor", scopes=_all_scopes(), ttl_seconds=ttl
     )
-    rows = [("kafka", status.bootstrap), ("postgresql", status.database_url)]
+    rows = [
+        ("kafka", status.bootstrap),
+        ("postgresql", status.database_url),
+        ("mail sink", f"{status.smtp_address} (amiable mail list)"),
+        ("sms fake", f"{status.sms_gateway_url}/messages"),
+    ]
     for name, service in services.items():
         base = f"http://127.0.0.1:{service.port}"
         api = next((router.prefix for router in service.routers if router.prefix), "")
@@ -392,7 +413,7 @@ def run() -> None:
         for label, value in rows:
             typer.echo(f"{label:<{width}}{value}")
         typer.echo(f"dev token (tenant demo-creditor, {datetime.now():%H:%M} + 8h):\n{dev_token}")
-        typer.echo("stop with Ctrl-C; `make stack-down` stops Kafka and PostgreSQL")
+        typer.echo("stop with Ctrl-C; `make stack-down` stops the stack")
 
     typer.echo(f"starting {', '.join(services)}", err=True)
     code = supervise(

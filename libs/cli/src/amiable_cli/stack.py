@@ -1,6 +1,7 @@
-"""The local stack without Docker: one Apache Kafka broker (KRaft) and one PostgreSQL server.
+"""The local stack without Docker: one Apache Kafka broker (KRaft) and one PostgreSQL server,
+with two dev servers beside them, a mail sink and a fake SMS gateway (`amiable_cli.sinks`).
 
-Both run as plain processes under a state folder (default `<repo>/.amiable`, or
+All run as plain processes under a state folder (default `<repo>/.amiable`, or
 `AMIABLE_STATE_DIR`), on their own ports, and keep running after the calling process exits:
 
     <state>/stack.lock                  serializes up()/down() of concurrent callers
@@ -14,6 +15,7 @@ Both run as plain processes under a state folder (default `<repo>/.amiable`, or
     <state>/postgres/data/              the cluster (initdb), includes amiable.conf
     <state>/postgres/logs/postgresql.log
     <state>/postgres/run/               the unix socket
+    <state>/mail/, <state>/sms/         the mail sink's and the SMS fake's (amiable_cli.sinks)
 
 This module is plain Python (no CLI framework): the `amiable stack` command and the pytest set-up
 call `up()`, `down()`, `status()` and `is_up()`.
@@ -141,13 +143,16 @@ class StackConfig:
     """Where the local stack lives and which ports it uses.
 
     From the environment: `AMIABLE_STATE_DIR` (default `<repo>/.amiable`),
-    `AMIABLE_STACK_KAFKA_PORT` (19092; the KRaft controller takes the next port) and
-    `AMIABLE_STACK_POSTGRES_PORT` (15432).
+    `AMIABLE_STACK_KAFKA_PORT` (19092; the KRaft controller takes the next port),
+    `AMIABLE_STACK_POSTGRES_PORT` (15432), `AMIABLE_STACK_SMTP_PORT` (11025, the mail sink) and
+    `AMIABLE_STACK_SMS_PORT` (11080, the fake SMS gateway).
     """
 
     state_dir: Path
     kafka_port: int = 19092
     postgres_port: int = 15432
+    smtp_port: int = 11025
+    sms_port: int = 11080
 
     @classmethod
     def from_env(cls) -> StackConfig:
@@ -157,6 +162,8 @@ class StackConfig:
             state_dir=state.resolve(),
             kafka_port=int(os.environ.get("AMIABLE_STACK_KAFKA_PORT", "19092")),
             postgres_port=int(os.environ.get("AMIABLE_STACK_POSTGRES_PORT", "15432")),
+            smtp_port=int(os.environ.get("AMIABLE_STACK_SMTP_PORT", "11025")),
+            sms_port=int(os.environ.get("AMIABLE_STACK_SMS_PORT", "11080")),
         )
 
     @property
@@ -174,6 +181,14 @@ class StackConfig:
 
     def database_url_for(self, database: str) -> str:
         return f"{self.database_url}/{database}"
+
+    @property
+    def smtp_host(self) -> str:
+        return "127.0.0.1"
+
+    @property
+    def sms_gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.sms_port}"
 
     # layout of the state folder
     @property
@@ -228,6 +243,14 @@ class StackConfig:
     def postgres_socket_dir(self) -> Path:
         return self.postgres_dir / "run"
 
+    @property
+    def mail_dir(self) -> Path:
+        return self.state_dir / "mail"
+
+    @property
+    def sms_dir(self) -> Path:
+        return self.state_dir / "sms"
+
 
 @dataclass(frozen=True)
 class StackStatus:
@@ -238,10 +261,20 @@ class StackStatus:
     bootstrap: str
     database_url: str
     state_dir: Path
+    smtp_pid: int | None = None
+    sms_pid: int | None = None
+    smtp_address: str = ""
+    sms_gateway_url: str = ""
 
     @property
     def running(self) -> bool:
+        """Kafka and PostgreSQL run: what the services need."""
         return self.kafka_running and self.postgres_running
+
+    @property
+    def sinks_running(self) -> bool:
+        """The mail sink and the SMS fake run: what sending needs."""
+        return self.smtp_pid is not None and self.sms_pid is not None
 
 
 # --------------------------------------------------------------------------------------------
@@ -925,6 +958,9 @@ def _postgres_databases(config: StackConfig) -> None:
 
 def status(config: StackConfig | None = None) -> StackStatus:
     """What runs now; never starts or changes anything."""
+    # imported here, as in up() and down(): sinks builds on this module's process helpers
+    from amiable_cli import sinks
+
     config = config or StackConfig.from_env()
     kafka_pid = _kafka_pid(config)
     postgres_pid = _postgres_pid(config)
@@ -936,15 +972,22 @@ def status(config: StackConfig | None = None) -> StackStatus:
         bootstrap=config.kafka_bootstrap,
         database_url=config.database_url,
         state_dir=config.state_dir,
+        smtp_pid=sinks.pid(sinks.mail_sink(config)),
+        sms_pid=sinks.pid(sinks.sms_fake(config)),
+        smtp_address=f"{config.smtp_host}:{config.smtp_port}",
+        sms_gateway_url=config.sms_gateway_url,
     )
 
 
 def up(config: StackConfig | None = None, *, log: Log = print) -> StackStatus:
-    """Provision and start Kafka and PostgreSQL, then make the topics and databases.
+    """Provision and start Kafka and PostgreSQL, then make the topics and databases; start the
+    mail sink and the SMS fake.
 
     Idempotent: what already runs is left alone. On failure, whatever this call started is
     stopped again and a `StackError` carries the last lines of the failing log.
     """
+    from amiable_cli import sinks
+
     config = config or StackConfig.from_env()
     with _locked(config):
         kafka_pid = _kafka_pid(config, clean=True)
@@ -978,6 +1021,7 @@ def up(config: StackConfig | None = None, *, log: Log = print) -> StackStatus:
                 _wait_for_kafka(config, started_kafka)
                 log("stack: Kafka is up")
             _ensure_topics(config)
+            sinks.start(config, log)
         except BaseException:
             if started_kafka is not None:
                 with contextlib.suppress(Exception):
@@ -991,14 +1035,18 @@ def up(config: StackConfig | None = None, *, log: Log = print) -> StackStatus:
 
 
 def down(config: StackConfig | None = None, *, log: Log = print) -> None:
-    """Stop Kafka (SIGTERM, up to 60 s, then SIGKILL) and PostgreSQL (fast shutdown).
+    """Stop Kafka (SIGTERM, up to 60 s, then SIGKILL), PostgreSQL (fast shutdown), the mail
+    sink and the SMS fake.
 
     A no-op when nothing runs. Data stays in the state folder.
     """
+    from amiable_cli import sinks
+
     config = config or StackConfig.from_env()
     if not config.state_dir.exists():
         return
     with _locked(config):
+        sinks.stop(config, log)
         _stop_kafka(config, log)
         pid = _postgres_pid(config)
         if pid is not None:
