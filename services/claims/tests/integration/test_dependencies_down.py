@@ -67,7 +67,14 @@ def own_stack():
     shared = stack.StackConfig.from_env()
     root = Path(tempfile.mkdtemp(prefix="amdown-", dir="/tmp"))
     root.chmod(0o755)  # the postgres user must reach its data folder
-    config = stack.StackConfig(state_dir=root, kafka_port=free_port(), postgres_port=free_port())
+    # every port its own: the shared stack's mail sink and SMS fake hold the default ones
+    config = stack.StackConfig(
+        state_dir=root,
+        kafka_port=free_port(),
+        postgres_port=free_port(),
+        smtp_port=free_port(),
+        sms_port=free_port(),
+    )
     if shared.kafka_lib.exists():  # the jars already resolved: no Maven run
         shutil.copytree(shared.kafka_lib, config.kafka_lib)
     try:
