@@ -107,6 +107,7 @@ class ScheduledStep(_Part):
     planned_on: date = Field(description="A business day of the debtor's country")
     at: datetime = Field(description="The opening of contact hours that day, debtor's zone")
     needs_approval: bool = False
+    review: bool = Field(False, description="Its message waits for a person's review")
     payment_deadline_days: int | None = Field(None, description="formal_notice only")
     caught_up: bool = Field(
         False,
@@ -273,6 +274,7 @@ class DunningStepDue(Event):
     )
     installment: int | None = None
     approved_by: str | None = Field(None, description="The person who approved the step")
+    review: bool = Field(False, description="Its message waits for a person's review first")
 
 
 class ClaimEscalated(Event):

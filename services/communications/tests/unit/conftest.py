@@ -19,7 +19,7 @@ from amiable_communications.domain.context import (
     Promise,
     Remission,
 )
-from amiable_communications.domain.profile import CreditorProfile, Party
+from amiable_events.communications import CreditorProfile, Party
 from amiable_events.dunning import AmountDue, DueLine
 
 CREDITOR = Party(

@@ -13,8 +13,8 @@ import pytest
 from amiable_communications.domain.context import Invoice, MessageContext, NextStep
 from amiable_communications.domain.lint import lint
 from amiable_communications.domain.locales import LANGUAGES
-from amiable_communications.domain.profile import CreditorProfile
 from amiable_communications.domain.templates import KEYS, TONES, MissingContext, Rendered, render
+from amiable_events.communications import CreditorProfile
 
 from .conftest import AGENCY, CREDITOR, build_context
 

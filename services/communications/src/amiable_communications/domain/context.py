@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from amiable_communications.domain.profile import CreditorProfile
 from amiable_events.base import Amount, CurrencyCode
+from amiable_events.communications import CreditorProfile
 from amiable_events.dunning import Action, AmountDue
 
 

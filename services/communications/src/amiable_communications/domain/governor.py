@@ -15,22 +15,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from importlib.resources import files
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from amiable_events.communications import DeferReason, Kind, SuppressReason
 from amiable_events.dunning import Channel
 from amiable_rules.business_days import MAX_CLOSED_RUN, is_business_day
 from amiable_rules.local_time import zone
-
-#: ``reminder``: a message that asks for payment. ``call_attempt``: an agent's call, answered or
-#: not. ``transactional``: a confirmation of what the debtor just did (a promise, a plan, a
-#: dispute) or a thank-you for a payment; the debtor expects it, so it is not counted against the
-#: caps, but it keeps to the hours and to the opt-out like anything else.
-Kind = Literal["reminder", "transactional", "call_attempt"]
-DeferReason = Literal["not_business_day", "outside_hours", "daily_cap", "weekly_cap", "call_cap"]
-SuppressReason = Literal["opted_out", "no_allowed_slot"]
 
 WEEK_DAYS = 7
 #: How far ahead a slot is looked for: the longest closed run of a calendar, then a full week of

@@ -213,6 +213,7 @@ def step_due(
         payment_deadline=deadline,
         installment=step.installment,
         approved_by=approved_by,
+        review=step.review,
         disputed_amount=Decimal(claim.dispute.disputed_amount) if claim.dispute else None,
     )
 

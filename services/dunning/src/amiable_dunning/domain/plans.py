@@ -71,6 +71,7 @@ def _scheduled(track: Track, planned: list[PlannedStep]) -> tuple[ScheduledStep,
             planned_on=p.day,
             at=p.at,
             needs_approval=p.step.needs_approval,
+            review=p.step.review,
             payment_deadline_days=p.step.payment_deadline_days,
             caught_up=p.caught_up,
         )

@@ -106,6 +106,9 @@ class Step(_Data):
     contact_role: Key = "accounts_payable"
     conditions: Conditions = Conditions()
     needs_approval: bool = False
+    #: The message waits in the communications review queue until a person approves,
+    #: edits or rejects it.
+    review: bool = False
     payment_deadline_days: int | None = Field(None, ge=1, le=60)
 
     @model_validator(mode="before")
