@@ -27,7 +27,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from amiable_events.base import Amount, CurrencyCode, Event, Sealed
-from amiable_events.dunning import Channel, StepKey, TenantEvent, Tone
+from amiable_events.dunning import AmountDue, Channel, StepKey, TenantEvent, Tone
 from amiable_events.risk import DebtorAccountEvent
 
 #: ``dunning_step``: a step of the claim's dunning plan. ``confirmation``: what the debtor just
@@ -122,6 +122,17 @@ class CommunicationEvent(Event):
     communication_id: UUID
 
 
+class StepDetails(_Part):
+    """What the dunning step said its message must state, as ``DunningStepDue`` had it."""
+
+    solution_first: bool = False
+    contact_role: StepKey = "accounts_payable"
+    amount_due: AmountDue | None = Field(None, description="formal_notice: on its day")
+    payment_deadline: date | None = None
+    disputed_amount: Amount | None = Field(None, description="Not claimed: under dispute")
+    installment: int | None = None
+
+
 class CommunicationQueued(CommunicationEvent):
     """The service means to send this message: the intent, recorded before anything else. Its
     event id and ``communication_id`` derive from its cause (``cause_id``), so a cause read
@@ -146,6 +157,7 @@ class CommunicationQueued(CommunicationEvent):
     revision: int | None = Field(None, ge=1, description="The dunning plan revision it serves")
     step: StepKey | None = Field(None, description="The dunning step it serves")
     group_id: UUID | None = None
+    details: StepDetails | None = Field(None, description="dunning_step: what it must state")
     queued_at: datetime
 
 

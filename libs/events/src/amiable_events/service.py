@@ -110,6 +110,12 @@ class Service:
     #: Builds the service's application objects (command bus, handlers...) from the parts;
     #: each key becomes an attribute of ``app.state``.
     wire: Callable[[Parts], Mapping[str, Any]] = field(default=lambda parts: {})
+    #: Long-running workers of the service (e.g. a sender), made from the parts and what
+    #: ``wire`` built: objects with ``async start()`` and ``async stop()``, started after the
+    #: wiring and stopped first.
+    workers: Callable[[Parts, Mapping[str, Any]], Sequence[Any]] = field(
+        default=lambda parts, wired: ()
+    )
     #: The service's own operational commands (a ``typer.Typer``), which ``amiable`` mounts
     #: under the service's name (``amiable risk backtest``). Any: the kit does not need typer.
     commands: Any = None
@@ -212,14 +218,20 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
             issuer=settings.jwt_issuer,
             operator_audience=settings.operator_audience,
         )
-        for name, value in service.wire(parts).items():
+        wired = service.wire(parts)
+        for name, value in wired.items():
             setattr(app.state, name, value)
+        workers = list(service.workers(parts, wired))
+        for worker in workers:
+            await worker.start()
         # What start-up made (modules, schemas, models) lives as long as the process: out of
         # the collector's reach, a full collection during a heavy read stays short.
         gc.freeze()
         try:
             yield
         finally:
+            for worker in reversed(workers):
+                await worker.stop()
             if timer_loop is not None:
                 await timer_loop.stop()
             await runner.stop()
