@@ -39,6 +39,10 @@ class History:
     country: str = "FR"
     timezone: str = "Europe/Paris"
     envelopes: list[Envelope] = field(default_factory=list)
+    language: str = "fr-FR"
+    #: The debtor's contacts and sealed postal address, as a registration gives them
+    contacts: tuple = ()
+    postal_address: str | None = None
 
     def _add(self, event: Event, when: datetime) -> Envelope:
         n = len(self.envelopes)
@@ -81,8 +85,10 @@ class History:
                     id=self.debtor_id,
                     legal_name="Debtor SAS",
                     country=self.country,
-                    language="fr-FR",
+                    language=self.language,
                     timezone=self.timezone,
+                    contacts=self.contacts,
+                    postal_address=self.postal_address,
                 ),
                 registered_at=when,
             ),
