@@ -53,10 +53,10 @@ ENV PATH=/app/.venv/bin:$PATH \
 WORKDIR /app
 USER 10001:10001
 
-# Each service listens on its declared port (claims 8001, risk 8002, dunning 8003, disputes
-# 8005). The health check probes AMIABLE_PORT, 8001 when unset: set it when the container runs
-# another service.
-EXPOSE 8001 8002 8003 8005
+# Each service listens on its declared port (claims 8001, risk 8002, dunning 8003,
+# communications 8004, disputes 8005). The health check probes AMIABLE_PORT, 8001 when unset: set
+# it when the container runs another service.
+EXPOSE 8001 8002 8003 8004 8005
 
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as r; r.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('AMIABLE_PORT', '8001'), timeout=4)"]

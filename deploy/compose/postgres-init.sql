@@ -6,5 +6,6 @@
 CREATE DATABASE amiable_claims;
 CREATE DATABASE amiable_risk;
 CREATE DATABASE amiable_dunning;
+CREATE DATABASE amiable_communications;
 CREATE DATABASE amiable_disputes;
 CREATE DATABASE amiable_keys;
