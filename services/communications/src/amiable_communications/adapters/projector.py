@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from amiable_communications.adapters.tables import (
     accounts,
+    claims,
     communications,
     interactions,
     metadata,
@@ -28,6 +29,7 @@ from amiable_communications.domain.firing import GOVERNOR, Timer, timer_id
 from amiable_communications.domain.firing import timers as timers_of
 from amiable_communications.domain.governor import RuleBook
 from amiable_communications.domain.state import Account
+from amiable_events.claims import ClaimRegistered
 from amiable_events.communications import (
     CallOutcomeRecorded,
     CommunicationDeferred,
@@ -86,7 +88,7 @@ class CommunicationsProjector:
 
     async def apply_many(self, conn: AsyncConnection, envelopes: list[Envelope]) -> None:
         by_account: dict[AccountKey, list[Envelope]] = defaultdict(list)
-        messages, notes, profile_rows, fired = [], [], [], []
+        messages, notes, profile_rows, fired, claim_rows = [], [], [], [], []
         for envelope in envelopes:
             event = envelope.data
             if isinstance(event, CreditorProfileSet):
@@ -96,7 +98,9 @@ class CommunicationsProjector:
             if not envelope.debtor_id:
                 continue
             by_account[envelope.tenant, envelope.debtor_id].append(envelope)
-            if isinstance(event, InteractionRecorded):
+            if isinstance(event, ClaimRegistered):
+                claim_rows.append((envelope.tenant, event.claim_id, envelope.debtor_id))
+            elif isinstance(event, InteractionRecorded):
                 notes.append(_interaction(envelope, event))
             elif getattr(event, "communication_id", None) is not None:
                 messages.append(envelope)
@@ -110,6 +114,9 @@ class CommunicationsProjector:
             profile_rows,
             "ON CONFLICT (tenant) DO UPDATE SET profile = excluded.profile, "
             "set_by = excluded.set_by, set_at = excluded.set_at",
+        )
+        await bulk.insert(
+            claims, ("tenant", "claim_id", "debtor_id"), claim_rows, "ON CONFLICT DO NOTHING"
         )
         await bulk.insert(interactions, _INTERACTION_COLUMNS, notes, "ON CONFLICT DO NOTHING")
         await self._messages(bulk, messages)

@@ -117,6 +117,15 @@ interactions = Table(
 )
 Index("communication_interactions_claim", interactions.c.tenant, interactions.c.claim_id)
 
+#: Which debtor account each claim is in: a command on a claim (an interaction) finds its account.
+claims = Table(
+    "communication_claims",
+    metadata,
+    Column("tenant", String, primary_key=True),
+    Column("claim_id", Uuid, primary_key=True),
+    Column("debtor_id", String, nullable=False),
+)
+
 profiles = Table(
     "creditor_profiles",
     metadata,

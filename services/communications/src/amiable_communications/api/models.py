@@ -1,0 +1,253 @@
+"""What the communications API answers and accepts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from amiable_communications.domain.state import CommStatus
+from amiable_events.communications import CallOutcome, DisputeOutcome, PromiseOutcome
+from amiable_events.dunning import Channel
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Content(BaseModel):
+    subject: str
+    body: str
+
+
+class Tracking(BaseModel):
+    tracking_number: str
+    carrier: str | None
+    status: str | None
+
+
+class CostOut(BaseModel):
+    amount: str
+    currency: str
+
+
+class CommunicationSummary(BaseModel):
+    communication_id: uuid.UUID
+    claim_id: uuid.UUID = Field(description="The leading claim")
+    claims: list[uuid.UUID] = Field(description="Every claim it is about, leader first")
+    debtor_id: str
+    purpose: str
+    template: str
+    channel: str
+    tone: str
+    language: str = Field(description="Asked for; rendered_language: the template's")
+    kind: str
+    status: CommStatus
+    review_required: bool
+    revision: int | None
+    step: str | None
+    queued_at: datetime
+    at: datetime = Field(description="When the contact governor decides (next)")
+    deferrals: int
+    sent_at: datetime | None
+    reason: str | None = Field(description="Why it was suppressed or failed")
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> dict[str, Any]:
+        return {name: row[name] for name in cls.model_fields}
+
+
+class CommunicationOut(CommunicationSummary):
+    cause_id: uuid.UUID
+    group_id: uuid.UUID | None
+    details: dict[str, Any] | None = Field(description="What the dunning step said to state")
+    not_before: datetime
+    deferral_rule: str | None
+    review_decision: str | None
+    reviewer: str | None
+    released_at: datetime | None
+    delivered_at: datetime | None
+    failed_at: datetime | None
+    suppressed_at: datetime | None
+    rendered_language: str | None
+    message_id: str | None
+    provider_reference: str | None
+    document_sha256: str | None
+    registered: bool
+    tracking: Tracking | None
+    cost: CostOut | None
+    content: Content | None = Field(description="As sent; [erased] once the debtor is erased")
+    edited: Content | None = Field(description="A reviewer's edit, which replaces the rendering")
+    outcome: str | None
+    outcome_detail: dict[str, Any] | None
+    notes: str | None
+    agent: str | None
+    outcome_at: datetime | None
+
+
+class CommunicationPage(BaseModel):
+    items: list[CommunicationSummary]
+    next_cursor: str | None
+
+
+class TrackingIn(_In):
+    tracking_number: str = Field(min_length=1, max_length=100)
+    carrier: str | None = Field(None, max_length=100)
+    status: Literal["posted", "in_transit", "delivered", "returned"] = "posted"
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"tracking_number": "1A00412345678", "carrier": "La Poste"}]
+        },
+    )
+
+
+class PreferencesIn(_In):
+    opted_out: bool = False
+    opted_out_channels: list[Channel] = Field(default_factory=list, max_length=8)
+    preferred_channel: Channel | None = None
+    language: str | None = Field(
+        None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description="BCP 47"
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"opted_out_channels": ["sms"], "preferred_channel": "email"}]
+        },
+    )
+
+
+class PreferencesOut(BaseModel):
+    debtor_id: str
+    opted_out: bool
+    opted_out_channels: list[Channel]
+    preferred_channel: Channel | None
+    language: str | None
+
+
+class ProfileOut(BaseModel):
+    profile: dict[str, Any] = Field(description="The CreditorProfile as set")
+    set_by: str
+    set_at: datetime
+
+
+class ClaimAmount(BaseModel):
+    claim_id: uuid.UUID
+    invoice_number: str | None
+    amount: str | None
+    unpaid_principal: str | None
+    currency: str | None
+
+
+class Callee(BaseModel):
+    name: str | None
+    phone: str | None
+    role: str | None
+
+
+class CallTask(BaseModel):
+    task_id: uuid.UUID = Field(description="The communication it is")
+    claim_id: uuid.UUID
+    debtor_id: str
+    debtor_name: str
+    channel: str
+    template: str
+    step: str | None
+    sent_at: datetime
+    claims: list[ClaimAmount]
+    contacts: list[Callee] = Field(description="Whom to call; [erased] once erased")
+    script: Content | None
+    outcome: str | None
+    outcome_detail: dict[str, Any] | None
+    notes: str | None
+    agent: str | None
+    outcome_at: datetime | None
+
+
+class CallTaskPage(BaseModel):
+    items: list[CallTask]
+    next_cursor: str | None
+
+
+class OutcomeIn(_In):
+    outcome: CallOutcome
+    promise: PromiseOutcome | None = Field(None, description="promise_to_pay: its amount, date")
+    dispute: DisputeOutcome | None = Field(None, description="dispute_raised: its reason, amount")
+    notes: str | None = Field(None, max_length=5000)
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"outcome": "no_answer", "notes": "Voicemail"},
+                {
+                    "outcome": "promise_to_pay",
+                    "promise": {"amount": "500.00", "date": "2026-12-01"},
+                    "notes": "Will pay half next week",
+                },
+            ]
+        },
+    )
+
+
+class ReviewItem(BaseModel):
+    communication_id: uuid.UUID
+    claim_id: uuid.UUID
+    claims: list[uuid.UUID]
+    debtor_id: str
+    template: str
+    channel: str
+    tone: str
+    language: str
+    step: str | None
+    revision: int | None
+    details: dict[str, Any] | None
+    queued_at: datetime
+
+
+class ReviewPage(BaseModel):
+    items: list[ReviewItem]
+    next_cursor: str | None
+
+
+class DecisionIn(_In):
+    decision: Literal["approve", "edit", "reject"]
+    subject: str | None = Field(None, min_length=1, max_length=500, description="edit only")
+    body: str | None = Field(None, min_length=1, max_length=50_000, description="edit only")
+    reason: str | None = Field(None, min_length=1, max_length=2000, description="reject only")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"decision": "reject", "reason": "Customer called"}]},
+    )
+
+
+class InteractionIn(_In):
+    claim_id: uuid.UUID
+    kind: Literal["reply", "inbound_call", "note"]
+    channel: Channel | None = None
+    summary: str = Field(min_length=1, max_length=10_000)
+    in_reply_to: uuid.UUID | None = Field(None, description="The communication it answers")
+    occurred_at: datetime | None = Field(None, description="Default: now")
+
+
+class InteractionOut(BaseModel):
+    interaction_id: uuid.UUID
+    claim_id: uuid.UUID
+    debtor_id: str
+    kind: str
+    channel: str | None
+    summary: str = Field(description="[erased] once the debtor is erased")
+    in_reply_to: uuid.UUID | None
+    recorded_by: str
+    occurred_at: datetime
+    recorded_at: datetime
+
+
+class InteractionPage(BaseModel):
+    items: list[InteractionOut]
+    next_cursor: str | None
