@@ -299,7 +299,7 @@ def reacting_claims():
         follows=lambda envelope: True,
         by_account=True,
         projector=ClaimsProjector(POLICY),
-        reactions=reactions(),
+        reactions=reactions(POLICY),
     )
 
 

@@ -67,7 +67,7 @@ SERVICE = Service(
         "debtors:erase": "erase a debtor's personal data (irreversible)",
     },
     projector=lambda settings: ClaimsProjector(policy(settings)),
-    reactions=lambda settings: reactions(),
+    reactions=lambda settings: reactions(policy(settings)),
     routers=(router, imports.router, portfolio.router, debtors.router),
     timers=TimerDeclaration(table=timers, fire=fire),
     wire=wire,

@@ -42,7 +42,7 @@ async def main() -> None:
         engine,
         REGISTRY,
         schema=env["SCHEMA"],
-        reactor=Reactor(reactions()),
+        reactor=Reactor(reactions(policy(ClaimsSettings(env="dev")))),
         log=log,
     )
     runner = ProjectionRunner(

@@ -2,7 +2,8 @@
 timeline of every claim of the debtor open when it is applied (the assessment made as a claim
 was qualified goes on that claim's only), and ``debtor_risk`` keeps the
 debtor's latest grade and segment and its earliest collective proceeding, which the reactions
-load with the debtor's open claims, and the claims whose disputes are resolved
+load with the debtor's open claims, and the claims whose disputes are resolved or on which a
+call records a promise
 (:func:`load_debtor_accounts`).
 
 "Open when it is applied" is decided by log position, never by where a batch starts or ends: a
@@ -21,6 +22,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from amiable_claims.adapters.tables import claim_events, claims, debtor_risk
+from amiable_claims.domain import calls
 from amiable_claims.domain.proceedings import DebtorAccount, OpenClaim, Proceeding
 from amiable_claims.domain.state import CLOSED, Claim
 from amiable_events.db import Bulk
@@ -146,6 +148,10 @@ async def apply_account_events(
     )
 
 
+def _reads_its_claim(envelope: Envelope) -> bool:
+    return type(envelope.data) is DisputeResolved or calls.promised(envelope)
+
+
 async def load_debtor_accounts(
     conn: AsyncConnection, triggers: Mapping[str, list[Envelope]]
 ) -> dict[str, DebtorAccount]:
@@ -153,8 +159,8 @@ async def load_debtor_accounts(
     (``<tenant>:<debtor>``), as the projection holds them before a batch: the proceeding, the
     open claims of the accounts whose triggers record one (only an ``InsolvencyRecorded``
     reads them: a debtor may have thousands, and a registration needs only the proceeding),
-    and the claims a ``DisputeResolved`` names. Every account gets a state that follows only
-    the latter: a state left out would follow every claim of its batch."""
+    and the claims a ``DisputeResolved`` or a call's promise names. Every account gets a state
+    that follows only the latter: a state left out would follow every claim of its batch."""
     bulk = await Bulk.of(conn)
     tenants, debtors = zip(*(key.split(":", 1) for key in triggers), strict=True)
     opening = [
@@ -163,7 +169,7 @@ async def load_debtor_accounts(
         if any(type(e.data) is InsolvencyRecorded for e in envelopes)
     ]
     resolved = {
-        key: frozenset(e.data.claim_id for e in envelopes if type(e.data) is DisputeResolved)
+        key: frozenset(e.data.claim_id for e in envelopes if _reads_its_claim(e))
         for key, envelopes in triggers.items()
     }
     proceedings = await bulk.connection.fetch(

@@ -72,7 +72,8 @@ def _bucket(style: kpis.AgingStyle) -> str:
 # currency and month of issue (the DSO's countback needs the amount invoiced each month; the
 # rest is added up in Python). ``later`` sums each claim's movements dated after $4: those after
 # the period, and the payments collected and credit notes dated in it. The reasons of the claims
-# first disputed in the period come as a list (few claims are disputed).
+# first disputed in the period come as a list (few claims are disputed). The recovery costs are
+# those of the claims with a payment collected in the period.
 _KPI_TOTALS = """
 WITH later AS (
     SELECT claim_id,
@@ -86,7 +87,7 @@ WITH later AS (
 ),
 claim AS (
     SELECT c.currency, c.issued_month AS month, c.amount, c.placed_amount, c.issued_on,
-        c.due_on, c.registered_on, c.closed_on, l.collected, l.credited,
+        c.due_on, c.registered_on, c.closed_on, c.recovery_cost, l.collected, l.credited,
         c.registered_on BETWEEN $2 AND $3 AS placed,
         CASE WHEN c.disputed_on BETWEEN $2 AND $3 THEN coalesce(c.dispute_reason, '@unspecified')
             END AS disputed_for,
@@ -117,7 +118,8 @@ SELECT currency, month,
     sum(closed_on - issued_on) FILTER (WHERE closed_in = 'settled') AS settled_delay_from_issue,
     count(*) FILTER (WHERE closed_in = 'written_off') AS written_off_count,
     count(*) FILTER (WHERE closed_in = 'cancelled') AS cancelled_count,
-    array_agg(disputed_for) FILTER (WHERE disputed_for IS NOT NULL) AS disputed_for
+    array_agg(disputed_for) FILTER (WHERE disputed_for IS NOT NULL) AS disputed_for,
+    sum(recovery_cost) FILTER (WHERE collected > 0) AS recovery_cost
 FROM claim
 GROUP BY currency, month
 """.replace("@unspecified", kpis.UNSPECIFIED_REASON)
@@ -330,7 +332,7 @@ def _kpis(currency: str, months: list, period_from: date, period_to: date) -> kp
             opening_receivables=_open(total("opening"), currency),
             closing_receivables=closing,
             closing_current_receivables=_open(total("current"), currency),
-            recovery_cost=_ZERO,  # nothing records recovery costs yet (docs/kpis.md)
+            recovery_cost=amount("recovery_cost"),
             settled_delay_days=count("settled_delay"),
             settled_delay_from_issue_days=count("settled_delay_from_issue"),
             dso_days=kpis.countback(closing, invoiced_by_month, period_to),

@@ -36,6 +36,7 @@ from amiable_claims.domain.state import Claim, Policy
 from amiable_claims.domain.timeline import summarize
 from amiable_claims.domain.timers import TIMER_EVENTS, TimerSpec, desired_timers
 from amiable_events.claims import ClaimAmended, ClaimRegistered, DebtorPersonalDataErased
+from amiable_events.communications import CommunicationSent
 from amiable_events.db import Bulk, json_text, model_json, storable
 from amiable_events.disputes import DisputeOpened
 from amiable_events.dunning import ClaimEscalated
@@ -100,6 +101,10 @@ class ClaimsProjector:
             timeline.append(_timeline_row(claim_id, envelope))
             if envelope.data.source == "claims" or type(envelope.data) in _FOLDED_FROM_OTHERS:
                 by_claim[claim_id].append(envelope)
+            elif type(envelope.data) is CommunicationSent:
+                # Its cost is shared by every claim it was about, on the leader's timeline only.
+                for shared_by in dict.fromkeys(envelope.data.claims):
+                    by_claim[shared_by].append(envelope)
         # Each record is applied once: its (partition, offset) is new to the timeline.
         await bulk.insert(claim_events, _TIMELINE, timeline, "ON CONFLICT DO NOTHING", new=True)
         if by_claim:
@@ -208,7 +213,8 @@ class ClaimsProjector:
                 "ON CONFLICT (claim_id) DO UPDATE SET closed_on = excluded.closed_on, "
                 "closed_as = excluded.closed_as, placed_amount = excluded.placed_amount, "
                 "balance = excluded.balance, disputed_on = excluded.disputed_on, "
-                "dispute_reason = excluded.dispute_reason",
+                "dispute_reason = excluded.dispute_reason, "
+                "recovery_cost = excluded.recovery_cost",
                 new=new,
             )
         # A claim's payments and credit notes are only ever appended to: each is new here.
@@ -362,7 +368,7 @@ _MOVEMENT_COLUMNS = tuple(column.name for column in claim_movements.columns)
 
 def _portfolio_row(facts: kpis.ClaimFacts, state: Claim) -> tuple:
     """The claim's row of ``portfolio_claims``: it changes when the claim closes, receives a
-    payment or a credit note, or is first disputed."""
+    payment or a credit note, is first disputed, or a message about it costs something."""
     return (
         state.claim_id,
         state.tenant,
@@ -379,6 +385,7 @@ def _portfolio_row(facts: kpis.ClaimFacts, state: Claim) -> tuple:
         facts.amount - sum((a for _, a in facts.payments + facts.credits), Decimal(0)),
         facts.disputed_on,
         facts.dispute_reason,
+        facts.recovery_cost,
     )
 
 

@@ -139,6 +139,12 @@ portfolio_claims = Table(
     ),
     Column("disputed_on", Date, comment="the debtor's local date of the claim's first dispute"),
     Column("dispute_reason", String, comment="that dispute's reason"),
+    Column(
+        "recovery_cost",
+        Numeric,
+        nullable=False,
+        comment="the claim's share of its messages' costs, in its currency (domain.costs)",
+    ),
     Index("portfolio_claims_tenant_debtor", "tenant", "debtor_id"),
 )
 

@@ -316,6 +316,11 @@ class ClaimOut(BaseModel):
     credits: list[CreditOut]
     plan: PlanOut | None
     promises: list[PromiseOut]
+    recovery_cost: str = Field(
+        description="What the messages sent about the claim cost, in its currency: its share "
+        "of each (a message about several claims shares its cost evenly between them)",
+        examples=["1.25"],
+    )
     contract_reference: str | None
     purchase_order: str | None
     description: str | None

@@ -102,6 +102,7 @@ async def present(
             )
             for p in claim.promises
         ],
+        recovery_cost=money(claim.recovery_cost, currency),
         contract_reference=record.contract_reference,
         purchase_order=record.purchase_order,
         description=text(record.description),

@@ -5,7 +5,7 @@ claim's status.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -358,6 +358,23 @@ def decide_payment_plan(
     ]
 
 
+def check_promise(
+    claim: Claim, amount: Decimal, promised_on: date, today: date, policy: Policy
+) -> None:
+    """The rules of a promise to pay, however it is recorded (``today`` the day it is made):
+    amicable recovery still on, an amount in the claim's currency and at most what is due
+    that day, a date not in the past. Raises what a request is refused with."""
+    _amicable(claim)
+    error = _amount_error("amount", amount, claim.currency)
+    if error:
+        raise InvalidClaim([error])
+    due = amount_due(claim, today, policy).total
+    if amount > due:
+        raise _invalid("amount", f"exceeds the amount due, {due} {claim.currency}")
+    if promised_on < today:
+        raise _invalid("promised_on", "cannot be in the past")
+
+
 def decide_promise(
     claim: Claim, command: RecordPromise, context: Context
 ) -> list[PromiseToPayRecorded] | Repeated:
@@ -373,12 +390,7 @@ def decide_promise(
     )
     if any(p.promise_id == promise_id and p.state == "open" for p in claim.promises):
         return REPEATED
-    _amicable(claim)
-    amount = _amount_error("amount", command.amount, claim.currency)
-    if amount:
-        raise InvalidClaim([amount])
-    if command.promised_on < now.date():
-        raise _invalid("promised_on", "cannot be in the past")
+    check_promise(claim, command.amount, command.promised_on, now.date(), policy)
     grace = policy.promise_grace_days if command.grace_days is None else command.grace_days
     return [
         PromiseToPayRecorded(

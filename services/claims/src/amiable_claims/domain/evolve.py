@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from functools import singledispatch
 from uuid import UUID
 
+from amiable_claims.domain.costs import share
 from amiable_claims.domain.figures import promise_kept
 from amiable_claims.domain.state import (
     Claim,
@@ -38,6 +39,7 @@ from amiable_events.claims import (
     PromiseBroken,
     PromiseToPayRecorded,
 )
+from amiable_events.communications import CommunicationSent
 from amiable_events.disputes import DisputeOpened
 from amiable_events.dunning import ClaimEscalated
 from amiable_events.envelope import Envelope
@@ -301,3 +303,15 @@ def _(event: ClaimEscalated, state, envelope):
     return state.model_copy(
         update={"status": "escalated", "escalated_on": state.local_date(event.escalated_at)}
     )
+
+
+@_evolve.register
+def _(event: CommunicationSent, state, envelope):
+    # Communications': the message's share of its cost, on each claim it was about
+    # (``domain.costs``); the projector gives it to each of them.
+    if state is None:
+        return state
+    cost = share(event, state.claim_id, state.currency)
+    if not cost:
+        return state
+    return state.model_copy(update={"recovery_cost": state.recovery_cost + cost})

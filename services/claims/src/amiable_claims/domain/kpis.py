@@ -61,7 +61,7 @@ class ClaimFacts:
     closed_as: ClosedStatus | None
     disputed_on: date | None = None  # the debtor's local date of the claim's first dispute
     dispute_reason: str | None = None
-    recovery_cost: Decimal = Decimal(0)  # communication / agent costs (zero until communications)
+    recovery_cost: Decimal = Decimal(0)  # its share of the messages' costs (domain.costs)
 
 
 def claim_facts(claim: Claim) -> ClaimFacts:
@@ -82,6 +82,7 @@ def claim_facts(claim: Claim) -> ClaimFacts:
         closed_as=claim.status if claim.closed else None,
         disputed_on=claim.disputed_on,
         dispute_reason=claim.dispute_reason,
+        recovery_cost=claim.recovery_cost,
     )
 
 

@@ -114,6 +114,8 @@ class Claim(_State):
     dispute_reason: str | None = None
     #: The local date a person handed the claim over to litigation (status ``escalated``)
     escalated_on: date | None = None
+    #: What the messages about the claim cost, in its currency (``domain.costs``)
+    recovery_cost: Decimal = Decimal(0)
 
     @property
     def closed(self) -> bool:

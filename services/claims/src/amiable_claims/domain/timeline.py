@@ -31,7 +31,19 @@ from amiable_events.claims import (
     PromiseBroken,
     PromiseToPayRecorded,
 )
-from amiable_events.communications import CommunicationFailed
+from amiable_events.communications import (
+    CallOutcomeRecorded,
+    CommunicationDeferred,
+    CommunicationDelivered,
+    CommunicationFailed,
+    CommunicationQueued,
+    CommunicationReleased,
+    CommunicationReviewed,
+    CommunicationSent,
+    CommunicationSuppressed,
+    InteractionRecorded,
+    TrackingRecorded,
+)
 from amiable_events.disputes import (
     DisputeAssigned,
     DisputeCommented,
@@ -226,6 +238,9 @@ FREE_TEXT: dict[type, tuple[str, ...]] = {
     DisputeResolved: ("resolution_note",),
     DisputeWithdrawn: ("note",),
     HardshipDeclared: ("description",),
+    CommunicationReviewed: ("reason",),
+    CallOutcomeRecorded: ("notes",),
+    InteractionRecorded: ("summary",),
 }
 FREE_TEXT_BY_TYPE: dict[str, tuple[str, ...]] = {t.type: f for t, f in FREE_TEXT.items()}
 
@@ -307,8 +322,7 @@ def _(event: DisputeSlaBreached) -> str:
     return f"Dispute not {missed} by its deadline, {_utc(event.due_at)}"
 
 
-# The dunning service's events about the claim (its tenant policy events are on no timeline),
-# and communications' failed deliveries.
+# The dunning service's events about the claim (its tenant policy events are on no timeline).
 
 
 def _next_step(event: PlanEvent) -> str:
@@ -375,8 +389,99 @@ def _(event: ClaimEscalated) -> str:
     return "Handed over to litigation on a person's approval: amicable recovery is over"
 
 
+# The communications service's events about the claim (its leading claim, for a message about
+# several): a message's life, letters' tracking, agents' calls and the debtor's replies. Their
+# sealed text (content, notes, a reviewer's reason, a reply) is never in a summary; the timeline
+# opens the notes, the reason and the reply for its reader (FREE_TEXT).
+
+
+def _step(step: str | None) -> str:
+    return f" (dunning step {step})" if step else ""
+
+
+def _others(claims: tuple) -> str:
+    return f", with {len(claims) - 1} other claim(s)" if len(claims) > 1 else ""
+
+
+@summarize.register
+def _(event: CommunicationQueued) -> str:
+    review = ", held for review" if event.review_required else ""
+    return (
+        f"{event.template} by {_words(event.channel)} queued ({_words(event.purpose)}, "
+        f"{event.tone} tone){review}{_others(event.claims)}"
+    )
+
+
+_DECISIONS = {"approve": "approved", "edit": "edited and approved", "reject": "rejected"}
+
+
+@summarize.register
+def _(event: CommunicationReviewed) -> str:
+    # Who reviewed it is the entry's actor; a summary names no person.
+    return f"Message {_DECISIONS[event.decision]} on review"
+
+
+@summarize.register
+def _(event: CommunicationDeferred) -> str:
+    return (
+        f"Message by {_words(event.channel)} deferred until {_utc(event.until)} "
+        f"({_words(event.rule)})"
+    )
+
+
+@summarize.register
+def _(event: CommunicationSuppressed) -> str:
+    return f"Message suppressed: {_words(event.reason)}{_step(event.step)}"
+
+
+@summarize.register
+def _(event: CommunicationReleased) -> str:
+    return f"Message released to {_words(event.channel)} ({_words(event.kind)})"
+
+
+@summarize.register
+def _(event: CommunicationSent) -> str:
+    registered = ", registered" if event.registered else ""
+    return (
+        f"{event.template} by {_words(event.channel)} sent ({event.language}, {event.tone} "
+        f"tone{registered}), cost {event.cost.amount} {event.cost.currency}"
+        f"{_others(event.claims)}{_step(event.step)}"
+    )
+
+
+@summarize.register
+def _(event: CommunicationDelivered) -> str:
+    return f"Message by {_words(event.channel)} delivered"
+
+
 @summarize.register
 def _(event: CommunicationFailed) -> str:
     # Its reason is the channel's own text (a bounce may quote an address): left out.
-    step = f" (dunning step {event.step})" if event.step else ""
-    return f"Message by {_words(event.channel)} not delivered{step}"
+    return f"Message by {_words(event.channel)} not delivered{_step(event.step)}"
+
+
+@summarize.register
+def _(event: TrackingRecorded) -> str:
+    carrier = f" with {event.carrier}" if event.carrier else ""
+    return f"Letter tracking {event.tracking_number}{carrier}: {_words(event.status)}"
+
+
+@summarize.register
+def _(event: CallOutcomeRecorded) -> str:
+    line = f"Call outcome: {event.outcome}"
+    if event.promise is not None:
+        line += f", promise to pay {event.promise.amount} by {event.promise.date}"
+    if event.dispute is not None:
+        amount = "the whole claim" if event.dispute.amount is None else event.dispute.amount
+        line += f", dispute ({_words(event.dispute.reason)}) on {amount}"
+    return line
+
+
+_INTERACTIONS = {"reply": "Reply from the debtor", "inbound_call": "Call from the debtor"}
+
+
+@summarize.register
+def _(event: InteractionRecorded) -> str:
+    what = _INTERACTIONS.get(event.kind, "Note")
+    channel = f" by {_words(event.channel)}" if event.channel else ""
+    return f"{what}{channel} recorded"

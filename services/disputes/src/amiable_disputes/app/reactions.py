@@ -1,5 +1,6 @@
 """The disputes service's reactions through the kit: a missed resolution deadline escalates the
-dispute to mediation (``domain.react``)."""
+dispute to mediation (``domain.react``), and a dispute an agent's call raised opens
+(``domain.calls``)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from amiable_disputes.adapters.projector import load_files
 from amiable_disputes.adapters.tables import files
-from amiable_disputes.domain.evolve import evolve
+from amiable_disputes.domain.calls import evolve_desk, open_from_call, unwrapped
 from amiable_disputes.domain.react import escalate_on_breach
 from amiable_disputes.domain.state import Policy
+from amiable_events.communications import CallOutcomeRecorded
 from amiable_events.db import Bulk
 from amiable_events.disputes import DisputeSlaBreached
 from amiable_events.reactions import Reactions
@@ -25,10 +27,18 @@ async def _load(conn: AsyncConnection, triggers: Mapping[str, list]) -> dict:
     return {str(claim_id): state for (_, claim_id), state in found.items()}
 
 
+def unwrapping(react):
+    """``react`` over the file of the reactions' state (``domain.calls.CallDesk``)."""
+    return lambda state, envelope: react(unwrapped(state), envelope)
+
+
 def reactions(policy: Policy) -> Reactions:
     return Reactions(
         service="disputes",
-        table={DisputeSlaBreached: escalate_on_breach(policy)},
+        table={
+            DisputeSlaBreached: unwrapping(escalate_on_breach(policy)),
+            CallOutcomeRecorded: open_from_call(policy),
+        },
         load=_load,
-        evolve=evolve,
+        evolve=evolve_desk(policy),
     )
