@@ -7,11 +7,12 @@ from amiable_communications.adapters.projector import CommunicationsProjector
 from amiable_communications.adapters.read_model import CommunicationsReadModel, Profiles
 from amiable_communications.adapters.tables import timers
 from amiable_communications.api import communications, interactions, profiles, review, tasks
-from amiable_communications.app.handlers import CommunicationsHandler
 from amiable_communications.api.preview import router as preview
+from amiable_communications.app.handlers import CommunicationsHandler
 from amiable_communications.app.reactions import reactions
 from amiable_communications.app.sender import Sender
 from amiable_communications.app.timers import fire
+from amiable_communications.app.writer import Writer
 from amiable_communications.domain.commands import DECIDERS, PROFILE_DECIDERS
 from amiable_communications.domain.governor import RuleBook
 from amiable_communications.settings import CommunicationsSettings
@@ -36,13 +37,16 @@ def wire(parts: Parts) -> dict:
         "communications", PROFILE_DECIDERS, Profiles(read_model), across_replicas=True
     )
     return {
+        "writer": Writer(
+            parts.store, parts.sealer, parts.clock, Figures.from_settings(parts.settings)
+        ),
         "communications": CommunicationsHandler(
             bus=bus,
             profile_bus=profile_bus,
             read_model=read_model,
             sealer=parts.sealer,
             clock=parts.clock,
-        )
+        ),
     }
 
 
@@ -54,7 +58,7 @@ def workers(parts: Parts, wired: dict) -> list:
             log=parts.log,
             clock=parts.clock,
             sealer=parts.sealer,
-            figures=Figures.from_settings(parts.settings),
+            writer=wired["writer"],
         )
     ]
 
@@ -78,6 +82,7 @@ SERVICE = Service(
         review.router,
         interactions.router,
         profiles.router,
+        preview,
     ),
     reactions=lambda settings: reactions(),
     timers=TimerDeclaration(table=timers, fire=fire),
