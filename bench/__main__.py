@@ -3,8 +3,8 @@ measured in the same run (bench/README.md says what each one measures and how).
 
 - rebuild: the claims projection's replay rate against a raw aiokafka ``getmany`` of the same
   events and against the ``eventsourcing`` library's PostgreSQL projection (``bench.peer``);
-- risk, dunning and disputes rebuilds: their projections' replay rates on a generated history
-  (``bench.consumers``)
+- risk, dunning, communications and disputes rebuilds: their projections' replay rates on a
+  generated history (``bench.consumers``)
   against a raw ``getmany`` of it;
 - live apply: a paced append at 5,000 then 2,500 events/s into a running claims service
   (``bench.live``): the projection's largest lag, the p99 from acknowledged to readable;

@@ -1,13 +1,14 @@
-"""The replay rates of the services that consume claims' events (risk, dunning, disputes): a
-generated history (``amiable_demo``, the events of ``--risk-claims`` claims across debtors of
-every behaviour, disputes included) appended to a topic of its own, read back by a raw
-``getmany`` loop, then rebuilt by each service's projection as ``amiable rebuild <service>``
-rebuilds it."""
+"""The replay rates of the services that consume claims' events (risk, dunning, communications,
+disputes): a generated history (``amiable_demo``, the events of ``--risk-claims`` claims across
+debtors of every behaviour, disputes included) appended to a topic of its own, read back by a
+raw ``getmany`` loop, then rebuilt by each service's projection as ``amiable rebuild
+<service>`` rebuilds it."""
 
 from __future__ import annotations
 
 import time
 
+from amiable_communications.main import SERVICE as COMMUNICATIONS
 from amiable_demo.generate import Plan, generate
 from amiable_disputes.main import SERVICE as DISPUTES
 from amiable_dunning.main import SERVICE as DUNNING
@@ -17,7 +18,7 @@ from bench.log import raw_read, rebuild_rate
 from tests.support import TEST_JWT_SECRET
 
 #: Each service rebuilt, with the settings it is built with here
-SERVICES = (RISK, DUNNING, DISPUTES)
+SERVICES = (RISK, DUNNING, COMMUNICATIONS, DISPUTES)
 DATABASES = tuple(service.database for service in SERVICES)
 CHUNK = 5_000
 
@@ -68,5 +69,5 @@ async def bench_consumer_rebuilds(
         report.add(
             f"{service.name} rebuild / raw getmany",
             f"{rate / raw_rate:.3f} ({rate:,.0f} / {raw_rate:,.0f} events/s)",
-            "none (issues 9 to 11 report it)",
+            "none (issues 9 to 12 report it)",
         )
