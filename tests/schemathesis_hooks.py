@@ -23,7 +23,10 @@ disputes test names its claims and disputes likewise (``AMIABLE_FUZZ_CLAIMS``,
 seeded dispute (``seeded_claim_or_dispute``). The dunning test names its claims, its policy, the
 policy's version and steps (``AMIABLE_FUZZ_CLAIMS``, ``AMIABLE_FUZZ_POLICIES``,
 ``AMIABLE_FUZZ_VERSIONS``, ``AMIABLE_FUZZ_STEPS``): half the positive cases read or approve on a
-seeded claim, activate or simulate a seeded version (``seeded_claim_policy_or_step``).
+seeded claim, activate or simulate a seeded version (``seeded_claim_policy_or_step``). The
+communications test names its claims, its debtor and its messages (``AMIABLE_FUZZ_CLAIMS``,
+``AMIABLE_FUZZ_DEBTORS``, ``AMIABLE_FUZZ_COMMUNICATIONS``): half the positive cases read or act
+on a seeded message or call task, or list a seeded claim's messages (``seeded_communication``).
 """
 
 from __future__ import annotations
@@ -330,5 +333,43 @@ def seeded_claim_policy_or_step(ctx, case):
         return case
 
     return st.tuples(st.fixed_dictionaries(in_path), st.fixed_dictionaries(in_body)).map(
+        with_seeded
+    )
+
+
+#: The messages the communications fuzzing test seeded, if it did.
+SEEDED_COMMUNICATIONS = list(
+    filter(None, os.environ.get("AMIABLE_FUZZ_COMMUNICATIONS", "").split(","))
+)
+
+
+@schemathesis.hook("flatmap_case")
+def seeded_communication(ctx, case):
+    """Half the positive cases with a ``communication_id`` or ``task_id`` in their path name a
+    seeded message, and half those with a ``claim_id`` in their query a seeded claim: without
+    them every read of one message, decision, outcome and tracking number would stop at its
+    404, and every list by claim would be empty."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return st.just(case)
+    path = case.path_parameters or {}
+    query = case.query or {}
+    in_path = {
+        name: _half(SEEDED_COMMUNICATIONS)
+        for name in ("communication_id", "task_id")
+        if SEEDED_COMMUNICATIONS and name in path
+    }
+    in_query = {"claim_id": _half(SEEDED_CLAIMS)} if SEEDED_CLAIMS and "claim_id" in query else {}
+    if not in_path and not in_query:
+        return st.just(case)
+
+    def with_seeded(values: tuple[dict, dict]):
+        paths, queries = ({k: v for k, v in d.items() if v is not None} for d in values)
+        if paths:
+            case.path_parameters = {**case.path_parameters, **paths}
+        if queries:
+            case.query = {**case.query, **queries}
+        return case
+
+    return st.tuples(st.fixed_dictionaries(in_path), st.fixed_dictionaries(in_query)).map(
         with_seeded
     )
