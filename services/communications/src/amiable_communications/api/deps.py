@@ -35,12 +35,15 @@ def amount(value) -> str | None:
     return None if value is None else format(value, "f")
 
 
-#: The JSONB columns of a message row, which the driver gives as text
+#: The JSONB columns of a message row, which a connection without a JSON codec gives as text
 _JSON = ("claims", "details", "outcome_detail")
 
 
 def decoded(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, **{c: None if row[c] is None else orjson.loads(row[c]) for c in _JSON}}
+    return {
+        **row,
+        **{c: orjson.loads(row[c]) for c in _JSON if isinstance(row[c], str)},
+    }
 
 
 def present(row: dict[str, Any], opened) -> CommunicationOut:
@@ -62,7 +65,12 @@ def present(row: dict[str, Any], opened) -> CommunicationOut:
     if row["cost_amount"] is not None:
         cost = CostOut(amount=amount(row["cost_amount"]), currency=row["cost_currency"])
     return CommunicationOut(
-        **{**row, "tracking": tracking, "cost": cost, "edited": edited},
-        content=content(opened(row["content"])),
-        notes=opened(row["notes"]),
+        **{
+            **row,
+            "tracking": tracking,
+            "cost": cost,
+            "edited": edited,
+            "content": content(opened(row["content"])),
+            "notes": opened(row["notes"]),
+        }
     )

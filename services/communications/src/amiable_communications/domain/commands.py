@@ -160,7 +160,7 @@ def record_tracking(target: Target, command: RecordTracking, context: Context):
             f"communication {command.communication_id} is a {message.channel} {message.status}: "
             "only a letter that was sent can be tracked",
             title="Not a sent letter",
-            status=message.status,
+            communication_status=message.status,
             channel=message.channel,
         )
     known = (message.tracking_number, message.carrier, message.tracking_status)
@@ -202,7 +202,7 @@ def record_call_outcome(target: Target, command: RecordCallOutcome, context: Con
             f"task {command.communication_id} is not open: "
             + (f"its outcome is {message.outcome}" if message.outcome else message.status),
             title="Task not open",
-            status=message.status,
+            communication_status=message.status,
             outcome=message.outcome,
         )
     return [
@@ -239,7 +239,7 @@ def review(target: Target, command: Review, context: Context):
         raise Conflict(
             f"communication {command.communication_id} is {message.status}, not in review",
             title="Not in review",
-            status=message.status,
+            communication_status=message.status,
         )
     common = {"claim_id": UUID(message.claim_id), "communication_id": command.communication_id}
     reviewed = CommunicationReviewed(
