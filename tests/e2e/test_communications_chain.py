@@ -2,7 +2,8 @@
 moved days per real second), as `make run` runs them: the first overdue step opens a call task
 an agent works through the API; a promise on the call becomes a promise on the claim in claims,
 which communications confirms by email; on the other claim, the email reminder reaches the local
-mail sink exactly once, in French with French amounts, its content on the audit trail."""
+mail sink exactly once, in French with French amounts, its content on the audit trail. The
+communications projection rebuilds to its live digest."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from amiable_cli.mailsink import parse, received, text_body
-from tests.support import ROOT, auth, eventually
+from tests.support import ROOT, auth, eventually, rebuild_gives_live_digest
 
 pytestmark = pytest.mark.e2e
 
@@ -178,3 +179,9 @@ async def test_call_tasks_are_worked_and_reminders_reach_the_mail_sink_once(
     everything = mails_to(promised_address) + mails_to(reminded_address)
     ids = Counter(m.message_id for m in everything)
     assert max(ids.values()) == 1
+
+    # Once nothing new comes (the other services stopped), a rebuild of the communications
+    # projection from the log gives the live digest, table by table.
+    services["dunning"].kill()
+    services["claims"].kill()
+    await rebuild_gives_live_digest(services["communications"])
