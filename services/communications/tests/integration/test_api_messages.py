@@ -147,6 +147,24 @@ async def test_the_review_queue_approves_edits_and_rejects(desk, stranger):
     queue = (await desk.api.get("/v1/review-queue")).json()["items"]
     assert [i["communication_id"] for i in queue] == [str(edited), str(rejected)]  # oldest first
     assert queue[0]["template"] == "email.reminder" and queue[0]["claims"] == [str(claim_id)]
+    profile = {
+        "creditor": {
+            "legal_name": "Acme Fournitures SAS",
+            "address": ["12 avenue des Ternes", "75017 Paris"],
+            "registration_number": "812 345 678",
+        },
+        "iban": "FR7630006000011234567890189",
+        "reply_email": "recouvrement@acme.example",
+    }
+    assert (await desk.api.put("/v1/creditor-profile", json=profile)).status_code == 200
+
+    async def previewed():
+        items = (await desk.api.get("/v1/review-queue")).json()["items"]
+        return items if items[0]["preview"] else None
+
+    shown = (await eventually(previewed))[0]
+    assert shown["cannot_write"] is None
+    assert "FR76 3000 6000 0112 3456 7890 189" in shown["preview"]["body"]  # what would go out
     assert (await stranger.get("/v1/review-queue")).json()["items"] == []
 
     path = f"/v1/review-queue/{edited}/decision"

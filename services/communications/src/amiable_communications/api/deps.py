@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Request
 
 from amiable_communications.api.models import CommunicationOut, Content, CostOut, Tracking
 from amiable_communications.app.handlers import CommunicationsHandler, content
+from amiable_communications.app.writer import Writer
 from amiable_events.auth import Principal, require_scope
 from amiable_events.cursors import CURSOR
 from amiable_events.http import CommandRequest, command_request
@@ -29,6 +30,14 @@ async def _handler(request: Request) -> CommunicationsHandler:
 
 
 HandlerDep = Annotated[CommunicationsHandler, Depends(_handler)]
+
+
+async def _composer(request: Request) -> Writer:
+    return request.app.state.writer
+
+
+#: Writes a message as it would go out now (the preview, the review queue)
+ComposerDep = Annotated[Writer, Depends(_composer)]
 
 
 def amount(value) -> str | None:

@@ -207,6 +207,12 @@ class ReviewItem(BaseModel):
     revision: int | None
     details: dict[str, Any] | None
     queued_at: datetime
+    preview: Content | None = Field(
+        None, description="The text as it would go out now, for the reviewer to read"
+    )
+    cannot_write: str | None = Field(
+        None, description="Why no text can be written now (e.g. no_creditor_profile)"
+    )
 
 
 class ReviewPage(BaseModel):

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from amiable_communications.api.deps import UNAVAILABLE, ReaderDep
-from amiable_communications.app.writer import Refused, Writer
+from amiable_communications.api.deps import UNAVAILABLE, ComposerDep, ReaderDep
+from amiable_communications.app.writer import Refused
 from amiable_communications.domain.react import kind_of
 from amiable_communications.domain.state import Comm
 from amiable_communications.domain.templates import KEYS
@@ -41,13 +40,6 @@ class PreviewOut(BaseModel):
     locale: str = Field(description="The BCP 47 locale figures are formatted in")
 
 
-async def _writer(request: Request) -> Writer:
-    return request.app.state.writer
-
-
-WriterDep = Annotated[Writer, Depends(_writer)]
-
-
 @router.post(
     "/v1/templates/preview",
     operation_id="previewTemplate",
@@ -59,7 +51,7 @@ WriterDep = Annotated[Writer, Depends(_writer)]
     },
     summary="Render a template for a claim, as a message written now would read",
 )
-async def preview(body: PreviewIn, principal: ReaderDep, writer: WriterDep) -> PreviewOut:
+async def preview(body: PreviewIn, principal: ReaderDep, writer: ComposerDep) -> PreviewOut:
     if body.template not in KEYS:
         raise Invalid([FieldError("template", f"no template {body.template!r}")])
     account = await writer.account_of_claim(principal.tenant, body.claim_id)

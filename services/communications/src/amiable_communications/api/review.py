@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path
 
 from amiable_communications.api.deps import (
     UNAVAILABLE,
+    ComposerDep,
     CursorQuery,
     HandlerDep,
     LimitQuery,
@@ -17,7 +18,14 @@ from amiable_communications.api.deps import (
     decoded,
     present,
 )
-from amiable_communications.api.models import CommunicationOut, DecisionIn, ReviewItem, ReviewPage
+from amiable_communications.api.models import (
+    CommunicationOut,
+    Content,
+    DecisionIn,
+    ReviewItem,
+    ReviewPage,
+)
+from amiable_communications.app.writer import Refused, Writer
 from amiable_communications.domain.commands import Review
 from amiable_events.cursors import decode_cursor, encode_cursor
 
@@ -31,20 +39,34 @@ router = APIRouter(prefix="/v1/review-queue", tags=["review"])
     summary="The messages waiting for a person's review, the oldest first",
 )
 async def review_queue(
-    principal: ReaderDep, handler: HandlerDep, cursor: CursorQuery = None, limit: LimitQuery = 50
+    principal: ReaderDep,
+    handler: HandlerDep,
+    composer: ComposerDep,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
 ) -> ReviewPage:
     rows = await handler.read_model.review_queue(
         principal.tenant, after=decode_cursor(cursor) if cursor else None, limit=limit + 1
     )
-    items = [
-        ReviewItem(**{name: row[name] for name in ReviewItem.model_fields})
-        for row in map(decoded, rows[:limit])
-    ]
+    items = [await _item(composer, principal.tenant, row) for row in map(decoded, rows[:limit])]
     last = items[-1] if len(rows) > limit else None
     return ReviewPage(
         items=items,
         next_cursor=encode_cursor(last.queued_at, last.communication_id) if last else None,
     )
+
+
+async def _item(composer: Writer, tenant: str, row: dict) -> ReviewItem:
+    """A message in review with its text as it would go out now, or why none can be written."""
+    fields = {name: row[name] for name in ReviewItem.model_fields if name in row}
+    try:
+        written = await composer.message(
+            tenant, row["debtor_id"], row["communication_id"], addressed=False
+        )
+    except Refused as refused:
+        return ReviewItem(**fields, preview=None, cannot_write=str(refused))
+    message = written.message
+    return ReviewItem(**fields, preview=Content(subject=message.subject, body=message.body))
 
 
 @router.post(

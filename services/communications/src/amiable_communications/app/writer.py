@@ -73,13 +73,15 @@ class Writer:
             orjson.loads(profile) if isinstance(profile, str | bytes) else profile
         )
 
-    async def message(self, tenant: str, debtor_id: str, communication_id: UUID) -> Written:
+    async def message(
+        self, tenant: str, debtor_id: str, communication_id: UUID, *, addressed: bool = True
+    ) -> Written:
         """The message ``communication_id`` as it goes out now, or why it cannot."""
         account = await self.account(tenant, debtor_id)
         comm = None if account is None else account.comm(str(communication_id))
         if account is None or comm is None:
             raise Refused("unknown_communication")
-        return await self.write(account, comm)
+        return await self.write(account, comm, addressed=addressed)
 
     async def write(self, account: Account, comm: Comm, *, addressed: bool = True) -> Written:
         """``addressed``: the message must have its recipient's address (a preview need not)."""
