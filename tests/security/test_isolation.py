@@ -321,3 +321,44 @@ async def test_another_tenant_publishes_the_first_tenants_policy_id_and_version_
         assert answer.status_code == 201, answer.text
         assert answer.headers.get("Idempotent-Replayed") != "true"
     await world.intact()
+
+
+#: The communications service's own routes
+COMMUNICATIONS_ROUTES = [
+    r for r in ROUTES if r.service == "communications" and r.scope.startswith("communications:")
+]
+
+
+def test_the_matrix_covers_the_communications_routes():
+    scopes = {route.operation_id: route.scope for route in COMMUNICATIONS_ROUTES}
+    reads = ["listCommunications", "getCommunication", "listCallTasks", "listReviewQueue"]
+    reads += ["listInteractions", "getCreditorProfile", "getContactPreferences", "previewTemplate"]
+    writes = ["recordTracking", "recordCallOutcome", "decideReview", "recordInteraction"]
+    writes += ["setCreditorProfile", "setContactPreferences"]
+    expected = dict.fromkeys(reads, "communications:read")
+    assert expected | dict.fromkeys(writes, "communications:write") == scopes
+
+
+async def test_another_tenant_neither_reads_nor_lists_the_messages(worlds):
+    world = worlds["communications"]
+    headers = auth(f"reader-{world.tenant}", "communications:read")
+    claim_id = world.body("recordInteraction")[1]["claim_id"]
+    async with httpx.AsyncClient(base_url=world.service.url, timeout=30) as api:
+        for path in (
+            f"/v1/communications/{world.values['communication_id']}",
+            f"/v1/debtors/{world.values['debtor_id']}/contact-preferences",
+            "/v1/creditor-profile",
+        ):
+            assert (await api.get(path, headers=headers)).status_code == 404, path
+        for path, params in (
+            ("/v1/communications", {}),
+            ("/v1/communications", {"claim_id": claim_id}),
+            ("/v1/call-tasks", {}),
+            ("/v1/call-tasks", {"status": "done"}),
+            ("/v1/review-queue", {}),
+            ("/v1/interactions", {}),
+            ("/v1/interactions", {"claim_id": claim_id}),
+        ):
+            listed = await api.get(path, params=params, headers=headers)
+            assert listed.status_code == 200 and listed.json()["items"] == [], (path, params)
+    await world.intact()

@@ -4,16 +4,30 @@ other tenant's answer may contain, and how to check the data is as it was seeded
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from importlib.resources import files
 
 import httpx
+import orjson
 import yaml
 
+from amiable_events.claims import Contact
+from amiable_events.communications import (
+    CommunicationQueued,
+    CommunicationReleased,
+    CommunicationSent,
+    Cost,
+)
+from amiable_events.db import create_engine
+from amiable_events.envelope import account_key
+from amiable_events.personal import PostgresKeyStore, Sealer
 from amiable_events.producer import EventLog
-from tests.risk_givens import History
+from amiable_events.service import KEYS_DATABASE
+from tests.risk_givens import History, at
 from tests.support import ServiceProcess, auth, eventually
 
 
@@ -243,6 +257,20 @@ def _dunning_bodies(policy: dict) -> Callable[[str], tuple[str, object] | None]:
     )
 
 
+async def _append(service: ServiceProcess, envelopes: list, client_id: str) -> None:
+    """``envelopes`` on the service's topic, as the services that write them would."""
+    log = EventLog(
+        service.env["AMIABLE_KAFKA_BOOTSTRAP"],
+        topic=service.env["AMIABLE_TOPIC"],
+        client_id=client_id,
+    )
+    await log.start()
+    try:
+        await log.append(envelopes)
+    finally:
+        await log.stop()
+
+
 async def seed_dunning(service: ServiceProcess, tenant: str, seeded: dict[str, World]) -> World:
     """The claims seed's claim, planned from the log with steps ahead; a claim of another of the
     first tenant's debtors, registered 150 days ago (appended to the log as claims wrote it then),
@@ -251,16 +279,7 @@ async def seed_dunning(service: ServiceProcess, tenant: str, seeded: dict[str, W
     planned = seeded["claims"].values["claim_id"]
     history = History(tenant, "ISO-DUNNING")
     waiting = str(history.claim(service.today - timedelta(days=150)))
-    log = EventLog(
-        service.env["AMIABLE_KAFKA_BOOTSTRAP"],
-        topic=service.env["AMIABLE_TOPIC"],
-        client_id="isolation-dunning",
-    )
-    await log.start()
-    try:
-        await log.append(history.envelopes)
-    finally:
-        await log.stop()
+    await _append(service, history.envelopes, "isolation-dunning")
     policy = {**SHIPPED_POLICY, "id": f"secret-{tenant}", "version": "first-1"}
     headers = auth(tenant, "dunning:read", "dunning:write")
     async with httpx.AsyncClient(base_url=service.url, timeout=30) as api:
@@ -316,11 +335,167 @@ async def seed_dunning(service: ServiceProcess, tenant: str, seeded: dict[str, W
     )
 
 
+def _communications_bodies(claim_id: str) -> Callable[[str], tuple[str, object] | None]:
+    """A valid body per communications command: tracking, an outcome and a decision on the
+    first tenant's messages, a note and a preview on its claim, a profile of another tenant's
+    own, preferences for the first tenant's debtor."""
+    bodies = {
+        "recordTracking": {"tracking_number": "1A00412345678", "carrier": "La Poste"},
+        "recordCallOutcome": {"outcome": "no_answer", "notes": "Another tenant's call"},
+        "decideReview": {"decision": "reject", "reason": "Another tenant's decision"},
+        "recordInteraction": {"claim_id": claim_id, "kind": "note", "summary": "Another's note"},
+        "previewTemplate": {"claim_id": claim_id, "template": "email.reminder"},
+        "setContactPreferences": {"opted_out": True},
+        "setCreditorProfile": _profile("Another Tenant SAS"),
+    }
+    return lambda operation_id: (
+        ("application/json", bodies[operation_id]) if operation_id in bodies else None
+    )
+
+
+def _profile(legal_name: str) -> dict:
+    return {
+        "creditor": {
+            "legal_name": legal_name,
+            "address": ["12 avenue des Ternes", "75017 Paris"],
+            "registration_number": "812 345 678",
+        },
+        "iban": "FR7630006000011234567890189",
+        "reply_email": "recouvrement@creditor.example",
+    }
+
+
+async def seed_communications(
+    service: ServiceProcess, tenant: str, seeded: dict[str, World]
+) -> World:
+    """A debtor of the first tenant's own, its contacts sealed with the real keys, with a claim
+    and three messages, appended to the log as claims and the communications pipeline wrote
+    them: an email sent (its content sealed), a call task sent to the agents and still open, and
+    a letter held for review; then, through the API, the tenant's creditor profile, the debtor's
+    contact preferences and a note on the claim."""
+    debtor = "ISO-COMMS"
+    engine = create_engine(service.env["AMIABLE_DATABASE_URL"], KEYS_DATABASE, pool_size=2)
+    try:
+        seal = await Sealer(PostgresKeyStore(engine)).sealer_for(account_key(tenant, debtor))
+    finally:
+        await engine.dispose()
+    name = f"Claire Martin {tenant}"  # the call task shows it opened
+    contact = Contact(name=seal(name), email=seal("claire@iso.example"), phone=seal("+33612345678"))
+    history = History(tenant, debtor, contacts=(contact,), postal_address=seal("1 rue de la Paix"))
+    claim_id = history.claim(service.today - timedelta(days=60))
+    now = at(service.today, 11)
+    content = f"First tenant's reminder {tenant}"
+
+    def message(channel: str, *, sent: bool) -> uuid.UUID:
+        communication_id = uuid.uuid4()
+        common = {"claim_id": claim_id, "communication_id": communication_id}
+        kind = "call_attempt" if channel == "phone" else "reminder"
+        described = {"template": "email.reminder", "tone": "neutral", "revision": 1}
+        history.add(
+            CommunicationQueued(
+                **common,
+                **described,
+                purpose="dunning_step",
+                cause_id=uuid.uuid4(),
+                claims=(claim_id,),
+                channel=channel,
+                language="fr-FR",
+                kind=kind,
+                # The contact governor leaves a message held for review alone until then.
+                not_before=now + timedelta(days=30),
+                review_required=not sent,
+                step="first_reminder",
+                queued_at=now,
+            ),
+            now,
+        )
+        if sent:
+            history.add(
+                CommunicationReleased(**common, channel=channel, kind=kind, released_at=now), now
+            )
+            history.add(
+                CommunicationSent(
+                    **common,
+                    **described,
+                    claims=(claim_id,),
+                    channel=channel,
+                    language="fr",
+                    cost=Cost(amount=Decimal("0.02"), currency="EUR"),
+                    content=seal(orjson.dumps({"subject": content, "body": content}).decode()),
+                    registered=False,
+                    step="first_reminder",
+                    sent_at=now,
+                ),
+                now,
+            )
+        return communication_id
+
+    sent, task, held = (
+        message("email", sent=True),
+        message("phone", sent=True),
+        message("letter", sent=False),
+    )
+    await _append(service, history.envelopes, "isolation-communications")
+    headers = auth(tenant, "communications:read", "communications:write")
+    profile_name, note = f"First Tenant SAS {tenant}", f"First tenant's note {tenant}"
+    profile = _profile(profile_name)
+    preferences = {"opted_out_channels": ["sms"], "preferred_channel": "email"}
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as api:
+
+        async def statuses():
+            answer = await api.get(
+                "/v1/communications", params={"claim_id": str(claim_id)}, headers=headers
+            )
+            found = {item["communication_id"]: item["status"] for item in answer.json()["items"]}
+            return found if len(found) == 3 else None
+
+        assert await eventually(statuses, timeout=60) == {
+            str(sent): "sent",
+            str(task): "sent",
+            str(held): "in_review",
+        }
+        for method, path, body in (
+            ("PUT", "/v1/creditor-profile", profile),
+            ("PUT", f"/v1/debtors/{debtor}/contact-preferences", preferences),
+            (
+                "POST",
+                "/v1/interactions",
+                {"claim_id": str(claim_id), "kind": "note", "summary": note},
+            ),
+        ):
+            answer = await api.request(method, path, json=body, headers=headers)
+            assert answer.status_code in (200, 201), answer.text
+
+    async def intact() -> None:
+        async with httpx.AsyncClient(base_url=service.url, headers=headers, timeout=30) as api:
+            mine = (await api.get(f"/v1/communications/{held}")).json()
+            tasks = (await api.get("/v1/call-tasks")).json()["items"]
+            notes = await api.get("/v1/interactions", params={"claim_id": str(claim_id)})
+            set_profile = (await api.get("/v1/creditor-profile")).json()
+            prefs = (await api.get(f"/v1/debtors/{debtor}/contact-preferences")).json()
+        assert (mine["status"], mine["review_decision"]) == ("in_review", None)
+        [open_task] = [t for t in tasks if t["task_id"] == str(task)]
+        assert open_task["outcome"] is None
+        assert [n["summary"] for n in notes.json()["items"]] == [note]
+        assert set_profile["profile"]["creditor"]["legal_name"] == profile_name
+        assert (prefs["opted_out"], prefs["opted_out_channels"]) == (False, ["sms"])
+
+    return World(
+        service=service,
+        tenant=tenant,
+        values={"communication_id": str(held), "task_id": str(task), "debtor_id": debtor},
+        secrets=[*map(str, (claim_id, sent, task, held)), content, note, profile_name, name],
+        body=_communications_bodies(str(claim_id)),
+        intact=intact,
+    )
+
+
 #: How to put a first tenant's data in each declared service, in the order of ``declared()``
 #: (each seed sees the worlds seeded before it).
 SEEDS = {
     "claims": seed_claims,
     "risk": seed_risk,
     "dunning": seed_dunning,
+    "communications": seed_communications,
     "disputes": seed_disputes,
 }

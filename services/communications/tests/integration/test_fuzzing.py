@@ -35,12 +35,6 @@ async def communications(infra, tmp_path_factory):
         yield process
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="500 on seeded messages: GET /v1/communications/{id}, POST .../tracking, "
-    "POST /v1/call-tasks/{id}/outcome, POST /v1/review-queue/{id}/decision; a schema-valid "
-    "dispute.amount of 0 and a creditor profile refused with 'field(s) are invalid'",
-)
 async def test_schemathesis_finds_no_failure_with_every_check_on(communications, tmp_path):
     tenant = unique_name("fuzz")
     history = reachable(tenant, debtor_id="FUZZ-COMMS")

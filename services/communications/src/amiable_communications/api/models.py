@@ -1,16 +1,51 @@
-"""What the communications API answers and accepts."""
+"""What the communications API answers and accepts.
+
+Every bound a request must meet is in its schema (the kit's ``Text``, ``BoundedDate``, the
+patterns below), so a request the schema allows is never refused for its shape; what crosses
+fields (an agency with its sender mode, a promise with its outcome) is a rule, a 422 naming the
+field."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from amiable_communications.domain.state import CommStatus
-from amiable_events.communications import CallOutcome, DisputeOutcome, PromiseOutcome
-from amiable_events.dunning import Channel
+from amiable_events.communications import CallOutcome, SenderMode
+from amiable_events.dunning import Channel, StepKey
+from amiable_events.inputs import BoundedDate, BoundedDateTime, Text
+
+#: A positive amount as the kit's ``Money`` writes it (16 digits before the point, 4 after), with
+#: no leading zero: a pattern, since a schema's ``exclusiveMinimum`` is for numbers, not strings.
+POSITIVE_AMOUNT = (
+    r"^([1-9][0-9]{0,15}(\.[0-9]{1,4})?"
+    r"|0\.([1-9][0-9]{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9]))$"
+)
+
+
+def _positive_amount(value: Any) -> Decimal:
+    if not isinstance(value, str) or re.fullmatch(POSITIVE_AMOUNT, value) is None:
+        raise ValueError("must be a positive decimal string such as '500.00'")
+    return Decimal(value)
+
+
+PositiveAmount = Annotated[
+    Decimal,
+    BeforeValidator(_positive_amount),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": POSITIVE_AMOUNT,
+            "description": "A positive decimal string in the currency's major unit",
+            "examples": ["500.00"],
+        }
+    ),
+]
 
 
 class _In(BaseModel):
@@ -93,8 +128,8 @@ class CommunicationPage(BaseModel):
 
 
 class TrackingIn(_In):
-    tracking_number: str = Field(min_length=1, max_length=100)
-    carrier: str | None = Field(None, max_length=100)
+    tracking_number: Text(100)
+    carrier: Text(100) | None = None
     status: Literal["posted", "in_transit", "delivered", "returned"] = "posted"
 
     model_config = ConfigDict(
@@ -103,6 +138,36 @@ class TrackingIn(_In):
             "examples": [{"tracking_number": "1A00412345678", "carrier": "La Poste"}]
         },
     )
+
+
+#: Control characters and bidirectional overrides, as the kit's ``Text`` forbids them
+_NOT_PLAIN = "\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069"
+
+
+class PartyIn(_In):
+    legal_name: Text(200)
+    address: list[Text(200)] = Field(min_length=1, max_length=6, description="Postal lines")
+    registration_number: Text(100, description="e.g. a SIREN")
+
+
+class ProfileIn(_In):
+    """The contract's ``CreditorProfile``, every bound in the schema. An ``agency`` is given
+    exactly when ``sender_mode`` is ``collection_agency`` (a rule: 422 naming ``agency``)."""
+
+    creditor: PartyIn
+    iban: str = Field(pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9 ]{10,40}$")
+    bic: str | None = Field(None, pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")
+    reference_format: str = Field(
+        "{invoice}",
+        max_length=100,
+        pattern=f"^[^{{}}{_NOT_PLAIN}]*\\{{invoice\\}}[^{{}}{_NOT_PLAIN}]*$",
+        description="The payment reference the debtor quotes: {invoice} (the invoice number) "
+        "once, no other braces",
+    )
+    reply_email: Text(200, min_length=3)
+    reply_phone: Text(50, min_length=0) | None = None
+    sender_mode: SenderMode = "creditor"
+    agency: PartyIn | None = Field(None, description="Exactly in the collection_agency mode")
 
 
 class PreferencesIn(_In):
@@ -173,11 +238,21 @@ class CallTaskPage(BaseModel):
     next_cursor: str | None
 
 
+class PromiseIn(_In):
+    amount: PositiveAmount
+    date: BoundedDate
+
+
+class DisputeIn(_In):
+    reason: StepKey = Field(description="A dispute reason code, as the disputes service has them")
+    amount: PositiveAmount | None = Field(None, description="None: the whole claim")
+
+
 class OutcomeIn(_In):
     outcome: CallOutcome
-    promise: PromiseOutcome | None = Field(None, description="promise_to_pay: its amount, date")
-    dispute: DisputeOutcome | None = Field(None, description="dispute_raised: its reason, amount")
-    notes: str | None = Field(None, max_length=5000)
+    promise: PromiseIn | None = Field(None, description="promise_to_pay: its amount, date")
+    dispute: DisputeIn | None = Field(None, description="dispute_raised: its reason, amount")
+    notes: Text(5000, multiline=True) | None = None
 
     model_config = ConfigDict(
         extra="forbid",
@@ -222,9 +297,9 @@ class ReviewPage(BaseModel):
 
 class DecisionIn(_In):
     decision: Literal["approve", "edit", "reject"]
-    subject: str | None = Field(None, min_length=1, max_length=500, description="edit only")
-    body: str | None = Field(None, min_length=1, max_length=50_000, description="edit only")
-    reason: str | None = Field(None, min_length=1, max_length=2000, description="reject only")
+    subject: Text(500, description="edit only") | None = None
+    body: Text(50_000, multiline=True, description="edit only") | None = None
+    reason: Text(2000, multiline=True, description="reject only") | None = None
 
     model_config = ConfigDict(
         extra="forbid",
@@ -236,9 +311,9 @@ class InteractionIn(_In):
     claim_id: uuid.UUID
     kind: Literal["reply", "inbound_call", "note"]
     channel: Channel | None = None
-    summary: str = Field(min_length=1, max_length=10_000)
+    summary: Text(10_000, multiline=True)
     in_reply_to: uuid.UUID | None = Field(None, description="The communication it answers")
-    occurred_at: datetime | None = Field(None, description="Default: now")
+    occurred_at: BoundedDateTime | None = Field(None, description="Default: now")
 
 
 class InteractionOut(BaseModel):

@@ -9,10 +9,11 @@ import orjson
 from fastapi import APIRouter, Path
 
 from amiable_communications.api.deps import INVALID, UNAVAILABLE, HandlerDep, ReaderDep, WriterDep
-from amiable_communications.api.models import PreferencesIn, PreferencesOut, ProfileOut
+from amiable_communications.api.models import PreferencesIn, PreferencesOut, ProfileIn, ProfileOut
 from amiable_communications.domain.commands import SetContactPreferences, SetCreditorProfile
 from amiable_communications.domain.state import Account, Preferences
 from amiable_events.communications import CreditorProfile
+from amiable_events.errors import Invalid
 
 router = APIRouter(tags=["profiles"])
 
@@ -24,6 +25,17 @@ def _profile(row: dict) -> ProfileOut:
     return ProfileOut(
         profile=orjson.loads(row["profile"]), set_by=row["set_by"], set_at=row["set_at"]
     )
+
+
+def _creditor_profile(body: ProfileIn) -> CreditorProfile:
+    """The contract's profile, once the rule no schema states holds: letters come from an agency
+    exactly in the collection_agency sender mode."""
+    if (body.sender_mode == "collection_agency") != (body.agency is not None):
+        reason = "required" if body.agency is None else "only"
+        raise Invalid.field(
+            "agency", f"{reason} when the sender mode is collection_agency (the letters name it)"
+        )
+    return CreditorProfile.model_validate(body.model_dump())
 
 
 def _preferences(account: Account) -> PreferencesOut:
@@ -43,14 +55,20 @@ async def get_profile(principal: ReaderDep, handler: HandlerDep) -> ProfileOut:
 @router.put(
     "/v1/creditor-profile",
     operation_id="setCreditorProfile",
-    responses={**INVALID, **UNAVAILABLE},
+    responses={
+        422: {
+            "description": "Invalid fields, or an agency without the collection_agency "
+            "sender mode (or that mode without one)"
+        },
+        **UNAVAILABLE,
+    },
     summary="Set the whole profile (CreditorProfileSet, a tenant event): legal name, address, "
     "registration number, IBAN and reference format, reply contact, sender mode",
 )
-async def set_profile(body: CreditorProfile, command: WriterDep, handler: HandlerDep) -> ProfileOut:
+async def set_profile(body: ProfileIn, command: WriterDep, handler: HandlerDep) -> ProfileOut:
     replayed = await handler.set_profile(
         command.tenant,
-        SetCreditorProfile(profile=body, set_by=command.principal.actor),
+        SetCreditorProfile(profile=_creditor_profile(body), set_by=command.principal.actor),
         correlation_id=command.correlation_id,
         idempotency=command.idempotency(body),
     )

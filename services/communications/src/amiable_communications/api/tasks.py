@@ -28,6 +28,7 @@ from amiable_communications.api.models import (
 from amiable_communications.app.handlers import content
 from amiable_communications.domain.commands import RecordCallOutcome
 from amiable_communications.domain.state import Account
+from amiable_events.communications import DisputeOutcome, PromiseOutcome
 from amiable_events.cursors import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1/call-tasks", tags=["call tasks"])
@@ -136,8 +137,8 @@ async def record_call_outcome(
             communication_id=task_id,
             outcome=body.outcome,
             agent=command.principal.actor,
-            promise=body.promise,
-            dispute=body.dispute,
+            promise=body.promise and PromiseOutcome(**body.promise.model_dump()),
+            dispute=body.dispute and DisputeOutcome(**body.dispute.model_dump()),
             notes=body.notes,
         ),
         correlation_id=command.correlation_id,
