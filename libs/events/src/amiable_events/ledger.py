@@ -32,7 +32,8 @@ from amiable_events.claims import (
     PaymentPlanDefaulted,
     PaymentReceived,
 )
-from amiable_events.dunning import ClaimEscalated
+from amiable_events.dunning import AmountDue as Itemised
+from amiable_events.dunning import ClaimEscalated, DueLine
 from amiable_rules.governing_law import GoverningLaws
 from amiable_rules.late_fees import (
     Allocation,
@@ -143,6 +144,20 @@ class ClaimLedger(_Fact):
             allocation=figures.allocation,
             suspensions=suspensions,
             fee_waived_from=self.fee_waived_from,
+        )
+
+    def itemised(self, as_of: date, figures: Figures) -> Itemised:
+        """:meth:`amount_due` as events state it (a formal notice's amount, on its day)."""
+        due = self.amount_due(as_of, figures)
+        return Itemised(
+            as_of=due.as_of,
+            currency=due.currency,
+            principal_outstanding=due.principal_outstanding,
+            interest=due.interest,
+            fixed_fee=due.fixed_fee,
+            total=due.total,
+            rule=due.rule,
+            lines=tuple(DueLine(kind=x.kind, amount=x.amount, note=x.note) for x in due.lines),
         )
 
 

@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -56,6 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from amiable_events.base import Event
 from amiable_events.clock import Clock
+from amiable_events.db import json_text
 from amiable_events.envelope import Envelope, service_actor
 from amiable_events.ids import timer_event_id
 from amiable_events.outages import outage
@@ -136,6 +137,60 @@ async def write_timers(bulk, table: Table, pending: list[tuple], fired: list[tup
             f"tracestate = excluded.tracestate, state = '{state}' "
             "WHERE target.state <> 'fired'",
         )
+
+
+async def keep_decided_timers(
+    bulk,
+    table: Table,
+    service: str,
+    armed: list[tuple[Any, Envelope]],
+    accounts: list[str],
+    fired: list[tuple[Any, Envelope]],
+) -> None:
+    """Store timers whose firing event the projection decided from the state that armed them
+    (the dunning and communications pattern): ``armed`` are (timer, the event that armed it),
+    every timer the ``accounts`` need now, so their other pending timers go; ``fired`` are
+    (timer, its firing event). A timer is anything with ``timer_id``, ``due_at``,
+    ``claim_id``, ``kind`` and ``event`` (the event to append). Each row stores the event as
+    ``{"type", "data"}``; :func:`fire_decided` appends it."""
+    pending = [_decided_row(service, timer, envelope, PENDING) for timer, envelope in armed]
+    await bulk.connection.execute(
+        f"DELETE FROM {bulk.name(table)} WHERE account = ANY($1::text[]) "
+        "AND state = 'pending' AND NOT timer_id = ANY($2::text[])",
+        accounts,
+        [row[0] for row in pending],
+    )
+    fired_rows = [_decided_row(service, timer, envelope, FIRED) for timer, envelope in fired]
+    await write_timers(bulk, table, pending, fired_rows)
+
+
+def _decided_row(service: str, timer: Any, armed_by: Envelope, state: str) -> tuple:
+    return (
+        timer.timer_id,
+        timer.due_at,
+        armed_by.key,
+        timer.claim_id,
+        timer.kind,
+        json_text({"type": timer.event.type, "data": timer.event.model_dump(mode="json")}),
+        state,
+        timer_event_id(service, timer.timer_id),
+        armed_by.traceparent,
+        armed_by.tracestate,
+    )
+
+
+def fire_decided(events: Iterable[type[Event]]) -> FireFn:
+    """The fire function of timers stored by :func:`keep_decided_timers`: it appends the stored
+    event (one of ``events``)."""
+    by_type = {model.type: model for model in events}
+
+    def fire(timer: TimerRow) -> Envelope | None:
+        model = by_type.get(timer.payload.get("type"))
+        if model is None:
+            return None
+        return timer.envelope(model.model_validate(timer.payload["data"]))
+
+    return fire
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ from amiable_events.communications import (
 )
 from amiable_events.db import Bulk, json_text, load_account_states, model_json
 from amiable_events.envelope import Envelope
-from amiable_events.timers import timer_event_id, write_timers
+from amiable_events.timers import keep_decided_timers, timer_event_id
 
 SERVICE = "communications"
 AccountKey = tuple[str, str]
@@ -106,7 +106,7 @@ class CommunicationsProjector:
                 messages.append(envelope)
                 found = fired_timer(envelope)
                 if found is not None:
-                    fired.append((envelope, found))
+                    fired.append((envelope, found, GOVERNOR))
         bulk = await Bulk.of(conn)
         await bulk.insert(
             profiles,
@@ -147,26 +147,20 @@ class CommunicationsProjector:
     async def _timers(self, bulk: Bulk, changed: dict, fired: list) -> None:
         """Each changed account keeps exactly the pending timers its state needs now, each with
         the event the state calls for; one that fired is written from its firing event."""
-        pending = [
-            _timer_row(timer, last, "pending")
+        armed = [
+            (timer, last)
             for state, last in changed.values()
             for timer in timers_of(state, self.rules)
         ]
-        await bulk.connection.execute(
-            f"DELETE FROM {bulk.name(timers)} WHERE account = ANY($1::text[]) "
-            "AND state = 'pending' AND NOT timer_id = ANY($2::text[])",
-            [last.key for _, last in changed.values()],
-            [row[0] for row in pending],
-        )
-        fired_rows = [
-            _timer_row(
-                Timer(found, envelope.time, str(envelope.data.claim_id), GOVERNOR, envelope.data),
+        accounts = [last.key for _, last in changed.values()]
+        fired_timers = [
+            (
+                Timer(found, envelope.time, str(envelope.data.claim_id), kind, envelope.data),
                 envelope,
-                "fired",
             )
-            for envelope, found in fired
+            for envelope, found, kind in fired
         ]
-        await write_timers(bulk, timers, pending, fired_rows)
+        await keep_decided_timers(bulk, timers, SERVICE, armed, accounts, fired_timers)
 
     async def _messages(self, bulk: Bulk, envelopes: list[Envelope]) -> None:
         if not envelopes:
@@ -338,19 +332,4 @@ def _interaction(envelope: Envelope, event: InteractionRecorded) -> tuple:
         event.recorded_by,
         event.occurred_at,
         event.recorded_at,
-    )
-
-
-def _timer_row(timer: Timer, armed_by: Envelope, state: str) -> tuple:
-    return (
-        timer.timer_id,
-        timer.due_at,
-        armed_by.key,
-        timer.claim_id,
-        timer.kind,
-        json_text({"type": timer.event.type, "data": timer.event.model_dump(mode="json")}),
-        state,
-        timer_event_id(SERVICE, timer.timer_id),
-        armed_by.traceparent,
-        armed_by.tracestate,
     )

@@ -22,7 +22,6 @@ from amiable_communications.domain.context import (
 from amiable_communications.domain.state import Account, ClaimFacts, Comm
 from amiable_communications.domain.templates import Rendered, render
 from amiable_events.communications import CreditorProfile
-from amiable_events.dunning import AmountDue, DueLine
 from amiable_events.ledger import Figures
 
 
@@ -95,7 +94,7 @@ def _invoice(
         # The step's own figures for the claim that opened it (what dunning stated on its day);
         # the rest of the group is computed the same way, on the day the notice is written.
         own = comm.amount_due if claim.claim_id == comm.claim_id else None
-        itemised = own or _itemised(claim, figures, written_on)
+        itemised = own or claim.ledger.itemised(written_on, figures)
     return Invoice(
         reference=ledger.invoice_number,
         issued_on=ledger.issued_on,
@@ -103,20 +102,6 @@ def _invoice(
         amount=ledger.amount,
         outstanding=ledger.unpaid_principal,
         itemised=itemised,
-    )
-
-
-def _itemised(claim: ClaimFacts, figures: Figures, on: date) -> AmountDue:
-    due = claim.ledger.amount_due(on, figures)
-    return AmountDue(
-        as_of=due.as_of,
-        currency=due.currency,
-        principal_outstanding=due.principal_outstanding,
-        interest=due.interest,
-        fixed_fee=due.fixed_fee,
-        total=due.total,
-        rule=due.rule,
-        lines=tuple(DueLine(kind=x.kind, amount=x.amount, note=x.note) for x in due.lines),
     )
 
 

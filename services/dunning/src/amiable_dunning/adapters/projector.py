@@ -45,7 +45,7 @@ from amiable_events.dunning import (
 )
 from amiable_events.envelope import Envelope
 from amiable_events.ledger import Figures
-from amiable_events.timers import timer_event_id, write_timers
+from amiable_events.timers import keep_decided_timers, timer_event_id
 
 SERVICE = "dunning"
 AccountKey = tuple[str, str]
@@ -196,38 +196,17 @@ class DunningProjector:
         """Each account of the batch keeps exactly the pending timers its state needs now, each
         with the event the state calls for; one that fired is written from its firing event.
         So the rows do not depend on how the log was cut into batches."""
-        pending = [
-            _timer_row(timer, last, "pending")
+        armed = [
+            (timer, last)
             for state, last in changed.values()
             for timer in timers_of(state, self.figures)
         ]
-        await bulk.connection.execute(
-            f"DELETE FROM {bulk.name(timers)} WHERE account = ANY($1::text[]) "
-            "AND state = 'pending' AND NOT timer_id = ANY($2::text[])",
-            [last.key for _, last in changed.values()],
-            [row[0] for row in pending],
-        )
-        fired_rows = [
-            _timer_row(
-                Timer(timer_id, envelope.time, str(envelope.data.claim_id), kind, envelope.data),
+        accounts = [last.key for _, last in changed.values()]
+        fired_timers = [
+            (
+                Timer(found, envelope.time, str(envelope.data.claim_id), kind, envelope.data),
                 envelope,
-                "fired",
             )
-            for envelope, timer_id, kind in fired
+            for envelope, found, kind in fired
         ]
-        await write_timers(bulk, timers, pending, fired_rows)
-
-
-def _timer_row(timer: Timer, armed_by: Envelope, state: str) -> tuple:
-    return (
-        timer.timer_id,
-        timer.due_at,
-        armed_by.key,
-        timer.claim_id,
-        timer.kind,
-        json_text({"type": timer.event.type, "data": timer.event.model_dump(mode="json")}),
-        state,
-        timer_event_id(SERVICE, timer.timer_id),
-        armed_by.traceparent,
-        armed_by.tracestate,
-    )
+        await keep_decided_timers(bulk, timers, SERVICE, armed, accounts, fired_timers)

@@ -18,8 +18,6 @@ from amiable_dunning.domain.policy import REMINDERS
 from amiable_dunning.domain.state import Account, ClaimDunning, StepRecord
 from amiable_events.base import Event
 from amiable_events.dunning import (
-    AmountDue,
-    DueLine,
     DunningApprovalRequested,
     DunningResumed,
     DunningStepDue,
@@ -192,7 +190,7 @@ def step_due(
         members = (claim.claim_id,)
     amount_due = deadline = None
     if step.action == "formal_notice":
-        amount_due = _amount_due(claim, step.planned_on, figures)
+        amount_due = claim.ledger.itemised(step.planned_on, figures)
         deadline = step.planned_on + timedelta(days=step.payment_deadline_days or 8)
     return DunningStepDue(
         claim_id=claim.claim_id,
@@ -215,20 +213,4 @@ def step_due(
         approved_by=approved_by,
         review=step.review,
         disputed_amount=Decimal(claim.dispute.disputed_amount) if claim.dispute else None,
-    )
-
-
-def _amount_due(claim: ClaimDunning, on, figures: Figures) -> AmountDue:
-    due = claim.ledger.amount_due(on, figures)
-    return AmountDue(
-        as_of=due.as_of,
-        currency=due.currency,
-        principal_outstanding=due.principal_outstanding,
-        interest=due.interest,
-        fixed_fee=due.fixed_fee,
-        total=due.total,
-        rule=due.rule,
-        lines=tuple(
-            DueLine(kind=line.kind, amount=line.amount, note=line.note) for line in due.lines
-        ),
     )
