@@ -8,6 +8,7 @@ parameter of every row in Python (the rebuild spent most of its time there).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import re
@@ -54,6 +55,16 @@ def create_engine(server_url: str, database: str, *, pool_size: int = 10) -> Asy
     )
 
 
+_MID_STATEMENT = (
+    asyncio.CancelledError,
+    TimeoutError,
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,
+)
+
+
 @contextlib.asynccontextmanager
 async def raw(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
     """The asyncpg connection under one of ``engine``'s pooled connections, outside any
@@ -68,9 +79,16 @@ async def raw(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
         driver = (await conn.get_raw_connection()).driver_connection
         try:
             yield driver
-        except BaseException:
-            if driver.is_closed():
-                await conn.invalidate()
+        except BaseException as exc:
+            # Cancelled or cut mid-statement (PostgreSQL killed, a request timed out), the
+            # connection may still believe an operation is in progress, and asyncpg would refuse
+            # every later use of it ("another operation is in progress"): it is not given back.
+            # A server's error answer (asyncpg.PostgresError) leaves it as good as before.
+            closed = driver.is_closed()
+            if closed or isinstance(exc, _MID_STATEMENT):
+                with contextlib.suppress(Exception):
+                    await conn.invalidate()
+            if closed:
                 await engine.dispose(close=False)
             raise
 

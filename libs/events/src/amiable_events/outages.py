@@ -64,7 +64,10 @@ def database_outage(exc: BaseException) -> bool:
     (deadlock, serialisation, timeout, connection lost)."""
     if isinstance(exc, PoolTimeout | ConnectionError | asyncio.TimeoutError):
         return True
-    if isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
+    if isinstance(
+        exc,
+        asyncpg.PostgresConnectionError | asyncpg.InterfaceError | asyncpg.InternalClientError,
+    ):
         return True
     if isinstance(exc, socket.gaierror) or (
         isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS
