@@ -40,11 +40,20 @@ class Plan:
     tenants: Sequence[str] = DEFAULT_TENANTS
     #: Share of debtors per behaviour (any positive weights).
     mix: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
+    #: The debtors' countries (codes of ``COUNTRIES``); empty: every one of them.
+    countries: Sequence[str] = ()
+    #: Claims per debtor (fewest, most) whatever its behaviour; None: each behaviour's own
+    #: range, made for years of history (a demo of weeks wants more debtors, fewer claims).
+    claims_per_debtor: tuple[int, int] | None = None
 
     @property
     def end(self) -> date:
         """The last day of the history: nothing after it has happened yet."""
         return self.start + timedelta(days=round(self.months * 365.25 / 12))
+
+    @property
+    def debtor_countries(self) -> tuple[Country, ...]:
+        return tuple(c for c in COUNTRIES if not self.countries or c.code in self.countries)
 
     def law_of(self, tenant: str) -> str:
         return TENANT_LAWS[list(self.tenants).index(tenant) % len(TENANT_LAWS)]
@@ -89,6 +98,8 @@ def generate(plan: Plan) -> History:
         raise ValueError("claims must be 0 or more")
     if not plan.tenants:
         raise ValueError("at least one tenant")
+    if set(plan.countries) - {country.code for country in COUNTRIES}:
+        raise ValueError(f"countries: among {', '.join(c.code for c in COUNTRIES)}")
     unknown = set(plan.mix) - set(BEHAVIOURS)
     if unknown or not any(weight > 0 for weight in plan.mix.values()):
         raise ValueError(f"mix: weights of {', '.join(BEHAVIOURS)}, one at least positive")
@@ -107,7 +118,7 @@ def generate(plan: Plan) -> History:
         )
         counts[behaviour] += 1
         rng = random.Random(f"{plan.seed}:{number}")
-        fewest, most = CLAIMS_PER_DEBTOR[behaviour]
+        fewest, most = plan.claims_per_debtor or CLAIMS_PER_DEBTOR[behaviour]
         claims = min(left, rng.randint(fewest, most))
         left -= claims
         debtors.append(_debtor(plan, rules, number, behaviour, claims, rng))
@@ -118,7 +129,7 @@ def _debtor(
     plan: Plan, rules: Rules, number: int, behaviour: str, claims: int, rng: random.Random
 ) -> DebtorHistory:
     tenant = plan.tenants[number % len(plan.tenants)]
-    country = rng.choice(COUNTRIES)
+    country = rng.choice(plan.debtor_countries)
     debtor_id = f"{country.code}-{number:06d}"
     account_name = account_key(tenant, debtor_id)
     key = demo_key(account_name)
@@ -191,8 +202,10 @@ def _issue_dates(plan: Plan, behaviour: str, claims: int, rng: random.Random) ->
     start (a loyal one always is), some join later; an insolvent one's invoices stop some
     months before the end."""
     span = (plan.end - plan.start).days
+    # Up to two months in, or a sixth of a history shorter than a year (a demo of weeks).
+    early = min(60, span // 6)
     joins_late = behaviour != "loyal_temporary_difficulty" and rng.random() < 0.2
-    first = rng.randint(60, span * 6 // 10) if joins_late else rng.randint(0, 60)
+    first = rng.randint(early, span * 6 // 10) if joins_late else rng.randint(0, early)
     last = span - 5
     if behaviour == "insolvent":
         last = first + int((last - first) * rng.uniform(0.5, 0.85))
