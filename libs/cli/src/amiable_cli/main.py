@@ -182,6 +182,7 @@ def rebuild(
 ) -> None:
     """Replay the log from offset 0 into fresh tables and swap them in for the live ones."""
     from amiable_events.catalog import REGISTRY
+    from amiable_events.kafka import client_security
     from amiable_events.projection import rebuild as rebuild_projection
 
     async def work(settings, engine, store):
@@ -193,6 +194,7 @@ def rebuild(
             topic=settings.topic,
             live_schema=store.schema,
             swap=swap,
+            kafka_options=client_security(settings),
         )
 
     result = _on_store(_service(service), work)
@@ -210,11 +212,17 @@ def unpark(
 ) -> None:
     """Replay parked debtor accounts' events with the code now deployed; a parked record it no
     longer decodes goes to the service's dead-letter topic."""
+    from amiable_events.kafka import client_security
     from amiable_events.producer import EventLog
     from amiable_events.projection import send_to_dead_letters
 
     async def work(settings, engine, store):
-        dlq = EventLog(settings.kafka_bootstrap, topic=settings.topic, client_id="amiable-unpark")
+        dlq = EventLog(
+            settings.kafka_bootstrap,
+            topic=settings.topic,
+            client_id="amiable-unpark",
+            kafka_options=client_security(settings),
+        )
         await dlq.start()
         try:
 
@@ -251,6 +259,7 @@ async def _tail(settings, from_beginning: bool, follow: bool, limit: int) -> Non
     import orjson
     from aiokafka import AIOKafkaConsumer
 
+    from amiable_events.kafka import client_security
     from amiable_events.projection import topic_partitions
 
     consumer = AIOKafkaConsumer(
@@ -258,6 +267,7 @@ async def _tail(settings, from_beginning: bool, follow: bool, limit: int) -> Non
         group_id=None,
         isolation_level="read_committed",
         enable_auto_commit=False,
+        **client_security(settings),
     )
     await consumer.start()
     shown = 0

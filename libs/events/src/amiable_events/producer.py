@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaTimeoutError
@@ -60,6 +61,7 @@ class EventLog:
         topic: str = CLAIM_EVENTS_TOPIC,
         client_id: str,
         append_timeout: float = 5.0,
+        kafka_options: dict[str, Any] | None = None,
     ) -> None:
         self.topic = topic
         self.append_timeout = append_timeout
@@ -73,6 +75,8 @@ class EventLog:
             linger_ms=2,
             max_batch_size=self._max_batch_size,
             request_timeout_ms=30_000,
+            # TLS and SASL: amiable_events.kafka.client_security.
+            **(kafka_options or {}),
         )
 
     async def start(self) -> None:

@@ -1015,6 +1015,7 @@ class ProjectionRunner:
         group_id: str | None = None,
         max_records: int = 1000,
         on_erased: Callable[[str], None] | None = None,
+        kafka_options: dict[str, Any] | None = None,
     ) -> None:
         self.store = store
         #: Called with the debtor account of each applied DebtorPersonalDataErased: every
@@ -1037,6 +1038,8 @@ class ProjectionRunner:
             max_partition_fetch_bytes=8 * 1024 * 1024,
             session_timeout_ms=6_000,
             heartbeat_interval_ms=2_000,
+            # TLS and SASL: amiable_events.kafka.client_security.
+            **(kafka_options or {}),
         )
         # End offsets are asked on a connection of their own: the broker answers one request per
         # connection at a time, and the main consumer's connection is busy with long-poll fetches.
@@ -1044,6 +1047,7 @@ class ProjectionRunner:
             bootstrap_servers=bootstrap,
             group_id=None,
             client_id=f"amiable-{self.service}-offsets",
+            **(kafka_options or {}),
             isolation_level="read_committed",
         )
         self._ends = EndOffsets(self._offsets)
@@ -1326,6 +1330,7 @@ async def rebuild(
     swap: bool = True,
     max_records: int = 5000,
     streams: int = 2,
+    kafka_options: dict[str, Any] | None = None,
 ) -> RebuildResult:
     """Replay the log from offset 0 into a fresh schema, then swap it in for the live one.
 
@@ -1342,6 +1347,7 @@ async def rebuild(
             swap=swap,
             max_records=max_records,
             streams=streams,
+            kafka_options=kafka_options or {},
         )
 
 
@@ -1371,6 +1377,7 @@ async def _rebuild(
     swap: bool,
     max_records: int,
     streams: int,
+    kafka_options: dict[str, Any],
 ) -> RebuildResult:
     fresh = ProjectionStore(
         projector, engine, registry, schema=f"{live_schema}_rebuild", durable=False
@@ -1384,6 +1391,7 @@ async def _rebuild(
         max_poll_records=max_records,
         fetch_max_bytes=64 * 1024 * 1024,
         max_partition_fetch_bytes=8 * 1024 * 1024,
+        **kafka_options,
     )
     started = time.perf_counter()
     events = 0

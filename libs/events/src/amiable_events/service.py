@@ -34,6 +34,7 @@ from amiable_events.commands import CommandBus
 from amiable_events.db import AccountLocks, create_engine
 from amiable_events.http import install_problem_handlers, operations_router
 from amiable_events.idempotency import PostgresLedger
+from amiable_events.kafka import client_security
 from amiable_events.limits import BodyLimit
 from amiable_events.logs import install_redaction
 from amiable_events.personal import PostgresKeyStore, Sealer
@@ -176,8 +177,12 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
         sealer = Sealer(keys)
         ledger = PostgresLedger(engine)
         await ledger.create()
+        kafka_options = client_security(settings)
         log = EventLog(
-            settings.kafka_bootstrap, topic=settings.topic, client_id=f"amiable-{service.name}"
+            settings.kafka_bootstrap,
+            topic=settings.topic,
+            client_id=f"amiable-{service.name}",
+            kafka_options=kafka_options,
         )
         await log.start()
         reactor = Reactor(service.reactions(settings)) if service.reactions else None
@@ -191,6 +196,7 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
             dlq_producer=log,
             group_id=settings.consumer_group,
             on_erased=sealer.forget,
+            kafka_options=kafka_options,
         )
         await runner.start()
         clock = clock_from_setting(settings.clock)

@@ -25,6 +25,14 @@ class ServiceSettings(BaseSettings):
     # tokens signed with the public dev secret. ``amiable run`` (``make run``) sets ``dev``.
     env: Literal["dev", "test", "prod"] = "prod"
     kafka_bootstrap: str = "localhost:19092"
+    # How every Kafka client connects (amiable_events.kafka): PLAINTEXT on a laptop; SASL_SSL
+    # with SCRAM-SHA-512 and the cluster's CA file on a secured cluster (deploy/k8s).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    # The CA that signed the brokers' certificates (PEM); None: the system's trusted CAs.
+    kafka_ssl_cafile: str | None = None
     database_url: str = "postgresql://amiable:amiable@localhost:15432"
     topic: str = CLAIM_EVENTS_TOPIC
     projection_schema: str = "projection"
