@@ -24,6 +24,7 @@ from typing import Any
 
 from amiable_demo.generate import History, Plan
 from amiable_demo.sealing import account_key as demo_key
+from amiable_demo.sealing import open_sealed
 from amiable_events.claims import (
     ClaimAdjusted,
     ClaimCancelled,
@@ -37,7 +38,6 @@ from amiable_events.claims import (
 )
 from amiable_events.disputes import DisputeOpened
 from amiable_events.envelope import Envelope
-from amiable_events.personal import open_with
 from amiable_events.risk import InsolvencyRecorded
 from amiable_rules import money
 
@@ -217,7 +217,7 @@ def _debtor_body(account: str, debtor: Debtor) -> dict[str, Any]:
     key = demo_key(account)
 
     def opened(value: str | None) -> str | None:
-        return None if value is None else open_with(key, account, value)
+        return None if value is None else open_sealed(key, account, value)
 
     contacts = [
         {
