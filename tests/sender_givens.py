@@ -35,6 +35,7 @@ from tests.support import (
     free_port,
     read_topic,
     service_env,
+    service_key_store,
     unique_name,
 )
 
@@ -159,7 +160,7 @@ async def tenant(process: ServiceProcess, infra, name: str):
     try:
         async with httpx.AsyncClient(base_url=process.url, timeout=60) as api:
             api.headers.update(auth(name, "communications:read", "communications:write"))
-            yield Tenant(process, api, PostgresKeyStore(engine), name)
+            yield Tenant(process, api, service_key_store(engine), name)
     finally:
         await engine.dispose()
 

@@ -118,6 +118,33 @@ async def drop_schemas(database_url: str, database: str, schemas: list[str]) -> 
         await engine.dispose()
 
 
+def service_key_store(engine, **options):
+    """The key store on ``engine`` with the KEK of the services under test (AMIABLE_ENV=test:
+    the fixed dev/test KEK), so that what one seals the other opens."""
+    from amiable_events.personal import key_store
+    from amiable_events.settings import ServiceSettings
+
+    return key_store(ServiceSettings(env="test", jwt_secret=TEST_JWT_SECRET), engine, **options)
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(server_url: str, prefix: str):
+    """A database of the test's own on the server (its name), dropped at the end: for a test
+    that works on a whole table (the key store's rewrap) without the other tests' rows."""
+    import asyncpg
+
+    name = unique_name(prefix).replace("-", "_")
+    server = await asyncpg.connect(f"{server_url}/postgres", timeout=10)
+    try:
+        await server.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield name
+        finally:
+            await server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await server.close()
+
+
 async def read_topic(bootstrap: str, topic: str):
     """Every record of ``topic`` up to its end as of now (committed ones only), in order per
     partition, duplicates included."""

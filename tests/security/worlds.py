@@ -24,11 +24,11 @@ from amiable_events.communications import (
 )
 from amiable_events.db import create_engine
 from amiable_events.envelope import account_key
-from amiable_events.personal import PostgresKeyStore, Sealer
+from amiable_events.personal import Sealer
 from amiable_events.producer import EventLog
 from amiable_events.service import KEYS_DATABASE
 from tests.risk_givens import History, at
-from tests.support import ServiceProcess, auth, eventually
+from tests.support import ServiceProcess, auth, eventually, service_key_store
 
 
 @dataclass
@@ -376,7 +376,7 @@ async def seed_communications(
     debtor = "ISO-COMMS"
     engine = create_engine(service.env["AMIABLE_DATABASE_URL"], KEYS_DATABASE, pool_size=2)
     try:
-        seal = await Sealer(PostgresKeyStore(engine)).sealer_for(account_key(tenant, debtor))
+        seal = await Sealer(service_key_store(engine)).sealer_for(account_key(tenant, debtor))
     finally:
         await engine.dispose()
     name = f"Claire Martin {tenant}"  # the call task shows it opened

@@ -93,25 +93,19 @@ def generate(
 
 
 async def _to_log(envelopes, keys: dict[str, bytes], chunk: int) -> str:
-    from sqlalchemy.dialects.postgresql import insert
-
-    from amiable_events.db import create_engine
-    from amiable_events.personal import debtor_keys, keys_metadata
+    from amiable_events.personal import key_store
     from amiable_events.producer import EventLog
-    from amiable_events.service import KEYS_DATABASE
+    from amiable_events.service import key_store_engine
     from amiable_events.settings import ServiceSettings
 
     settings = ServiceSettings()
-    engine = create_engine(settings.database_url, KEYS_DATABASE, pool_size=1)
+    engine = key_store_engine(settings, pool_size=1)
     try:
-        async with engine.begin() as conn:
-            await conn.run_sync(keys_metadata.create_all)
-            # An account that has a key keeps it: its data sealed before stays readable (the
-            # demo's values of that account then read as erased).
-            await conn.execute(
-                insert(debtor_keys).on_conflict_do_nothing(),
-                [{"account": account, "key": key} for account, key in keys.items()],
-            )
+        store = key_store(settings, engine)
+        await store.create_schema()
+        # An account that has a key keeps it: its data sealed before stays readable (the
+        # demo's values of that account then read as erased).
+        await store.put(keys)
     finally:
         await engine.dispose()
     log = EventLog(settings.kafka_bootstrap, topic=settings.topic, client_id="amiable-demo")

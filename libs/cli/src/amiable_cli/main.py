@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from amiable_cli import stack as local_stack
 from amiable_cli.demo import demo_app
+from amiable_cli.keys import keys_app
 from amiable_cli.mail import mail_app
 
 
@@ -53,6 +54,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(events_app, name="events")
 app.add_typer(demo_app, name="demo")
 app.add_typer(mail_app, name="mail")
+app.add_typer(keys_app, name="keys")
 
 
 def _declared():
@@ -395,6 +397,8 @@ def run() -> None:
     # Dev mode is explicit: production (no default secret) is what every other start gets. The
     # services inherit it from this environment.
     os.environ.setdefault("AMIABLE_ENV", "dev")
+    # Five services share one terminal: plain lines read better there than JSON.
+    os.environ.setdefault("AMIABLE_LOG_FORMAT", "text")
     config = local_stack.StackConfig.from_env()
     status = local_stack.up(config)
     # where the services send email and SMS: the stack's sink and fake, unless set

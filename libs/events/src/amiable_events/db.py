@@ -1,4 +1,5 @@
-"""PostgreSQL engines. Each service owns one database, ``amiable_<service>``, on one server.
+"""PostgreSQL engines. Each service owns one database, ``amiable_<service>``, on one server;
+TLS is set in the database URL as libpq's ``sslmode`` and ``sslrootcert`` (:func:`create_engine`).
 
 Projections write in bulk through :class:`Bulk`, on the asyncpg connection under SQLAlchemy's:
 a batch's rows go to each table as one ``INSERT ... SELECT FROM unnest(<arrays>)``, a prepared
@@ -12,7 +13,8 @@ import asyncio
 import contextlib
 import hashlib
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+import ssl
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -20,7 +22,7 @@ from typing import Any, TypeVar
 import asyncpg
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import Table, text
+from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -28,15 +30,28 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 M = TypeVar("M", bound=BaseModel)
 
 
-def database_url(server_url: str, database: str) -> str:
-    """``server_url`` with the asyncpg driver and ``database`` as its database."""
-    url = make_url(server_url).set(drivername="postgresql+asyncpg", database=database)
-    return url.render_as_string(hide_password=False)
+#: libpq's TLS parameters that a URL may carry; SQLAlchemy would hand them to asyncpg.connect,
+#: which takes none of them (only ``ssl``), so :func:`create_engine` turns them into that.
+_TLS_PARAMETERS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword")
+_TLS_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
-def create_engine(server_url: str, database: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
-        database_url(server_url, database),
+def create_engine(url: str, database: str | None = None, *, pool_size: int = 10) -> AsyncEngine:
+    """An engine on ``url``: a server URL and the ``database`` on it, or (``database`` None) a
+    full URL. TLS is said as libpq says it, in the URL's query: ``?sslmode=verify-full&
+    sslrootcert=/path/ca.crt`` (also ``require``, ``verify-ca``, ``disable``; ``sslcert`` and
+    ``sslkey`` for a client certificate)."""
+    target = make_url(url).set(drivername="postgresql+asyncpg")
+    if database is not None:
+        target = target.set(database=database)
+    tls = {name: target.query[name] for name in _TLS_PARAMETERS if name in target.query}
+    unknown = sorted(name for name in target.query if name.startswith("ssl") and name not in tls)
+    if unknown:
+        raise ValueError(f"database URL: unsupported TLS parameters {', '.join(unknown)}")
+    if tls:
+        tls_of(tls)  # a wrong mode or a missing CA file stops the start, not the first query
+    engine = create_async_engine(
+        target.difference_update_query(_TLS_PARAMETERS),
         pool_size=pool_size,
         max_overflow=pool_size,
         # No pre-ping: with asyncpg it costs three round trips (BEGIN, a query, ROLLBACK) on
@@ -53,6 +68,49 @@ def create_engine(server_url: str, database: str, *, pool_size: int = 10) -> Asy
         json_serializer=json_text,
         json_deserializer=orjson.loads,
     )
+    if tls:
+
+        @event.listens_for(engine.sync_engine, "do_connect")
+        def _with_tls(dialect, record, arguments, parameters) -> None:
+            # Read at each new connection, not once: a CA or client certificate renewed in its
+            # mounted file (CloudNativePG rotates them) is used without a restart.
+            parameters["ssl"] = tls_of(tls)
+
+    return engine
+
+
+def tls_of(parameters: Mapping[str, str]) -> ssl.SSLContext | str | bool:
+    """asyncpg's ``ssl`` argument for libpq's TLS parameters."""
+    mode = parameters.get("sslmode", "prefer")
+    if mode not in _TLS_MODES:
+        raise ValueError(f"database URL: sslmode={mode!r} is not one of {', '.join(_TLS_MODES)}")
+    if mode == "disable":
+        return False
+    if mode in ("allow", "prefer"):
+        return mode  # asyncpg tries TLS without checking the server, as libpq does
+    root = parameters.get("sslrootcert")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = mode == "verify-full"
+    # As libpq: sslmode=require with a root certificate given checks the chain (verify-ca).
+    if mode == "require" and root is None:
+        context.verify_mode = ssl.CERT_NONE
+    elif root is None:
+        raise ValueError(f"database URL: sslmode={mode} needs sslrootcert=<CA file> (or system)")
+    elif root == "system":
+        context.load_default_certs()
+    else:
+        try:
+            context.load_verify_locations(cafile=root)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"database URL: sslrootcert={root}: {exc}") from exc
+    if "sslcert" in parameters:
+        try:
+            context.load_cert_chain(
+                parameters["sslcert"], parameters.get("sslkey"), parameters.get("sslpassword")
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"database URL: sslcert={parameters['sslcert']}: {exc}") from exc
+    return context
 
 
 _MID_STATEMENT = (

@@ -2,7 +2,9 @@
 
 The log is immutable, so erasing a debtor deletes its key: every copy of its personal data, in
 the log and in projections, becomes unreadable at once. Readers then get :data:`ERASED`, never
-an exception.
+an exception. The keys are stored wrapped by a key-encryption key (amiable_events.keywrap): a
+key that is there but does not open with the configured KEK raises
+:class:`~amiable_events.keywrap.KeyUnwrapError`, so that a wrong KEK never passes for erasure.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import contextlib
 import logging
 import os
 import time
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -22,6 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from amiable_events.base import SEALED_PREFIX
 from amiable_events.db import raw
+from amiable_events.keywrap import KeyUnwrapError, KeyWrapper, key_wrappers
+
+if TYPE_CHECKING:
+    from amiable_events.settings import ServiceSettings
 
 ERASED = "[erased]"
 _NONCE_BYTES = 12
@@ -43,35 +51,84 @@ debtor_keys = Table(
     "debtor_keys",
     keys_metadata,
     Column("account", String, primary_key=True),
+    # Wrapped by the key-encryption key that ``kek`` names (amiable_events.keywrap). NULL: the
+    # key in clear, as stored before keys were wrapped; wrapped on its first read, or by
+    # ``amiable keys rewrap``.
     Column("key", LargeBinary, nullable=False),
+    Column("kek", String, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 
-_KEY = "SELECT key FROM debtor_keys WHERE account = $1"
+_KEY = "SELECT key, kek FROM debtor_keys WHERE account = $1"
 _NEW_KEY = (
-    "INSERT INTO debtor_keys (account, key) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING key"
+    "INSERT INTO debtor_keys (account, key, kek) VALUES ($1, $2, $3) "
+    "ON CONFLICT DO NOTHING RETURNING account"
 )
+_NEW_KEYS = (
+    "INSERT INTO debtor_keys (account, key, kek) "
+    "SELECT account, key, $3 FROM unnest($1::text[], $2::bytea[]) AS given(account, key) "
+    "ON CONFLICT DO NOTHING"
+)
+# Only over the row as it was read: a row erased or rewrapped meanwhile is left alone.
+_REWRAP = (
+    "UPDATE debtor_keys AS stored SET key = given.key, kek = $4 "
+    "FROM unnest($1::text[], $2::bytea[], $3::text[]) AS given(account, key, kek) "
+    "WHERE stored.account = given.account AND stored.kek IS NOT DISTINCT FROM given.kek"
+)
+_BATCH = "SELECT account, key, kek FROM debtor_keys WHERE account > $1 ORDER BY account LIMIT $2"
+_HAS_KEK_COLUMN = (
+    "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+    "AND table_name = 'debtor_keys' AND column_name = 'kek'"
+)
+_ADD_KEK_COLUMN = "ALTER TABLE debtor_keys ADD COLUMN IF NOT EXISTS kek text"
+
+
+@dataclass(frozen=True)
+class Rewrapped:
+    rewrapped: int
+    current: int
 
 
 class PostgresKeyStore:
-    """Keys in the ``amiable_keys`` database, cached in-process for ``ttl`` seconds.
+    """Keys in the ``amiable_keys`` database, wrapped by ``wrapper``; ``older`` wrappers open
+    the keys a previous KEK wrapped (a rotation under way). Cached in-process, unwrapped, for
+    ``ttl`` seconds.
 
     A deletion NOTIFYs every process (:meth:`listen`), which drops the key from its cache at
     once: replicas share the log's partitions, so the erasure event reaches only one of them.
     While a listening process has lost its listening connection, it caches nothing.
     """
 
-    def __init__(self, engine: AsyncEngine, ttl: float = 30.0) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        wrapper: KeyWrapper,
+        older: Sequence[KeyWrapper] = (),
+        *,
+        ttl: float = 30.0,
+    ) -> None:
         self._engine = engine
+        self._wrapper = wrapper
+        self._wrappers = {w.key_id: w for w in (*older, wrapper)}
         self._ttl = ttl
         self._cache: dict[str, tuple[float, bytes | None]] = {}
         self._listener: asyncio.Task | None = None
         self._listening = False
 
+    @property
+    def key_id(self) -> str:
+        """The KEK new keys are wrapped with."""
+        return self._wrapper.key_id
+
     async def create_schema(self) -> None:
         async with self._engine.begin() as conn:
             await conn.run_sync(keys_metadata.create_all)
+            # A key store made before keys were wrapped. Looked up first: ALTER TABLE locks the
+            # table even when there is nothing to add, and would queue every key read behind a
+            # backup's long read of it.
+            if (await conn.execute(text(_HAS_KEK_COLUMN))).first() is None:
+                await conn.execute(text(_ADD_KEK_COLUMN))
 
     def _cached(self, account: str) -> tuple[bool, bytes | None]:
         if self._listener is not None and not self._listening:
@@ -91,7 +148,7 @@ class PostgresKeyStore:
         if found:
             return key
         async with raw(self._engine) as conn:
-            key = await conn.fetchval(_KEY, account)
+            key = await self._read(conn, account)
         self._remember(account, key)
         return key
 
@@ -102,12 +159,66 @@ class PostgresKeyStore:
         # On every registration of a new debtor: asyncpg straight, one round trip for a new
         # key; a key another request made first is read by a statement of its own, which sees
         # it committed.
+        key = AESGCM.generate_key(bit_length=256)
+        wrapped = await self._wrapper.wrap(key, account)
         async with raw(self._engine) as conn:
-            key = await conn.fetchval(_NEW_KEY, account, AESGCM.generate_key(bit_length=256))
-            if key is None:
-                key = await conn.fetchval(_KEY, account)
+            if await conn.fetchval(_NEW_KEY, account, wrapped, self._wrapper.key_id) is None:
+                key = await self._read(conn, account)
         self._remember(account, key)
         return key
+
+    async def _read(self, conn, account: str) -> bytes | None:
+        row = await conn.fetchrow(_KEY, account)
+        if row is None:
+            return None
+        key = await self._unwrap(account, row["key"], row["kek"])
+        if row["kek"] != self._wrapper.key_id:
+            await conn.execute(_REWRAP, *await self._rewrapped([(account, key, row["kek"])]))
+        return key
+
+    async def _unwrap(self, account: str, stored: bytes, kek: str | None) -> bytes:
+        if kek is None:
+            return stored  # stored in clear, before keys were wrapped
+        wrapper = self._wrappers.get(kek)
+        if wrapper is None:
+            raise KeyUnwrapError(
+                f"the key of {account} is wrapped by KEK {kek}, and this process has only "
+                f"{', '.join(self._wrappers)}: set AMIABLE_KEY_ENCRYPTION_KEY to the KEK that "
+                "wrapped it (AMIABLE_OLD_KEY_ENCRYPTION_KEY while rotating it)"
+            )
+        return await wrapper.unwrap(stored, account)
+
+    async def _rewrapped(self, rows: Sequence[tuple[str, bytes, str | None]]) -> tuple:
+        """:data:`_REWRAP`'s arguments: these (account, key in clear, kek read) rows wrapped by
+        the current wrapper."""
+        wrapped = [await self._wrapper.wrap(key, account) for account, key, _ in rows]
+        return [r[0] for r in rows], wrapped, [r[2] for r in rows], self._wrapper.key_id
+
+    async def put(self, keys: Mapping[str, bytes]) -> None:
+        """Store these accounts' keys, wrapped; an account that has a key keeps it."""
+        wrapped = [await self._wrapper.wrap(key, account) for account, key in keys.items()]
+        async with raw(self._engine) as conn:
+            await conn.execute(_NEW_KEYS, list(keys), wrapped, self._wrapper.key_id)
+
+    async def rewrap(self, batch: int = 500) -> Rewrapped:
+        """Wrap every key with the current wrapper: keys in clear and keys of an older KEK. A
+        key already current is left as it is, so an interrupted run is simply run again."""
+        rewrapped = current = 0
+        after = ""
+        while True:
+            async with raw(self._engine) as conn:
+                rows = await conn.fetch(_BATCH, after, batch)
+                if not rows:
+                    return Rewrapped(rewrapped, current)
+                stale = [r for r in rows if r["kek"] != self._wrapper.key_id]
+                opened = [
+                    (r["account"], await self._unwrap(r["account"], r["key"], r["kek"]), r["kek"])
+                    for r in stale
+                ]
+                status = await conn.execute(_REWRAP, *await self._rewrapped(opened))
+            rewrapped += int(status.split()[-1])
+            current += len(rows) - len(stale)
+            after = rows[-1]["account"]
 
     async def delete(self, account: str) -> None:
         async with self._engine.begin() as conn:
@@ -172,6 +283,12 @@ def open_with(key: bytes | None, account: str, token: str) -> str:
         )
     except (InvalidTag, ValueError):
         return ERASED
+
+
+def key_store(settings: ServiceSettings, engine: AsyncEngine, **options) -> PostgresKeyStore:
+    """The key store on ``engine`` with the wrappers the settings name."""
+    wrapper, older = key_wrappers(settings)
+    return PostgresKeyStore(engine, wrapper, older, **options)
 
 
 class Sealer:

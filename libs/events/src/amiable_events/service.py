@@ -37,7 +37,7 @@ from amiable_events.idempotency import PostgresLedger
 from amiable_events.kafka import client_security
 from amiable_events.limits import BodyLimit
 from amiable_events.logs import install_redaction
-from amiable_events.personal import PostgresKeyStore, Sealer
+from amiable_events.personal import Sealer, key_store
 from amiable_events.producer import EventLog
 from amiable_events.projection import ProjectionRunner, ProjectionStore, Projector
 from amiable_events.reactions import Reactions, Reactor
@@ -146,6 +146,14 @@ class Service:
         )
 
 
+def key_store_engine(settings: ServiceSettings, *, pool_size: int = 5) -> AsyncEngine:
+    """The personal-data key store's engine: ``AMIABLE_KEYS_DATABASE_URL`` (its own role and
+    database), else the ``amiable_keys`` database on the services' server."""
+    if settings.keys_database_url:
+        return create_engine(settings.keys_database_url, pool_size=pool_size)
+    return create_engine(settings.database_url, KEYS_DATABASE, pool_size=pool_size)
+
+
 def declared() -> dict[str, Service]:
     """Every installed service, by name, in port order."""
     services = [ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)]
@@ -170,8 +178,8 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
         sys.setswitchinterval(0.001)
         install_redaction()
         engine = create_engine(settings.database_url, service.database_of(settings))
-        keys_engine = create_engine(settings.database_url, KEYS_DATABASE, pool_size=5)
-        keys = PostgresKeyStore(keys_engine)
+        keys_engine = key_store_engine(settings)
+        keys = key_store(settings, keys_engine)
         await keys.create_schema()
         await keys.listen()
         sealer = Sealer(keys)

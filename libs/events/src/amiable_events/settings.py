@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from amiable_events.keywrap import decode_kek
 from amiable_events.topics import CLAIM_EVENTS_TOPIC
 from amiable_rules.late_fees import Allocation
 
 DEV_JWT_SECRET = "amiable-dev-secret-not-for-production-use"
+#: The KEK outside production: fixed, so that tests and the services they start share it.
+DEV_KEY_ENCRYPTION_KEY = base64.b64encode(b"amiable-dev-kek-not-for-prod-use").decode()
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", DEV_JWT_SECRET}
 #: HS256 needs a key at least as long as its 256-bit hash (RFC 7518 section 3.2).
 MIN_SECRET_BYTES = 32
@@ -33,7 +37,19 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_password: str | None = None
     # The CA that signed the brokers' certificates (PEM); None: the system's trusted CAs.
     kafka_ssl_cafile: str | None = None
+    # A server URL: each service appends its database. TLS as libpq says it, in the query:
+    # ?sslmode=verify-full&sslrootcert=/path/ca.crt (amiable_events.db).
     database_url: str = "postgresql://amiable:amiable@localhost:15432"
+    # The personal-data key store, a full URL (its own role and database); None: the server of
+    # database_url, database amiable_keys.
+    keys_database_url: str | None = None
+    # How debtor keys are wrapped at rest (amiable_events.keywrap): "local" (AES-GCM under
+    # key_encryption_key, the base64 of 32 bytes, from a Secret), or a KMS plugin: the name of
+    # an amiable.key_wrappers entry point, or module:attribute.
+    key_wrapper: str = "local"
+    key_encryption_key: str | None = None
+    # The KEK being rotated out: still opens the keys it wrapped until `amiable keys rewrap`.
+    old_key_encryption_key: str | None = None
     topic: str = CLAIM_EVENTS_TOPIC
     projection_schema: str = "projection"
     consumer_group: str | None = None
@@ -81,6 +97,21 @@ class ServiceSettings(BaseSettings):
                 f"AMIABLE_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes "
                 f"when AMIABLE_ENV={self.env}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _key_encryption_key(self) -> ServiceSettings:
+        if self.key_wrapper == "local":
+            if self.key_encryption_key is None and self.env != "prod":
+                self.key_encryption_key = DEV_KEY_ENCRYPTION_KEY
+            if self.env == "prod" and self.key_encryption_key in (None, DEV_KEY_ENCRYPTION_KEY):
+                raise ValueError(
+                    "AMIABLE_KEY_ENCRYPTION_KEY must be set (the base64 of 32 random bytes, "
+                    "from a Secret) when AMIABLE_ENV=prod"
+                )
+            decode_kek(self.key_encryption_key)
+        if self.old_key_encryption_key:
+            decode_kek(self.old_key_encryption_key, "AMIABLE_OLD_KEY_ENCRYPTION_KEY")
         return self
 
 

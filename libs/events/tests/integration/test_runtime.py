@@ -22,12 +22,11 @@ from amiable_events.catalog import REGISTRY
 from amiable_events.db import create_engine
 from amiable_events.envelope import Envelope, encode
 from amiable_events.errors import Parked
-from amiable_events.personal import PostgresKeyStore
 from amiable_events.producer import EventLog
 from amiable_events.projection import ProjectionRunner, ProjectionStore, add_runner_tables
 from amiable_events.topics import dlq_topic
 from tests.factories import registered
-from tests.support import create_topic, delete_topics, eventually
+from tests.support import create_topic, delete_topics, eventually, service_key_store
 
 pytestmark = pytest.mark.integration
 
@@ -228,7 +227,7 @@ async def test_database_errors_on_the_key_store_log_no_key_bytes(infra, caplog, 
     key = bytes(range(32))
     monkeypatch.setattr(personal.AESGCM, "generate_key", staticmethod(lambda bit_length: key))
     engine = create_engine(infra.database_url, "amiable_keys")
-    keys = PostgresKeyStore(engine)
+    keys = service_key_store(engine)
     caplog.set_level(logging.DEBUG)
     try:
         with pytest.raises(Exception) as failed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -16,6 +17,12 @@ from amiable_events.errors import Unauthorized
 from amiable_events.settings import DEV_JWT_SECRET, ServiceSettings
 
 SECRET = "a-long-enough-test-secret-for-hs256-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _key_encryption_key(monkeypatch):
+    """Production settings also need a KEK (test_keywrap.py); these tests are about the JWT."""
+    monkeypatch.setenv("AMIABLE_KEY_ENCRYPTION_KEY", base64.b64encode(b"k" * 32).decode())
 
 
 async def test_a_valid_token_names_the_tenant_and_scopes():

@@ -30,7 +30,7 @@ from amiable_events.disputes import (
 )
 from amiable_events.envelope import Envelope, decode
 from amiable_events.ids import caused_id
-from amiable_events.personal import ERASED, PostgresKeyStore, Sealer
+from amiable_events.personal import ERASED, Sealer
 from amiable_events.producer import EventLog
 from amiable_events.service import KEYS_DATABASE
 from tests.factories import registered
@@ -39,6 +39,7 @@ from tests.support import (
     eventually,
     read_topic,
     rebuild_gives_live_digest,
+    service_key_store,
 )
 
 pytestmark = pytest.mark.integration
@@ -130,7 +131,7 @@ async def test_resolutions_timelines_and_the_dispute_rate(
 
             upheld, partly, rejected, hardship = [uuid.UUID(await register(n)) for n in range(4)]
             # Sealed as the disputes service seals them: with the debtor account's key.
-            seal = await Sealer(PostgresKeyStore(keys_engine)).sealer_for(f"{tenant}:{debtor}")
+            seal = await Sealer(service_key_store(keys_engine)).sealer_for(f"{tenant}:{debtor}")
             ids = {claim: uuid.uuid4() for claim in (upheld, partly, rejected, hardship)}
             at = now - timedelta(hours=2)
             events = [

@@ -30,7 +30,7 @@ from amiable_events.ids import keyed_id
 from amiable_events.personal import PostgresKeyStore, Sealer
 from amiable_events.service import KEYS_DATABASE
 from tests.risk_givens import TODAY, History, at
-from tests.support import auth, eventually, service_on_own_topic
+from tests.support import auth, eventually, service_key_store, service_on_own_topic
 
 READ, WRITE = "communications:read", "communications:write"
 #: Later than the frozen clock: the contact governor leaves a queued message alone until then.
@@ -48,7 +48,7 @@ async def communications(infra, tmp_path_factory):
 @pytest.fixture(scope="module")
 async def keys(infra):
     engine = create_engine(infra.database_url, KEYS_DATABASE, pool_size=2)
-    yield PostgresKeyStore(engine)
+    yield service_key_store(engine)
     await engine.dispose()
 
 

@@ -14,10 +14,10 @@ from pydantic import TypeAdapter
 from amiable_events.claims import DebtorPersonalDataErased
 from amiable_events.db import create_engine
 from amiable_events.envelope import account_key
-from amiable_events.personal import ERASED, PostgresKeyStore
+from amiable_events.personal import ERASED
 from amiable_events.service import KEYS_DATABASE
 from tests.risk_givens import TODAY, at
-from tests.support import eventually, read_topic
+from tests.support import eventually, read_topic, service_key_store
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +55,7 @@ async def test_free_text_is_sealed_on_the_log_readable_through_the_api_then_eras
     # erasure as the claims service does it: the key is shredded, then the event is appended
     engine = create_engine(process.infra.database_url, KEYS_DATABASE, pool_size=1)
     try:
-        await PostgresKeyStore(engine).delete(account_key(desk.tenant, "D-SEALED"))
+        await service_key_store(engine).delete(account_key(desk.tenant, "D-SEALED"))
     finally:
         await engine.dispose()
     since = len(history.envelopes)

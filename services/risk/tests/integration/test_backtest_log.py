@@ -18,7 +18,7 @@ from amiable_events.service import KEYS_DATABASE
 from amiable_risk.api.cli import commands
 from amiable_risk.app.backtest import backtest
 from amiable_risk.domain.scorecard import Scorecard
-from tests.support import unique_name
+from tests.support import service_key_store, unique_name
 
 pytestmark = pytest.mark.integration
 
@@ -55,6 +55,8 @@ async def test_a_history_appended_to_the_log_backtests_as_its_envelopes_do(infra
             stored = await conn.scalar(
                 select(debtor_keys.c.key).where(debtor_keys.c.account == account)
             )
+        opened = await service_key_store(engine).get(account)
     finally:
         await engine.dispose()
-    assert stored == key
+    assert opened == key
+    assert key not in stored  # stored wrapped by the key-encryption key
