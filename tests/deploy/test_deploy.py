@@ -844,7 +844,7 @@ def test_compose_bind_mounts_exist() -> None:
         for volume in service.get("volumes", []):
             source = volume.split(":", 1)[0]
             if source.startswith("."):
-                assert (REPO / source).is_file(), f"{name} mounts missing {source}"
+                assert (REPO / source).exists(), f"{name} mounts missing {source}"
             else:
                 assert source in compose().get("volumes", {}), f"{name}: undeclared {source}"
 

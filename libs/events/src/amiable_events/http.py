@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -20,6 +19,7 @@ from amiable_events.auth import Principal, require_scope
 from amiable_events.commands import Idempotency
 from amiable_events.errors import ApplicationError, Invalid, Unavailable
 from amiable_events.idempotency import fingerprint
+from amiable_events.metrics import exposition
 from amiable_events.outages import OUTAGE_TYPES, outage
 
 log = logging.getLogger(__name__)
@@ -319,7 +319,9 @@ def operations_router(runner_of) -> APIRouter:
         )
 
     @router.get("/metrics", operation_id="metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    async def metrics(request: Request) -> Response:
+        """Prometheus text, or OpenMetrics (with exemplars) when the scraper asks for it."""
+        body, content_type = await exposition(request.headers.get("accept"))
+        return Response(body, media_type=content_type)
 
     return router

@@ -33,7 +33,6 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
-from prometheus_client import Counter, Gauge
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -59,6 +58,7 @@ from amiable_events.claims import DebtorPersonalDataErased
 from amiable_events.db import Bulk, raw
 from amiable_events.envelope import DecodeError, Envelope, decode
 from amiable_events.errors import Parked
+from amiable_events.metrics import DEAD_LETTERS, PARKED_ACCOUNTS, count_applied, set_lag
 from amiable_events.outages import outage
 from amiable_events.reactions import Batch as ReactionBatch
 from amiable_events.reactions import Reactor
@@ -73,14 +73,6 @@ LIVE_SCHEMA = "projection"
 SEARCH_PARTS = 8
 #: Seconds to wait for a partition's end offset before the broker counts as unreachable.
 END_OFFSETS_TIMEOUT = 2.0
-
-PARKED_ACCOUNTS = Gauge(
-    "amiable_parked_accounts", "Debtor accounts parked after an apply failure", ["service"]
-)
-DEAD_LETTERS = Counter(
-    "amiable_dead_letters_total", "Records sent to the dead-letter topic", ["service"]
-)
-APPLIED = Counter("amiable_events_applied_total", "Events applied to the projection", ["service"])
 
 
 class Appender(Protocol):
@@ -147,6 +139,8 @@ def _tables(metadata: MetaData) -> dict[str, Table]:
 @dataclass
 class BatchResult:
     applied: int = 0
+    #: The events applied, in log order (for the metrics).
+    applied_events: list[Envelope] = field(default_factory=list)
     duplicates: int = 0
     dead_lettered: int = 0
     parked: int = 0
@@ -333,6 +327,11 @@ class ProjectionStore:
         rows = await self.fetch('SELECT "partition", next_offset FROM {schema}.stored_offsets')
         return {partition: next_offset for partition, next_offset in rows}
 
+    async def horizon(self) -> dict[int, int]:
+        """Each partition's reaction horizon: below it, this schema replays what another applied."""
+        rows = await self.fetch('SELECT "partition", next_offset FROM {schema}.reaction_horizon')
+        return {partition: next_offset for partition, next_offset in rows}
+
     async def apply_batch(
         self,
         records: dict[int, list[ConsumerRecord]],
@@ -470,6 +469,7 @@ class ProjectionStore:
             ready.append((record, envelope))
         applied = await self._apply_ready(conn, ready, parked, reacting, caused, result, tracing)
         result.applied += len(applied)
+        result.applied_events += applied
         await bulk.insert(applied_events, ("event_id",), [(envelope.id,) for envelope in applied])
         return letters, caused
 
@@ -1062,6 +1062,9 @@ class ProjectionRunner:
         self.restarts = 0
         #: Whether the group gave this replica its partitions yet (possibly none of them).
         self.assigned = False
+        #: Partition -> the first offset this schema applies live (below: a replay, see
+        #: ``reaction_horizon``), for counting each event once.
+        self._horizon: dict[int, int] = {}
         #: The parked accounts and records as of the last assignment, with those this runner
         #: parked since: in a partition this replica holds only its runner parks, so a command
         #: finds an account or a record not parked here without asking PostgreSQL.
@@ -1083,6 +1086,7 @@ class ProjectionRunner:
                 await self._task
         await self._consumer.stop()
         await self._offsets.stop()
+        set_lag(self.service, {})
 
     async def seek_to_stored(self, partitions: Iterable[TopicPartition]) -> None:
         """On assignment: start from the positions stored with the rows. Batches fetched before
@@ -1093,6 +1097,7 @@ class ProjectionRunner:
             self._generation += 1
             self.assigned = True
             stored = await self.store.positions()
+            self._horizon = await self.store.horizon()
             await self.refresh_parked()
             beginnings = await self._consumer.beginning_offsets(partitions) if partitions else {}
             for tp in partitions:
@@ -1143,10 +1148,10 @@ class ProjectionRunner:
                         if tp in assigned and tp.partition in self.positions:
                             self._consumer.seek(tp, self.positions[tp.partition])
                 continue
-            if not batch:
-                continue
             records = {tp.partition: rows for tp, rows in batch.items() if rows}
-            await self.apply(records)
+            if records:
+                await self.apply(records)
+            self._measure_lag()
 
     async def apply(self, records: dict[int, list[ConsumerRecord]]) -> BatchResult:
         async with self._applying:
@@ -1183,8 +1188,10 @@ class ProjectionRunner:
                     )
                 self._consumer.seek(TopicPartition(self.topic, partition), offset)
                 self.positions[partition] = offset
-            # Moved under this runner (a rebuild swapped in): so may have its parked accounts.
+            # Moved under this runner (a rebuild swapped in): so may have its parked accounts,
+            # and the horizon below which it re-applies what the old schema had applied.
             await self.refresh_parked()
+            self._horizon = await self.store.horizon()
         else:
             accounts, positions = self._parked
             for account, partition, offset in result.parked_at:
@@ -1192,7 +1199,7 @@ class ProjectionRunner:
                 positions.add((partition, offset))
             for partition, rows in records.items():
                 self.positions[partition] = rows[-1].offset + 1
-        APPLIED.labels(self.service).inc(result.applied)
+        count_applied(self.service, result.applied_events, self._horizon)
         if result.parked:
             PARKED_ACCOUNTS.labels(self.service).set(len(self._parked[0]))
         if self.on_erased is not None and not result.seeks:
@@ -1247,6 +1254,19 @@ class ProjectionRunner:
                     return True  # applied while the stored positions were read
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._applied.wait(), min(remaining, 0.05))
+
+    def _measure_lag(self) -> None:
+        """Each held partition's lag as the consumer last heard of its end (no request): the
+        last stable offset under ``read_committed``, less the position applied."""
+        lags = {}
+        for tp in self._consumer.assignment():
+            end = self._consumer.last_stable_offset(tp)
+            if end is None:
+                end = self._consumer.highwater(tp)
+            position = self.positions.get(tp.partition)
+            if end is not None and position is not None:
+                lags[tp.partition] = max(0, end - position)
+        set_lag(self.service, lags)
 
     def _holds(self, partition: int) -> bool:
         return self.started and TopicPartition(self.topic, partition) in self._consumer.assignment()

@@ -37,6 +37,7 @@ from amiable_events.idempotency import PostgresLedger
 from amiable_events.kafka import client_security
 from amiable_events.limits import BodyLimit
 from amiable_events.logs import install_redaction
+from amiable_events.metrics import HttpMetrics
 from amiable_events.personal import Sealer, key_store
 from amiable_events.producer import EventLog
 from amiable_events.projection import ProjectionRunner, ProjectionStore, Projector
@@ -261,6 +262,9 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    # Inside the tracing middleware, if any: the request's span is current when the duration
+    # is observed, its trace id the exemplar.
+    app.add_middleware(HttpMetrics, service=service.name)
     app.add_middleware(
         BodyLimit,
         limit_for=lambda path: (

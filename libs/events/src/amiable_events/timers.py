@@ -37,7 +37,6 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from prometheus_client import Counter
 from sqlalchemy import (
     Column,
     DateTime,
@@ -47,6 +46,7 @@ from sqlalchemy import (
     Table,
     Uuid,
     exists,
+    func,
     select,
     text,
     tuple_,
@@ -59,6 +59,7 @@ from amiable_events.clock import Clock
 from amiable_events.db import json_text
 from amiable_events.envelope import Envelope, service_actor
 from amiable_events.ids import timer_event_id
+from amiable_events.metrics import TIMER_TICKS, TIMERS_DUE, TIMERS_FIRED
 from amiable_events.outages import outage
 from amiable_events.producer import EventLog
 from amiable_events.projection import ProjectionRunner, ProjectionStore, failure_reason
@@ -68,13 +69,6 @@ logger = logging.getLogger(__name__)
 PENDING = "pending"
 CANCELLED = "cancelled"
 FIRED = "fired"
-
-TIMER_EVENTS = Counter(
-    "amiable_timer_events_appended_total",
-    "Events appended by the timer loop (re-appends after a crash included)",
-    ["service"],
-)
-TIMER_TICKS = Counter("amiable_timer_ticks_total", "Passes of the timer loop", ["service"])
 
 
 def add_timer_table(metadata: MetaData, name: str = "timers") -> Table:
@@ -535,7 +529,7 @@ class TimerLoop:
             appended = await self._log.append([envelope for _, envelope in firing])
             for (timer, _), where in zip(firing, appended, strict=True):
                 self._in_flight[timer.timer_id] = (where.partition, where.offset)
-        TIMER_EVENTS.labels(self.service).inc(len(firing))
+        TIMERS_FIRED.labels(self.service).inc(len(firing))
         return len(firing)
 
     def _envelope(self, timer: TimerRow) -> Envelope | None:
@@ -655,9 +649,19 @@ class TimerLoop:
             query = query.where(
                 tuple_(table.c.timer_id, table.c.due_at).not_in(list(self._dropped.items()))
             )
-        query = query.order_by(table.c.due_at, table.c.timer_id).limit(self._batch)
         async with conn.begin():
-            return [(timer_id, account) for timer_id, account in await conn.execute(query)]
+            found = [
+                (timer_id, account)
+                for timer_id, account in await conn.execute(
+                    query.order_by(table.c.due_at, table.c.timer_id).limit(self._batch)
+                )
+            ]
+            # Counted only when the batch is full: below that, the batch is every due timer.
+            due = len(found)
+            if due == self._batch:
+                due = await conn.scalar(select(func.count()).select_from(query.subquery()))
+        TIMERS_DUE.labels(self.service).set(due)
+        return found
 
     async def _caught_up(self, candidates: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The candidates whose partition the projection holds up to the end of the log as of

@@ -10,6 +10,7 @@ from amiable_claims.adapters.tables import timers
 from amiable_claims.api import debtors, imports, portfolio
 from amiable_claims.api.claims import router
 from amiable_claims.app.handlers import ClaimsHandler
+from amiable_claims.app.metrics import KPIS, kpi_reader
 from amiable_claims.app.reactions import reactions
 from amiable_claims.app.timers import fire
 from amiable_claims.domain.decide import DECIDERS
@@ -41,6 +42,8 @@ def wire(parts: Parts) -> dict:
     read_model = ClaimsReadModel(parts.store, REGISTRY)
     rules = parts.store.projector.policy
     bus = parts.command_bus("claims", DECIDERS, read_model, policy=rules)
+    portfolio = PortfolioReadModel(parts.store)
+    KPIS.bind(kpi_reader(parts.store, portfolio, parts.clock))
     return {
         "claims": ClaimsHandler(
             bus=bus,
@@ -49,7 +52,7 @@ def wire(parts: Parts) -> dict:
             sealer=parts.sealer,
             policy=rules,
         ),
-        "portfolio": PortfolioReadModel(parts.store),
+        "portfolio": portfolio,
     }
 
 

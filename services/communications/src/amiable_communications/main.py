@@ -9,6 +9,7 @@ from amiable_communications.adapters.tables import timers
 from amiable_communications.api import communications, interactions, profiles, review, tasks
 from amiable_communications.api.preview import router as preview
 from amiable_communications.app.handlers import CommunicationsHandler
+from amiable_communications.app.metrics import CONTACTS, contacts_reader
 from amiable_communications.app.reactions import reactions
 from amiable_communications.app.sender import Sender
 from amiable_communications.app.timers import fire
@@ -36,6 +37,7 @@ def wire(parts: Parts) -> dict:
     profile_bus = parts.command_bus(
         "communications", PROFILE_DECIDERS, Profiles(read_model), across_replicas=True
     )
+    CONTACTS.bind(contacts_reader(parts.store, parts.clock))
     return {
         "writer": Writer(
             parts.store, parts.sealer, parts.clock, Figures.from_settings(parts.settings)
