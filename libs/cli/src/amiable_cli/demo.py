@@ -1,16 +1,28 @@
-"""``amiable demo generate``: a seeded claim history (amiable_demo) to a file or onto the log."""
+"""``amiable demo generate``: a seeded claim history (amiable_demo) to a file or onto the log;
+``amiable demo run``: a seeded portfolio played through the services' public APIs on a moved
+clock (amiable_cli.demo_run)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
+import time
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-demo_app = typer.Typer(no_args_is_help=True, help="Demo data: seeded claim histories.")
+demo_app = typer.Typer(
+    no_args_is_help=True, help="Demo data: seeded claim histories, and a portfolio played live."
+)
+#: Real seconds the services usually take to start: the clock is set before they start so that
+#: the moved time reaches the demo's first day about when they are ready (later, the history
+#: starts on the moved day they were ready).
+STARTUP_ALLOWANCE_S = 15.0
 
 
 def _mix(text: str | None) -> dict[str, float] | None:
@@ -130,3 +142,177 @@ def _chunks(envelopes, size: int):
             last += 1
         yield envelopes[first:last]
         first = last
+
+
+@demo_app.command("run")
+def run(
+    claims: Annotated[int, typer.Option(help="how many claims the portfolio gets")] = 200,
+    seed: Annotated[int, typer.Option(help="same seed, same debtors and actions")] = 1,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="first day of the history (default: today), never before the services' "
+            "moved today",
+        ),
+    ] = None,
+    months: Annotated[int, typer.Option(help="moved months the demo plays")] = 6,
+    speed: Annotated[
+        float, typer.Option(help="moved seconds per real second (86400: a day a second)")
+    ] = 86_400,
+    tenant: Annotated[str, typer.Option(help="the creditor the portfolio belongs to")] = (
+        "demo-creditor"
+    ),
+    no_start: Annotated[
+        bool,
+        typer.Option(
+            "--no-start",
+            help="drive services already running (compose): their clock is AMIABLE_CLOCK, "
+            "their URLs the options below",
+        ),
+    ] = False,
+    claims_url: Annotated[str, typer.Option(envvar="AMIABLE_DEMO_CLAIMS_URL")] = (
+        "http://127.0.0.1:8001"
+    ),
+    risk_url: Annotated[str, typer.Option(envvar="AMIABLE_DEMO_RISK_URL")] = (
+        "http://127.0.0.1:8002"
+    ),
+    dunning_url: Annotated[str, typer.Option(envvar="AMIABLE_DEMO_DUNNING_URL")] = (
+        "http://127.0.0.1:8003"
+    ),
+    communications_url: Annotated[str, typer.Option(envvar="AMIABLE_DEMO_COMMUNICATIONS_URL")] = (
+        "http://127.0.0.1:8004"
+    ),
+    disputes_url: Annotated[str, typer.Option(envvar="AMIABLE_DEMO_DISPUTES_URL")] = (
+        "http://127.0.0.1:8005"
+    ),
+) -> None:
+    """Play a portfolio of FR, DE, NL, IN, US, ES and IT debtors (reliable, slowing, chronic
+    late, disputing, fragile, insolvent) through the public APIs while months of dunning,
+    messages, disputes and payments pass in minutes; then print the KPIs. Starts the local
+    stack and the five services on a moved clock unless --no-start; Ctrl-C stops the services
+    it started (the stack keeps running)."""
+    from amiable_cli.demo_run import Endpoints
+
+    endpoints = Endpoints(claims_url, risk_url, dunning_url, communications_url, disputes_url)
+    if no_start:
+        clock_setting = os.environ.get("AMIABLE_CLOCK", "")
+        if not clock_setting.startswith("accelerated:"):
+            raise typer.BadParameter(
+                "--no-start plays on the services' clock: set AMIABLE_CLOCK to the "
+                "accelerated:<epoch>:<speed> they were started with"
+            )
+        code = _play(claims, seed, start and start.date(), months, tenant, endpoints, running=None)
+        raise typer.Exit(code)
+    raise typer.Exit(_start_and_play(claims, seed, start, months, speed, tenant, endpoints))
+
+
+def _start_and_play(claims, seed, start, months, speed, tenant, endpoints) -> int:
+    from amiable_cli import stack as local_stack
+    from amiable_cli import supervise
+    from amiable_demo.play import moved_clock
+    from amiable_events.service import declared
+
+    first_day = start.date() if start else date.today()
+    # As `amiable run`: dev mode, the stack's mail sink and SMS fake, unless set.
+    os.environ.setdefault("AMIABLE_ENV", "dev")
+    config = local_stack.StackConfig.from_env()
+    local_stack.up(config)
+    os.environ.setdefault("AMIABLE_SMTP_HOST", config.smtp_host)
+    os.environ.setdefault("AMIABLE_SMTP_PORT", str(config.smtp_port))
+    os.environ.setdefault("AMIABLE_SMS_GATEWAY_URL", config.sms_gateway_url)
+    # Timers looked at several times a moved day, not once: a step goes out in its hours.
+    os.environ.setdefault("AMIABLE_TIMER_INTERVAL", str(min(1.0, 20_000 / speed)))
+    ready_at = datetime.now(UTC) + timedelta(seconds=STARTUP_ALLOWANCE_S)
+    os.environ["AMIABLE_CLOCK"] = moved_clock(first_day, speed, ready_at)
+    services = declared()
+    typer.echo(f"AMIABLE_CLOCK={os.environ['AMIABLE_CLOCK']}", err=True)
+    typer.echo(f"starting {', '.join(services)}", err=True)
+    running = []
+
+    def on_signal(_signum, _frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        running = supervise.start((name, service.port) for name, service in services.items())
+        supervise.wait_healthy(running)
+        return _play(claims, seed, first_day, months, tenant, endpoints, running=running)
+    except supervise.ServiceFailed as failure:
+        typer.echo(f"\namiable demo run: {failure}; stopping the other services", err=True)
+        return 1
+    except KeyboardInterrupt:
+        typer.echo("\nstopped: the stack keeps running (`make stack-down` stops it)", err=True)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            supervise.stop(running, log=lambda message: typer.echo(message, err=True))
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _play(claims, seed, start: date | None, months, tenant, endpoints, *, running) -> int:
+    from amiable_cli import supervise
+    from amiable_cli.demo_run import play, print_outcome
+    from amiable_demo.generate import generate as generate_history
+    from amiable_demo.play import demo_plan, schedule
+    from amiable_events.auth import issue_token
+    from amiable_events.clock import clock_from_setting
+    from amiable_events.service import declared
+    from amiable_events.settings import ServiceSettings
+
+    # A client of the services: dev unless told, so that `make run`'s dev secret signs its token
+    # (a deployment's AMIABLE_JWT_SECRET, when set, wins).
+    settings = ServiceSettings(env=os.environ.get("AMIABLE_ENV") or "dev")
+    clock = clock_from_setting(settings.clock)
+    # Not before the moved today: the services may have taken longer to start than allowed for.
+    first_day = max(start or date.min, clock.now().date())
+    plan = demo_plan(claims=claims, seed=seed, start=first_day, months=months, tenant=tenant)
+    history = generate_history(plan)
+    actions = schedule(history)
+    behaviours = Counter(debtor.behaviour for debtor in history.debtors)
+    countries = Counter(debtor.country for debtor in history.debtors)
+    typer.echo(
+        f"{claims} claims of {len(history.debtors)} debtors, {len(actions)} actions, "
+        f"{plan.start} to {plan.end} (seed {seed}, tenant {tenant})"
+    )
+    typer.echo("debtors: " + ", ".join(f"{n} {name}" for name, n in sorted(behaviours.items())))
+    typer.echo("countries: " + ", ".join(f"{n} {c}" for c, n in sorted(countries.items())))
+    scopes = list(dict.fromkeys(s for service in declared().values() for s in service.all_scopes))
+    token = issue_token(settings.jwt_secret, tenant=tenant, scopes=scopes)
+    typer.echo(f"token (tenant {tenant}, 8h):\n{token}")
+    began = time.monotonic()
+    outcome = asyncio.run(
+        play(
+            plan,
+            actions,
+            clock=clock,
+            token=token,
+            endpoints=endpoints,
+            bootstrap=settings.kafka_bootstrap,
+            topic=settings.topic,
+            progress=_progress_line(),
+            alive=(lambda: supervise.check_alive(running)) if running else lambda: None,
+        )
+    )
+    typer.echo("")
+    print_outcome(outcome, typer.echo)
+    typer.echo(f"played in {time.monotonic() - began:.0f} s")
+    return 0
+
+
+def _progress_line():
+    """One line rewritten in place on a terminal; elsewhere (a pipe, a log) a line every 5 s."""
+    if sys.stdout.isatty():
+        return lambda line: typer.echo(f"\r{line}\x1b[K", nl=False)
+    last = [0.0]
+
+    def every_few_seconds(line: str) -> None:
+        if time.monotonic() - last[0] >= 5:
+            typer.echo(line)
+            last[0] = time.monotonic()
+
+    return every_few_seconds
