@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -53,3 +54,81 @@ async def _rewrap(settings, batch: int):
         return await keys.rewrap(batch), keys.key_id
     finally:
         await engine.dispose()
+
+
+@keys_app.command("replay-erasures")
+def replay_erasures(
+    since: Annotated[
+        datetime | None,
+        typer.Option(help="read the log from this time on (the restored backup's); default: all"),
+    ] = None,
+) -> None:
+    """After a restore of the key store from a backup: shred again the keys of the debtors
+    erased on the log since (the backup brought them back). A key made after its debtor's
+    erasure (a debtor registered again) stays."""
+    from amiable_events.settings import ServiceSettings
+
+    settings = ServiceSettings()
+    erased, shredded = asyncio.run(_replay_erasures(settings, since))
+    typer.echo(f"{len(erased)} debtor accounts erased on the log; {len(shredded)} keys shredded")
+    for account in shredded:
+        typer.echo(f"  {account}")
+
+
+async def _replay_erasures(settings, since: datetime | None):
+    from amiable_events.personal import key_store
+    from amiable_events.service import key_store_engine
+
+    erased = await _erasures(settings, since)
+    engine = key_store_engine(settings, pool_size=1)
+    try:
+        return erased, await key_store(settings, engine).shred_again(erased)
+    finally:
+        await engine.dispose()
+
+
+async def _erasures(settings, since: datetime | None) -> dict[str, datetime]:
+    """Each debtor account erased on the log (the erasure events' keys), and when: the record's
+    append time, the wall clock's whatever clock the service ran on."""
+    from aiokafka import AIOKafkaConsumer
+
+    from amiable_events.claims import DebtorPersonalDataErased
+    from amiable_events.kafka import client_security
+    from amiable_events.projection import topic_partitions
+
+    erasure = DebtorPersonalDataErased.type.encode()
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        **client_security(settings),
+    )
+    await consumer.start()
+    erased: dict[str, datetime] = {}
+    try:
+        partitions = await topic_partitions(consumer, settings.topic)
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        if since is not None:
+            found = await consumer.offsets_for_times(
+                {tp: int(since.timestamp() * 1000) for tp in partitions}
+            )
+            starts = {tp: found[tp].offset if found[tp] else ends[tp] for tp in partitions}
+        for tp in partitions:
+            consumer.seek(tp, starts[tp])
+        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
+            batch = await consumer.getmany(timeout_ms=1000)
+            for tp, records in batch.items():
+                for record in records:
+                    if record.offset >= ends[tp] or record.key is None:
+                        continue
+                    if ("ce_type", erasure) in record.headers:
+                        at = datetime.fromtimestamp(record.timestamp / 1000, UTC)
+                        account = record.key.decode(errors="replace")
+                        erased[account] = max(erased.get(account, at), at)
+    finally:
+        await consumer.stop()
+    return erased

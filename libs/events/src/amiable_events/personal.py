@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from cryptography.exceptions import InvalidTag
@@ -81,6 +82,13 @@ _HAS_KEK_COLUMN = (
     "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
     "AND table_name = 'debtor_keys' AND column_name = 'kek'"
 )
+_SHRED_OLDER = (
+    "DELETE FROM debtor_keys AS stored "
+    "USING unnest($1::text[], $2::timestamptz[]) AS erased(account, at) "
+    "WHERE stored.account = erased.account AND stored.created_at <= erased.at "
+    "RETURNING stored.account"
+)
+_NOTIFY_ERASED = "SELECT pg_notify($1, account) FROM unnest($2::text[]) AS erased(account)"
 _ADD_KEK_COLUMN = "ALTER TABLE debtor_keys ADD COLUMN IF NOT EXISTS kek text"
 
 
@@ -219,6 +227,21 @@ class PostgresKeyStore:
             rewrapped += int(status.split()[-1])
             current += len(rows) - len(stale)
             after = rows[-1]["account"]
+
+    async def shred_again(self, erasures: Mapping[str, datetime]) -> list[str]:
+        """Delete the key of each account erased at the given time if the key is older: after a
+        restore from a backup, which brought back the keys of debtors erased since. A key made
+        after its account's erasure (the debtor registered again) is new data's, and stays.
+        Every process is told, as by :meth:`delete`. The accounts whose key went."""
+        async with raw(self._engine) as conn, conn.transaction():
+            shredded = [
+                row["account"]
+                for row in await conn.fetch(_SHRED_OLDER, list(erasures), list(erasures.values()))
+            ]
+            await conn.execute(_NOTIFY_ERASED, ERASED_CHANNEL, shredded)
+        for account in shredded:
+            self._remember(account, None)
+        return shredded
 
     async def delete(self, account: str) -> None:
         async with self._engine.begin() as conn:
