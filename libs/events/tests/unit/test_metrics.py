@@ -19,10 +19,10 @@ from tests.factories import registered
 class _Traced:
     """What the tracing middleware does for a request: a recording span, current inside."""
 
-    def __init__(self, app, tracer) -> None:
+    def __init__(self, app, tracer, trace_ids: list[str]) -> None:
         self.app = app
         self.tracer = tracer
-        self.trace_ids: list[str] = []
+        self.trace_ids = trace_ids
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -49,9 +49,12 @@ def client(service):
 
     app.include_router(operations_router(lambda request: None))
     app.add_middleware(HttpMetrics, service=service)
-    traced = _Traced(app, TracerProvider().get_tracer("test"))
-    with TestClient(traced) as client:
-        client.traced = traced
+    # Right around the metrics middleware: inside any instrumentation another test installed
+    # process-wide (FastAPIInstrumentor wraps every app built after it).
+    trace_ids: list[str] = []
+    app.add_middleware(_Traced, tracer=TracerProvider().get_tracer("test"), trace_ids=trace_ids)
+    with TestClient(app) as client:
+        client.trace_ids = trace_ids
         yield client
 
 
@@ -102,7 +105,7 @@ def test_a_wrong_method_keeps_the_route_template(client, service):
 
 def test_openmetrics_scrape_carries_the_trace_id_as_exemplar(client, service):
     client.get("/v1/items/a1")
-    [trace_id] = client.traced.trace_ids
+    [trace_id] = client.trace_ids
 
     plain = client.get("/metrics")
     scraped = client.get("/metrics", headers={"Accept": "application/openmetrics-text"})
