@@ -90,6 +90,7 @@ _SHRED_OLDER = (
 )
 _NOTIFY_ERASED = "SELECT pg_notify($1, account) FROM unnest($2::text[]) AS erased(account)"
 _ADD_KEK_COLUMN = "ALTER TABLE debtor_keys ADD COLUMN IF NOT EXISTS kek text"
+_ONE_KEK = "SELECT kek FROM debtor_keys WHERE kek IS NOT NULL LIMIT 1"
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,9 @@ class PostgresKeyStore:
         return self._wrapper.key_id
 
     async def create_schema(self) -> None:
+        """Create the table if missing, and refuse to start on a key store whose keys this
+        process cannot open (a wrong KEK would otherwise fail every debtor's reads, one by
+        one). One wrapped row is looked at: a whole table of keys is not read at each start."""
         async with self._engine.begin() as conn:
             await conn.run_sync(keys_metadata.create_all)
             # A key store made before keys were wrapped. Looked up first: ALTER TABLE locks the
@@ -137,6 +141,13 @@ class PostgresKeyStore:
             # backup's long read of it.
             if (await conn.execute(text(_HAS_KEK_COLUMN))).first() is None:
                 await conn.execute(text(_ADD_KEK_COLUMN))
+            kek = await conn.scalar(text(_ONE_KEK))
+        if kek is not None and kek not in self._wrappers:
+            raise KeyUnwrapError(
+                f"the key store holds keys wrapped by KEK {kek}, and this process has only "
+                f"{', '.join(self._wrappers)}: set AMIABLE_KEY_ENCRYPTION_KEY to the KEK that "
+                "wrapped them (AMIABLE_OLD_KEY_ENCRYPTION_KEY while rotating it)"
+            )
 
     def _cached(self, account: str) -> tuple[bool, bytes | None]:
         if self._listener is not None and not self._listening:

@@ -55,9 +55,11 @@ async def test_a_stored_key_is_wrapped_by_the_kek_and_is_not_the_key(keys_engine
 
 async def test_a_wrong_kek_is_a_clear_error_never_an_erasure(keys_engine):
     token = (await Sealer(PostgresKeyStore(keys_engine, OLD_KEK)).sealer_for("acme:D1"))("Claire")
-    elsewhere = Sealer(PostgresKeyStore(keys_engine, NEW_KEK))
+    misconfigured = PostgresKeyStore(keys_engine, NEW_KEK)
     with pytest.raises(KeyUnwrapError, match=f"wrapped by KEK {OLD_KEK.key_id}.*{NEW_KEK.key_id}"):
-        await elsewhere.opener_for("acme:D1")
+        await misconfigured.create_schema()  # at start
+    with pytest.raises(KeyUnwrapError, match=f"wrapped by KEK {OLD_KEK.key_id}.*{NEW_KEK.key_id}"):
+        await Sealer(misconfigured).opener_for("acme:D1")  # and should it have started anyway
     rotating = Sealer(PostgresKeyStore(keys_engine, NEW_KEK, older=[OLD_KEK]))
     assert (await rotating.opener_for("acme:D1"))(token) == "Claire"
 
