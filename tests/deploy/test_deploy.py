@@ -29,12 +29,8 @@ import yaml
 
 from amiable_events.service import ENTRY_POINT_GROUP, KEYS_DATABASE, declared
 from amiable_events.topics import (
-    CLAIM_EVENTS_CONFIGS,
     CLAIM_EVENTS_TOPIC,
-    DLQ_CONFIGS,
-    DLQ_PARTITIONS,
     PARTITIONS,
-    dlq_topic,
     topic_specs,
 )
 
@@ -364,7 +360,7 @@ def test_no_secret_values_are_committed(root: Path) -> None:
     example = K8S / "base" / "secret.example.yaml"
     assert example.is_file()
     secret = one(load_documents(example), "Secret", SECRET)
-    assert set(secret["stringData"]) >= {"AMIABLE_JWT_SECRET", "AMIABLE_DATABASE_URL"}
+    assert set(secret["stringData"]) >= {"AMIABLE_JWT_SECRET"}
     for directory in kustomization_dirs():
         kustomization = load_documents(kustomization_file(directory))[0]
         for entry in kustomization.get("resources") or []:
@@ -475,96 +471,6 @@ def test_each_deployment_has_a_service_and_a_disruption_budget(root: Path) -> No
         assert budget["spec"]["selector"]["matchLabels"].items() <= labels.items()
 
 
-@pytest.mark.parametrize("root", ROOTS, ids=ROOT_IDS)
-def test_config_map_points_at_the_strimzi_bootstrap(root: Path) -> None:
-    docs = rendered(root)
-    data = one(docs, "ConfigMap", CONFIG_MAP)["data"]
-    assert data["AMIABLE_ENV"] == "prod"
-    assert data["AMIABLE_HOST"] == "0.0.0.0"
-    assert not {"AMIABLE_JWT_SECRET", "AMIABLE_DATABASE_URL"} & set(data), "secrets in a ConfigMap"
-    kafka = one(docs, "Kafka")
-    plain = [
-        listener
-        for listener in kafka["spec"]["kafka"]["listeners"]
-        if listener["type"] == "internal" and not listener["tls"]
-    ]
-    assert plain, "the services connect over a plain internal listener"
-    bootstrap = f"{kafka['metadata']['name']}-kafka-bootstrap:{plain[0]['port']}"
-    assert data["AMIABLE_KAFKA_BOOTSTRAP"] == bootstrap
-
-
-# ------------------------------------------------------------------------------------------------
-# Strimzi Kafka and topics, CloudNativePG
-
-
-@pytest.mark.parametrize("root", ROOTS, ids=ROOT_IDS)
-def test_kafka_cluster_is_kraft_with_three_replicas(root: Path) -> None:
-    docs = rendered(root)
-    kafka = one(docs, "Kafka")
-    cluster = kafka["metadata"]["name"]
-    pools = [
-        pool
-        for pool in of_kind(docs, "KafkaNodePool")
-        if pool["metadata"]["labels"].get("strimzi.io/cluster") == cluster
-    ]
-    brokers = sum(p["spec"]["replicas"] for p in pools if "broker" in p["spec"]["roles"])
-    controllers = sum(p["spec"]["replicas"] for p in pools if "controller" in p["spec"]["roles"])
-    assert brokers == KAFKA_REPLICAS
-    assert controllers >= 3 and controllers % 2 == 1, "a KRaft quorum needs an odd count >= 3"
-    config = kafka["spec"]["kafka"]["config"]
-    assert config["min.insync.replicas"] == KAFKA_MIN_INSYNC
-    assert config["default.replication.factor"] == KAFKA_REPLICAS
-    assert config["offsets.topic.replication.factor"] == KAFKA_REPLICAS
-    assert config["auto.create.topics.enable"] is False
-    assert "topicOperator" in kafka["spec"]["entityOperator"]
-
-
-@pytest.mark.parametrize("root", ROOTS, ids=ROOT_IDS)
-def test_kafka_topics_match_amiable_events_topics(root: Path) -> None:
-    docs = rendered(root)
-    cluster = one(docs, "Kafka")["metadata"]["name"]
-    topics = {
-        topic["spec"].get("topicName", topic["metadata"]["name"]): topic
-        for topic in of_kind(docs, "KafkaTopic")
-    }
-    expected = {spec.name: spec for spec in topic_specs(list(SERVICES))}
-    assert set(topics) == set(expected)
-    for name, spec in expected.items():
-        topic = topics[name]
-        assert topic["metadata"]["labels"]["strimzi.io/cluster"] == cluster
-        assert topic["spec"]["partitions"] == spec.partitions, name
-        assert topic["spec"]["replicas"] == KAFKA_REPLICAS, name
-        config = {key: str(value) for key, value in topic["spec"]["config"].items()}
-        assert config.items() >= dict(spec.configs).items(), name
-        assert int(config.get("min.insync.replicas", KAFKA_MIN_INSYNC)) < KAFKA_REPLICAS
-    log = topics[CLAIM_EVENTS_TOPIC]
-    assert log["spec"]["partitions"] == PARTITIONS == 12
-    assert str(log["spec"]["config"]["retention.ms"]) == CLAIM_EVENTS_CONFIGS["retention.ms"]
-    assert str(log["spec"]["config"]["retention.ms"]) == "-1"
-    for service in SERVICES:
-        dlq = topics[dlq_topic(service)]
-        assert dlq["spec"]["partitions"] == DLQ_PARTITIONS
-        assert {k: str(v) for k, v in dlq["spec"]["config"].items()}.items() >= DLQ_CONFIGS.items()
-
-
-@pytest.mark.parametrize("root", ROOTS, ids=ROOT_IDS)
-def test_postgres_cluster_creates_every_database(root: Path) -> None:
-    cluster = one(rendered(root), "Cluster")
-    assert cluster["apiVersion"].startswith("postgresql.cnpg.io/")
-    assert cluster["spec"]["instances"] == 3
-    initdb = cluster["spec"]["bootstrap"]["initdb"]
-    owner = initdb["owner"]
-    created = {initdb["database"]}
-    for statement in [*initdb.get("postInitSQL", []), *initdb.get("postInitApplicationSQL", [])]:
-        # CREATE DATABASE cannot run inside a transaction: one statement per item.
-        assert ";" not in statement.strip().rstrip(";"), f"one statement per item: {statement}"
-        match = re.fullmatch(r"CREATE DATABASE (\w+) OWNER (\w+);?", statement.strip(), re.I)
-        if match:
-            assert match[2] == owner, f"{match[1]} must be owned by {owner}"
-            created.add(match[1])
-    assert created == set(DATABASES)
-
-
 # ------------------------------------------------------------------------------------------------
 # the otel component and the production overlay
 
@@ -602,11 +508,20 @@ def test_production_overlay_scales_within_the_partitions() -> None:
     production = K8S / "overlays" / "production"
     kustomization = load_documents(kustomization_file(production))[0]
     assert any(Path(entry).name == "otel" for entry in kustomization.get("components", []))
-    deployments = of_kind(rendered(production), "Deployment")
-    replicas = {d["metadata"]["name"]: d["spec"]["replicas"] for d in deployments}
-    assert replicas["claims"] == 3
-    # More replicas than partitions get nothing to consume and never become ready.
-    assert all(count <= PARTITIONS for count in replicas.values())
+    docs = rendered(production)
+    scalers = {
+        hpa["spec"]["scaleTargetRef"]["name"]: hpa
+        for hpa in of_kind(docs, "HorizontalPodAutoscaler")
+    }
+    assert set(scalers) == set(SERVICES), "one HorizontalPodAutoscaler per service"
+    for name, hpa in scalers.items():
+        assert hpa["spec"]["scaleTargetRef"]["kind"] == "Deployment"
+        assert hpa["spec"]["minReplicas"] == 3, name
+        # More replicas than partitions get nothing to consume and never become ready.
+        assert hpa["spec"]["maxReplicas"] <= PARTITIONS, name
+    for deployment in of_kind(docs, "Deployment"):
+        # A count in the Deployment would reset the autoscaler's on every apply.
+        assert "replicas" not in deployment["spec"], deployment["metadata"]["name"]
 
 
 def kustomize_command(root: Path) -> list[str] | None:
@@ -657,7 +572,12 @@ def interpolate(text: str, env: dict[str, str]) -> str:
     return INTERPOLATION.sub(substitute, text).replace("$$", "$")
 
 
-TEST_ENV = {"AMIABLE_JWT_SECRET": "jwt-secret-for-tests", "POSTGRES_PASSWORD": "pw-for-tests"}
+#: The variables compose refuses to start without, each with a value for the tests.
+TEST_ENV = {
+    "AMIABLE_JWT_SECRET": "jwt-secret-for-tests",
+    "POSTGRES_PASSWORD": "pw-for-tests",
+    "AMIABLE_KEY_ENCRYPTION_KEY": "YW1pYWJsZS10ZXN0LWtlay0zMi1ieXRlcy1sb25nISE=",
+}
 
 
 @functools.cache
@@ -693,13 +613,13 @@ def environment(service: dict) -> dict[str, str]:
 def test_compose_requires_its_secrets() -> None:
     text = COMPOSE_FILE.read_text(encoding="utf-8")
     references = INTERPOLATION.findall(text)
-    for variable in ("AMIABLE_JWT_SECRET", "POSTGRES_PASSWORD"):
+    for variable in TEST_ENV:
         uses = [rest for name, rest in references if name == variable]
         assert uses, f"{variable} is not used"
         assert all(rest.startswith(":?") for rest in uses), f"{variable} must be ${{{variable}:?"
     for name, rest in references:
         assert rest.startswith((":?", ":-")), f"${{{name}{rest}}} has neither :? nor :-"
-    for variable in ("AMIABLE_JWT_SECRET", "POSTGRES_PASSWORD"):
+    for variable in TEST_ENV:
         with pytest.raises(KeyError, match=variable):
             interpolate(text, {k: v for k, v in TEST_ENV.items() if k != variable})
 
