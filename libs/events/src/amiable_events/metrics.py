@@ -15,7 +15,7 @@ import logging
 import time
 from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
@@ -70,6 +70,8 @@ HTTP_DURATION = Histogram(
 
 #: The route label of a request no route matched (a 404): one label, whatever the path.
 UNMATCHED = "unmatched"
+#: The methods a label names; any other a client sends is "OTHER" (it chooses the method too).
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 #: service -> what it counts from each event it applies live (its own metrics).
 _live_observers: dict[str, list[Callable[[Envelope], None]]] = {}
@@ -95,18 +97,19 @@ def count_applied(service: str, applied: Sequence[Envelope], horizon: dict[int, 
 
 def set_lag(service: str, lags: dict[int, int]) -> None:
     """Each held partition's lag; the partitions no longer held lose their series."""
+    held = _lag_children.setdefault(service, {})
     for partition, lag in lags.items():
-        CONSUMER_LAG.labels(service, str(partition)).set(lag)
-    held = {str(partition) for partition in lags}
-    for labels in _series(CONSUMER_LAG):
-        if labels[0] == service and labels[1] not in held:
-            CONSUMER_LAG.remove(*labels)
+        child = held.get(partition)
+        if child is None:
+            child = held[partition] = CONSUMER_LAG.labels(service, str(partition))
+        child.set(lag)
+    for partition in [p for p in held if p not in lags]:
+        del held[partition]
+        CONSUMER_LAG.remove(service, str(partition))
 
 
-def _series(metric) -> list[tuple[str, ...]]:
-    # prometheus_client keeps a labelled metric's children in ``_metrics``; no public listing.
-    with metric._lock:
-        return list(metric._metrics)
+#: service -> partition -> its lag series: set after every fetch, looked up once.
+_lag_children: dict[str, dict[int, Any]] = {}
 
 
 class HttpMetrics:
@@ -121,6 +124,8 @@ class HttpMetrics:
     def __init__(self, app, service: str) -> None:
         self.app = app
         self.service = service
+        # (route, method, status) -> its two series, looked up once: bounded like the labels.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -139,11 +144,16 @@ class HttpMetrics:
             await self.app(scope, receive, sending)
         finally:
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
-            method = scope["method"]
-            HTTP_REQUESTS.labels(self.service, route, method, str(status)).inc()
-            HTTP_DURATION.labels(self.service, route, method).observe(
-                time.perf_counter() - started, _trace_exemplar()
-            )
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            key = (route, method, status)
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = (
+                    HTTP_REQUESTS.labels(self.service, route, method, str(status)),
+                    HTTP_DURATION.labels(self.service, route, method),
+                )
+            series[0].inc()
+            series[1].observe(time.perf_counter() - started, _trace_exemplar())
 
 
 def _trace_exemplar() -> dict[str, str] | None:

@@ -97,6 +97,13 @@ def test_unknown_paths_share_one_label(client, service):
     assert routes_of(service) == {UNMATCHED}
 
 
+def test_an_invented_method_is_one_label(client, service):
+    for method in ("FOO", "BAR"):
+        assert client.request(method, "/v1/items/a1").status_code == 405
+
+    assert requests(service, "/v1/items/{item_id}", "OTHER", "405") == 2
+
+
 def test_a_wrong_method_keeps_the_route_template(client, service):
     assert client.delete("/v1/items/a1").status_code == 405
 
