@@ -133,6 +133,8 @@ class HttpMetrics:
             return
         started = time.perf_counter()
         status = 500
+        # Read now: the tracing middleware may end the request's span as the answer goes out.
+        exemplar = _trace_exemplar()
 
         async def sending(message) -> None:
             nonlocal status
@@ -153,7 +155,7 @@ class HttpMetrics:
                     HTTP_DURATION.labels(self.service, route, method),
                 )
             series[0].inc()
-            series[1].observe(time.perf_counter() - started, _trace_exemplar())
+            series[1].observe(time.perf_counter() - started, exemplar)
 
 
 def _trace_exemplar() -> dict[str, str] | None:

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import REGISTRY
 
@@ -17,7 +18,8 @@ from tests.factories import registered
 
 
 class _Traced:
-    """What the tracing middleware does for a request: a recording span, current inside."""
+    """What the tracing middleware does for a request: a recording span, current inside, ended
+    as the answer's last part goes out (as OpenTelemetry's ASGI middleware does)."""
 
     def __init__(self, app, tracer, trace_ids: list[str]) -> None:
         self.app = app
@@ -28,9 +30,16 @@ class _Traced:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        with self.tracer.start_as_current_span("request") as span:
-            self.trace_ids.append(format(span.get_span_context().trace_id, "032x"))
-            await self.app(scope, receive, send)
+        span = self.tracer.start_span("request")
+        self.trace_ids.append(format(span.get_span_context().trace_id, "032x"))
+
+        async def sending(message) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                span.end()
+
+        with trace.use_span(span, end_on_exit=True):
+            await self.app(scope, receive, sending)
 
 
 @pytest.fixture
