@@ -10,10 +10,12 @@ from typing import Annotated
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from opentelemetry import trace
 
 from amiable_events.envelope import REQUEST_ACTOR
 from amiable_events.errors import Forbidden, Unauthorized
 from amiable_events.inputs import text_error
+from amiable_events.logs import CLAIM_ID, TENANT
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,15 @@ async def authenticated(
     # The events this request causes record who asked (ce_actor); the dependency runs in the
     # request's context, so the command path reads it there.
     REQUEST_ACTOR.set(principal.actor)
+    # Likewise the log lines and the request's span name its tenant, and its claim when the
+    # path does (a command that registers one names it when it appends: the producer).
+    claim_id = request.path_params.get("claim_id")
+    TENANT.set(principal.tenant)
+    CLAIM_ID.set(claim_id)
+    span = trace.get_current_span()
+    span.set_attribute("amiable.tenant", principal.tenant)
+    if claim_id:
+        span.set_attribute("amiable.claim_id", claim_id)
     return principal
 
 

@@ -9,11 +9,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaTimeoutError
+from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
 
 from amiable_events.envelope import Envelope, encode
 from amiable_events.topics import CLAIM_EVENTS_TOPIC, partition_for
-from amiable_events.tracing import inject_headers, tracer
+from amiable_events.tracing import claim_of, extract_context, inject_headers, tracer
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,35 @@ def _batches(accounts: Iterable[list[_Record]], max_bytes: int) -> Iterator[list
         size += needed
     if batch:
         yield batch
+
+
+def _cause(envelopes: Sequence[Envelope]) -> Context | None:
+    """The send's parent: the current span (a request's, a timer's, the sender's), else the
+    span that caused the first event (a batch of reactions, appended after their triggers'
+    processing spans ended). The current span, about to append events about one claim, is
+    marked as being about it (a registration learns its claim id only here)."""
+    current = trace.get_current_span()
+    if current.get_span_context().is_valid:
+        about = _about(envelopes)
+        if current.is_recording() and "amiable.claim_id" in about:
+            current.set_attribute("amiable.claim_id", about["amiable.claim_id"])
+        return None
+    first = envelopes[0] if envelopes else None
+    if first is None or not first.traceparent:
+        return None
+    return extract_context(first.traceparent, first.tracestate)
+
+
+def _about(envelopes: Sequence[Envelope]) -> dict[str, Any]:
+    """Events about one claim name it; about several, they name them all (at most 100)."""
+    claims = list(dict.fromkeys(filter(None, (claim_of(e.data) for e in envelopes))))
+    tenants = {envelope.tenant for envelope in envelopes}
+    about: dict[str, Any] = {"amiable.tenant": tenants.pop()} if len(tenants) == 1 else {}
+    if len(claims) == 1:
+        about["amiable.claim_id"] = claims[0]
+    elif claims:
+        about["amiable.claim_ids"] = ",".join(claims[:100])
+    return about
 
 
 class EventLog:
@@ -114,6 +145,7 @@ class EventLog:
         """
         with tracer().start_as_current_span(
             f"send {self.topic}",
+            context=_cause(envelopes),
             kind=SpanKind.PRODUCER,
             attributes={
                 "messaging.system": "kafka",
@@ -121,6 +153,7 @@ class EventLog:
                 "messaging.operation.name": "send",
                 "messaging.destination.name": self.topic,
                 "messaging.batch.message_count": len(envelopes),
+                **_about(envelopes),
             },
         ) as span:
             carrier = inject_headers() if span.get_span_context().is_valid else {}

@@ -64,7 +64,14 @@ from amiable_events.reactions import Batch as ReactionBatch
 from amiable_events.reactions import Reactor
 from amiable_events.registry import Registry
 from amiable_events.topics import dlq_topic, partition_for
-from amiable_events.tracing import extract_context, tracer
+from amiable_events.tracing import (
+    claim_of,
+    event_attributes,
+    extract_context,
+    inside,
+    tracer,
+    with_parent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -489,30 +496,46 @@ class ProjectionStore:
             if tracing and _spans_record()
             else {}
         )
-        applied: list[Envelope] = []
+        if spans:
+            # What an event causes (its reactions, the timers it arms, the rows the sender
+            # reads) is parented on the event's processing span, not on the span that sent it.
+            ready = [
+                (record, with_parent(envelope, spans[envelope.id])) for record, envelope in ready
+            ]
+        # A batch of one event runs inside its span: its statements are the span's children.
+        alone = spans[ready[0][1].id] if len(spans) == 1 else None
         try:
-            while ready:
-                envelopes = [envelope for _, envelope in ready]
-                done, failure = await self._applied_prefix(conn, envelopes, reacting, caused)
-                applied += envelopes[:done]
-                if failure is None:
-                    break
-                # _park_account logs the failure itself.
-                record, envelope = ready[done]
-                if envelope.id in spans:
-                    spans[envelope.id].record_exception(failure)
-                await self._park_account(conn, record, envelope, failure, result)
-                parked.add(envelope.key)
-                rest = []
-                for record, envelope in ready[done + 1 :]:
-                    if envelope.key in parked:
-                        await self._park_event(conn, record, envelope.key, result)
-                    else:
-                        rest.append((record, envelope))
-                ready = rest
+            with _inside(alone, ready[0][1] if alone else None):
+                return await self._apply_runs(conn, ready, parked, reacting, caused, result, spans)
         finally:
             for span in spans.values():
                 span.end()
+
+    async def _apply_runs(
+        self, conn, ready, parked: set, reacting, caused: list, result, spans: dict
+    ) -> list[Envelope]:
+        applied: list[Envelope] = []
+        while ready:
+            envelopes = [envelope for _, envelope in ready]
+            done, failure = await self._applied_prefix(conn, envelopes, reacting, caused)
+            applied += envelopes[:done]
+            if failure is None:
+                break
+            # _park_account logs the failure itself, in the failing event's span.
+            record, envelope = ready[done]
+            span = spans.get(envelope.id)
+            if span is not None:
+                span.record_exception(failure)
+            with _inside(span, envelope):
+                await self._park_account(conn, record, envelope, failure, result)
+            parked.add(envelope.key)
+            rest = []
+            for record, envelope in ready[done + 1 :]:
+                if envelope.key in parked:
+                    await self._park_event(conn, record, envelope.key, result)
+                else:
+                    rest.append((record, envelope))
+            ready = rest
         return applied
 
     async def _applied_prefix(
@@ -793,10 +816,11 @@ class ProjectionStore:
                 while todo:
                     name, table = todo.pop()
                     order = ", ".join(f'"{column.name}"' for column in table.primary_key.columns)
+                    state = _state_of(table)
                     row = (
                         await on.execute(
                             text(
-                                f"SELECT count(*), md5(coalesce(string_agg(md5(t::text), '' "
+                                f"SELECT count(*), md5(coalesce(string_agg(md5({state}), '' "
                                 f'ORDER BY {order}), \'\')) FROM "{self.schema}"."{name}" t'
                             )
                         )
@@ -955,6 +979,19 @@ async def _stored_offsets(conn, schema: str) -> dict[int, int]:
     return dict(rows.all())
 
 
+#: Where a row keeps the span that caused it (a timer's arming, a message's release): which
+#: span is not state, and a rebuild, untraced, keeps the log's instead.
+TRACE_COLUMNS = ("traceparent", "tracestate")
+
+
+def _state_of(table: Table) -> str:
+    """The text of a row of ``t`` that a digest hashes: all of it but its trace columns."""
+    if not any(name in table.columns for name in TRACE_COLUMNS):
+        return "t::text"
+    kept = ", ".join(f't."{c.name}"' for c in table.columns if c.name not in TRACE_COLUMNS)
+    return f"ROW({kept})::text"
+
+
 def _spans_record() -> bool:
     """Whether a tracer provider that records spans is installed. Without one
     (``OTEL_SDK_DISABLED``, none configured) every span is a no-op, and building one per event
@@ -986,9 +1023,15 @@ def _start_process_span(envelope: Envelope, group: str, topic: str) -> trace.Spa
             "cloudevents.event_id": str(envelope.id),
             "cloudevents.event_type": envelope.type,
             "cloudevents.event_subject": envelope.subject,
-            "amiable.tenant": envelope.tenant,
+            **event_attributes(envelope),
         },
     )
+
+
+def _inside(span: trace.Span | None, envelope: Envelope | None):
+    if span is None or envelope is None:
+        return contextlib.nullcontext()
+    return inside(span, envelope.tenant, claim_of(envelope.data))
 
 
 class _SeekToStored(ConsumerRebalanceListener):

@@ -12,7 +12,8 @@ it returns before it commits the rows and positions. Hence:
   (:func:`amiable_events.ids.caused_id`): a crash after the append and before the commit
   re-applies the batch and re-appends the same ids, which every projection drops.
 - **Causation and trace.** The derived event is caused by its trigger, in the trigger's
-  correlation and trace (``traceparent``/``tracestate`` carried over).
+  correlation; its ``traceparent``/``tracestate`` are the trigger's as the runner hands it over:
+  the trigger's processing span, the derived event's parent (docs/observability.md).
 - **Never during a rebuild.** ``rebuild`` builds its store without a reactor, and a live store
   does not react to events below its ``reaction_horizon`` (the positions a rebuild or a
   migration replayed through: their reactions happened when they were first applied).

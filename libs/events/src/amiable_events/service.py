@@ -36,7 +36,7 @@ from amiable_events.http import install_problem_handlers, operations_router
 from amiable_events.idempotency import PostgresLedger
 from amiable_events.kafka import client_security
 from amiable_events.limits import BodyLimit
-from amiable_events.logs import install_redaction
+from amiable_events.logs import install_logging
 from amiable_events.metrics import HttpMetrics
 from amiable_events.personal import Sealer, key_store
 from amiable_events.producer import EventLog
@@ -44,7 +44,7 @@ from amiable_events.projection import ProjectionRunner, ProjectionStore, Project
 from amiable_events.reactions import Reactions, Reactor
 from amiable_events.settings import ServiceSettings
 from amiable_events.timers import FireFn, TimerLoop
-from amiable_events.tracing import configure_tracing
+from amiable_events.tracing import configure_tracing, instrument_http
 
 ENTRY_POINT_GROUP = "amiable.services"
 KEYS_DATABASE = "amiable_keys"
@@ -177,7 +177,7 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
         # default 5 ms switch interval each of them can keep the event loop waiting for the GIL
         # that long on every step of a request. 1 ms keeps /healthz and light requests fast.
         sys.setswitchinterval(0.001)
-        install_redaction()
+        install_logging(f"amiable-{service.name}")
         engine = create_engine(settings.database_url, service.database_of(settings))
         keys_engine = key_store_engine(settings)
         keys = key_store(settings, keys_engine)
@@ -262,8 +262,8 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    # Inside the tracing middleware, if any: the request's span is current when the duration
-    # is observed, its trace id the exemplar.
+    # Inside the tracing middleware (instrument_http wraps the whole stack): the request's span
+    # is current when the duration is observed, its trace id the exemplar.
     app.add_middleware(HttpMetrics, service=service.name)
     app.add_middleware(
         BodyLimit,
@@ -271,6 +271,9 @@ def build_app(service: Service, settings: ServiceSettings | None = None) -> Fast
             settings.max_import_bytes if path.endswith(":import") else settings.max_body_bytes
         ),
     )
+    # Outermost whatever the order (it wraps the built middleware stack): a request's span
+    # covers its whole handling, errors included.
+    instrument_http(app)
     for router in service.routers:
         app.include_router(router)
     app.include_router(admin_router(_runner))

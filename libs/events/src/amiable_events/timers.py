@@ -37,6 +37,8 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from sqlalchemy import (
     Column,
     DateTime,
@@ -63,6 +65,14 @@ from amiable_events.metrics import TIMER_TICKS, TIMERS_DUE, TIMERS_FIRED
 from amiable_events.outages import outage
 from amiable_events.producer import EventLog
 from amiable_events.projection import ProjectionRunner, ProjectionStore, failure_reason
+from amiable_events.tracing import (
+    claim_of,
+    event_attributes,
+    extract_context,
+    inside,
+    tracer,
+    with_parent,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -526,11 +536,43 @@ class TimerLoop:
                 return 0
             # Appended while the rows are still locked: a concurrent loop skips them, then finds
             # them claimed until the events are applied.
-            appended = await self._log.append([envelope for _, envelope in firing])
+            appended = await self._append_traced(firing)
             for (timer, _), where in zip(firing, appended, strict=True):
                 self._in_flight[timer.timer_id] = (where.partition, where.offset)
         TIMERS_FIRED.labels(self.service).inc(len(firing))
         return len(firing)
+
+    async def _append_traced(self, firing: list[tuple[TimerRow, Envelope]]):
+        """Each firing in a span parented on the span that armed its timer, its event caused by
+        that span; the append inside the first one's (usually the only one)."""
+        spans = [self._span(timer, envelope) for timer, envelope in firing]
+        try:
+            envelopes = [
+                with_parent(envelope, span)
+                for (_, envelope), span in zip(firing, spans, strict=True)
+            ]
+            first = envelopes[0]
+            with inside(spans[0], first.tenant, claim_of(first.data)):
+                return await self._log.append(envelopes)
+        finally:
+            for span in spans:
+                span.end()
+
+    def _span(self, timer: TimerRow, envelope: Envelope) -> trace.Span:
+        return tracer().start_span(
+            f"timer {timer.kind}",
+            context=extract_context(timer.traceparent, timer.tracestate),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "create",
+                "messaging.operation.name": "create",
+                "messaging.destination.name": self._log.topic,
+                "messaging.message.id": str(envelope.id),
+                "amiable.timer_id": timer.timer_id,
+                **event_attributes(envelope),
+            },
+        )
 
     def _envelope(self, timer: TimerRow) -> Envelope | None:
         try:

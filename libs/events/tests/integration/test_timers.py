@@ -174,9 +174,12 @@ class Rig:
 
     async def arm(
         self, reminder_id: str, due_at: datetime, *, debtor: str = "d1", traceparent=None
-    ) -> None:
-        armed = ReminderArmed(reminder_id=reminder_id, due_at=due_at)
-        await self.log.append([self.envelope(armed, debtor, traceparent)])
+    ) -> uuid.UUID:
+        armed = self.envelope(
+            ReminderArmed(reminder_id=reminder_id, due_at=due_at), debtor, traceparent
+        )
+        await self.log.append([armed])
+        return armed.id
 
     async def disarm(self, reminder_id: str, *, debtor: str = "d1") -> None:
         await self.log.append([self.envelope(ReminderDisarmed(reminder_id=reminder_id), debtor)])
@@ -280,15 +283,29 @@ async def test_a_timer_fires_once_when_the_clock_passes_its_due_time(rig):
     assert await rig.fired_counts() == {"r1": 1}
 
 
-async def test_a_fired_timer_carries_the_trace_of_the_event_that_armed_it(rig):
+async def test_a_fired_timer_is_caused_by_the_processing_of_the_event_that_armed_it(
+    rig, finished_spans
+):
+    """Sent -> processed (arms the timer) -> fired (a span of the timer loop, the fired event's
+    parent): one trace, each span the child of the one before."""
     clock = FrozenClock(T0 + 2 * HOUR)
-    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-    await rig.arm("r1", T0 + HOUR, traceparent=traceparent)
+    trace_id, sent = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    armed_id = await rig.arm("r1", T0 + HOUR, traceparent=f"00-{trace_id}-{sent}-01")
     await rig.caught_up()
     assert await rig.loop(clock).tick() == 1
     traces: dict[str, str] = {}
     await records(rig.bootstrap, rig.topic, traces)
-    assert traces[str(rig.event_id("r1"))] == traceparent
+
+    spans = finished_spans.get_finished_spans()
+    [armed] = [s for s in spans if s.attributes.get("messaging.message.id") == str(armed_id)]
+    [fired] = [s for s in spans if s.name == "timer reminder"]
+    assert format(armed.context.trace_id, "032x") == trace_id
+    assert format(armed.parent.span_id, "016x") == sent
+    assert fired.context.trace_id == armed.context.trace_id
+    assert fired.parent.span_id == armed.context.span_id
+    assert fired.attributes["amiable.timer_id"] == "reminder:r1"
+    fired_by = format(fired.context.span_id, "016x")
+    assert traces[str(rig.event_id("r1"))] == f"00-{trace_id}-{fired_by}-01"
 
 
 async def test_a_cancelled_timer_never_fires(rig):

@@ -181,6 +181,8 @@ class CommunicationsProjector:
                     touched.add(event.communication_id)
             elif row is not None:
                 _apply(row, event)
+                if isinstance(event, CommunicationReleased):
+                    row.update(traceparent=envelope.traceparent, tracestate=envelope.tracestate)
                 touched.add(event.communication_id)
             elif isinstance(event, CommunicationSuppressed):
                 # Suppressed before it was queued (a closed claim, an erased debtor): the

@@ -90,6 +90,8 @@ communications = Table(
     Column("notes", Text, comment="sealed"),
     Column("agent", String),
     Column("outcome_at", DateTime(timezone=True)),
+    Column("traceparent", String, comment="the span of its release: the sender's parent"),
+    Column("tracestate", String),
 )
 Index("communications_tenant_claim", communications.c.tenant, communications.c.claim_id)
 Index("communications_tenant_status", communications.c.tenant, communications.c.status)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -56,6 +57,7 @@ from amiable_events.ids import keyed_id
 from amiable_events.personal import Sealer
 from amiable_events.producer import EventLog
 from amiable_events.projection import ProjectionStore
+from amiable_events.tracing import extract_context, inside, tracer
 
 log = logging.getLogger(__name__)
 SERVICE = "communications"
@@ -68,7 +70,7 @@ RETRIES = Counter(
 
 _WORK = """
 SELECT c.communication_id, c.tenant, c.debtor_id, c.claim_id, c.claims, c.channel, c.template,
-       c.tone, c.revision, c.step
+       c.tone, c.revision, c.step, c.traceparent, c.tracestate
 FROM {schema}.communications c
 LEFT JOIN sender.deliveries d ON d.communication_id = c.communication_id
 WHERE c.status = 'released'
@@ -178,11 +180,37 @@ class Sender:
             if not await conn.fetchval(_LOCK, str(cid)):
                 continue  # another replica has it
             try:
-                await self._one(dict(row))
+                row = dict(row)
+                with self._traced(row):
+                    await self._one(row)
                 done += 1
             finally:
                 await conn.fetchval(_UNLOCK, str(cid))
         return done
+
+    @contextlib.contextmanager
+    def _traced(self, row: dict[str, Any]) -> Iterator[None]:
+        """A message's delivery, in a span parented on the processing of its release: the
+        events it appends (``CommunicationSent``...) are in the story that released it."""
+        claims = _json(row["claims"])
+        attributes = {
+            "amiable.tenant": row["tenant"],
+            "amiable.claim_id": str(row["claim_id"]),
+            "amiable.communication_id": str(row["communication_id"]),
+            "amiable.channel": row["channel"],
+        }
+        if len(claims) > 1:
+            attributes["amiable.claim_ids"] = ",".join(claims)
+        span = tracer().start_span(
+            f"deliver {row['channel']}",
+            context=extract_context(row["traceparent"], row["tracestate"]),
+            attributes=attributes,
+        )
+        try:
+            with inside(span, row["tenant"], str(row["claim_id"])):
+                yield
+        finally:
+            span.end()
 
     async def _one(self, row: dict[str, Any]) -> None:
         cid = row["communication_id"]
