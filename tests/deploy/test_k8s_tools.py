@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from tests.deploy import tools
-from tests.deploy.test_deploy import ROOT_IDS, ROOTS, compose
+from tests.deploy.manifests import ROOT_IDS, ROOTS, compose
 
 #: kube-score checks not applied, and why.
 KUBE_SCORE_IGNORED = {

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.deploy.test_deploy import (
+from tests.deploy.manifests import (
     ROOT_IDS,
     ROOTS,
     SERVICES,

@@ -13,8 +13,9 @@ Nothing is vendored and nothing comes from outside a registry:
   ``github.com/compose-spec/compose-go/v2``, the reference implementation of the spec.
 
 CRDs are turned into the JSON schemas kubeconform reads (one file per group, kind and version)
-with a few lines of Python. Everything lands under ``.amiable/deploy-tools`` (``AMIABLE_STATE_DIR``
-moves it), once: a step whose marker names the pinned version is not run again.
+with a few lines of Python. The binaries and schemas land under ``.amiable/deploy-tools``
+(``AMIABLE_STATE_DIR`` moves it), once: a step whose marker names the pinned version is not run
+again. The downloads go through each client's own cache (Go's, Maven's, uv's), outside the clone.
 
 The installs take a minute or more on a clean cache (compiling Go), so :func:`start` runs them
 in background threads as soon as the deploy tests are collected (tests/deploy/conftest.py), and
@@ -131,11 +132,11 @@ def _which(program: str, why: str) -> str:
 
 
 def _go_env() -> dict[str, str]:
+    # Go's own module and build caches (per user, outside the clone) are kept: a fresh clone on
+    # a machine that built these tools before installs them in seconds.
     return {
         "GOBIN": str(BIN),
-        "GOMODCACHE": str(CACHE / "go" / "mod"),
-        "GOCACHE": str(CACHE / "go" / "build"),
-        # Read-only module files would make the cache undeletable by `rm -rf .amiable`.
+        # Read-only module files would make a copied or cleaned cache hard to delete.
         "GOFLAGS": "-modcacherw",
         "CGO_ENABLED": "0",
     }
@@ -320,7 +321,9 @@ def strimzi_crds() -> list[dict]:
                 mvn,
                 "--batch-mode",
                 "--quiet",
-                f"-Dmaven.repo.local={STATE / 'm2'}",
+                # The user's repository, not the stack's (.amiable/m2): `amiable stack up` may
+                # be filling that one at this moment, and Maven does not share one between
+                # concurrent runs safely.
                 "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy",
                 f"-Dartifact=io.strimzi:{artifact}:{STRIMZI_VERSION}",
                 f"-DoutputDirectory={jars}",
