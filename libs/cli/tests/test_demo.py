@@ -1,4 +1,5 @@
-"""``amiable demo generate`` to a file, and a service's own commands under its name."""
+"""``amiable demo generate`` to a file, ``amiable demo run``'s checks and KPI table, and a
+service's own commands under its name."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from amiable_cli import main
+from amiable_cli.demo_run import kpi_table
 from amiable_demo.ndjson import read_ndjson
 from amiable_events.claims import ClaimRegistered
 from amiable_events.service import declared
@@ -77,3 +79,50 @@ def test_a_service_s_commands_are_mounted_under_its_name(monkeypatch):
     assert said.output == "hello risk\n"
     shown = [line.strip("│ ").split(" ")[0] for line in listed.output.splitlines()]
     assert {"claims", "demo", "serve"} <= set(shown)
+
+
+def test_run_without_starting_the_services_needs_their_moved_clock(monkeypatch):
+    monkeypatch.delenv("AMIABLE_CLOCK", raising=False)
+
+    result = runner.invoke(main.app, ["demo", "run", "--no-start"])
+
+    assert result.exit_code != 0
+    assert "AMIABLE_CLOCK" in result.output
+
+
+def test_the_kpi_table_prints_the_route_s_figures_per_currency():
+    kpis = {
+        "from": "2031-03-03",
+        "to": "2031-09-02",
+        "currencies": [
+            {
+                "currency": "EUR",
+                "placed_count": 153,
+                "settled_count": 106,
+                "disputed_count": 10,
+                "recovery_rate": "0.7150",
+                "dso_days": "53.5426",
+                "dispute_rate": "0.0654",
+                "cost_of_recovery": None,
+            }
+        ],
+    }
+    aged = {
+        "as_of": "2031-09-02",
+        "currencies": [
+            {
+                "currency": "EUR",
+                "total": "120.00",
+                "buckets": [
+                    {"label": "current", "amount": "100.00", "count": 2},
+                    {"label": "1-30", "amount": "20.00", "count": 1},
+                ],
+            }
+        ],
+    }
+
+    lines = kpi_table(kpis, aged)
+
+    assert lines[0] == "KPIs 2031-03-03 to 2031-09-02 (GET /v1/portfolio/kpis)"
+    assert lines[2].split() == ["EUR", "153", "106", "10", "71.5%", "53.5426", "6.5%", "-"]
+    assert lines[4] == "EUR      current 100.00 (2)  1-30 20.00 (1)  total 120.00"

@@ -149,8 +149,8 @@ class Player:
 
     async def _promise(self, action: Action) -> None:
         claim_id = self._claim(action)
-        today = action.at.date().isoformat()
-        amount = await self._due(claim_id, today)
+        # What was due on the action's day, not now: the same request when played again.
+        amount = await self._due(claim_id, action.at.date().isoformat())
         if amount <= 0:
             return
         body = {
@@ -164,6 +164,8 @@ class Player:
         claim_id = self._claim(action)
         # Today's balance at the service: read and agreed on the same moved day, or again.
         claim = _check(await self.api["claims"].get(f"/v1/claims/{claim_id}"), 200)
+        if claim["plan"] is not None:
+            return  # agreed already (the demo started again): its key named another balance
         balance = await self._due(claim_id, self.clock.now().date().isoformat())
         if balance <= 0:
             return
@@ -266,8 +268,14 @@ async def play(
         profile = await clients["communications"].put("/v1/creditor-profile", json=PROFILE)
         _check(profile, 200)
         outcome = Outcome(tally, {}, {})
+
+        def still_running() -> None:
+            alive()
+            if watcher.done():
+                watcher.result()  # the log reader failed: its error, rather than a frozen count
+
         player = Player(clients, clock)
-        await _play_actions(player, actions, clock, end_of(plan), outcome, progress, alive)
+        await _play_actions(player, actions, clock, end_of(plan), outcome, progress, still_running)
         last_day = plan.end.isoformat()
         params = {"from": plan.start.isoformat(), "to": last_day}
         outcome.kpis = _check(await clients["claims"].get("/v1/portfolio/kpis", params=params))
