@@ -111,10 +111,13 @@ def instrument_http(app) -> None:
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     def without_query(span: trace.Span, scope: dict[str, Any]) -> None:
-        if span.is_recording():
-            span.set_attribute("http.target", scope.get("path", ""))
-            span.set_attribute("url.query", "")
-            span.set_attribute("http.url", "")
+        attributes = getattr(span, "attributes", None) or {}
+        for name in ("http.url", "http.target", "url.full"):
+            value = attributes.get(name)
+            if isinstance(value, str) and "?" in value:
+                span.set_attribute(name, value.partition("?")[0])
+        if attributes.get("url.query"):
+            span.set_attribute("url.query", "[redacted]")
 
     FastAPIInstrumentor.instrument_app(
         app,

@@ -1,5 +1,6 @@
 """A service's log lines are JSON objects carrying the trace, the tenant and the claim they are
-about, redacted; the tracing rules that keep a claim's story one readable trace."""
+about, redacted; the tracing rules that keep a claim's story one readable trace and free of
+personal data."""
 
 from __future__ import annotations
 
@@ -10,15 +11,19 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
 from amiable_events.communications import CommunicationQueued
 from amiable_events.envelope import Envelope
 from amiable_events.logs import JsonLines, Redacting, install_logging, log_context
-from amiable_events.tracing import NoLoneStatements, event_attributes, inside
+from amiable_events.tracing import NoLoneStatements, event_attributes, inside, instrument_http
 
 SEALED = "pii:v1:QUJDREVGR0hJSktMTU5PUA=="
 TRACE_ID = 0x0AF7651916CD43DD8448EB211C80319C
@@ -130,3 +135,33 @@ def test_a_message_about_several_claims_names_its_leader_and_all_of_them() -> No
     assert attributes["amiable.claim_ids"] == f"{leader},{other}"
     assert attributes["amiable.tenant"] == "acme"
     assert attributes["amiable.event_type"] == CommunicationQueued.type
+
+
+def test_a_request_is_a_server_span_without_its_query_and_the_probes_are_not_traced() -> None:
+    exporter = InMemorySpanExporter()
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = FastAPI()
+
+    @app.get("/v1/items/{item_id}")
+    async def item(item_id: str, name: str = "") -> dict:
+        return {"id": item_id}
+
+    @app.get("/healthz")
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    instrument_http(app)
+    try:
+        with TestClient(app) as client:
+            assert client.get("/v1/items/a1", params={"name": "Claire Martin"}).status_code == 200
+            assert client.get("/healthz").status_code == 200
+        [span] = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
+    finally:
+        exporter.shutdown()
+    assert span.attributes["http.route"] == "/v1/items/{item_id}"
+    assert not any("Claire" in str(value) for value in span.attributes.values())
+    assert span.attributes["http.target"] == "/v1/items/a1"
