@@ -11,10 +11,10 @@ from typing import Any
 
 from aiokafka.helpers import create_ssl_context
 
-from amiable_events.settings import ServiceSettings
+from amiable_events.settings import KafkaClientSettings
 
 
-def client_security(settings: ServiceSettings) -> dict[str, Any]:
+def client_security(settings: KafkaClientSettings) -> dict[str, Any]:
     """The keyword arguments that aiokafka's clients take for ``settings``' security.
 
     Raises ``ValueError`` when the settings cannot work: SASL without a mechanism or

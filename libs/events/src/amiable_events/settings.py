@@ -22,21 +22,29 @@ MIN_SECRET_BYTES = 32
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
-class ServiceSettings(BaseSettings):
+class KafkaClientSettings(BaseSettings):
+    """Where Kafka is and how every client connects (amiable_events.kafka): what a service and
+    a tool that only reads the log (``amiable risk backtest``) share."""
+
     model_config = SettingsConfigDict(env_prefix="AMIABLE_", extra="ignore")
 
-    # Production unless told otherwise: an image started without AMIABLE_ENV must not accept
-    # tokens signed with the public dev secret. ``amiable run`` (``make run``) sets ``dev``.
-    env: Literal["dev", "test", "prod"] = "prod"
     kafka_bootstrap: str = "localhost:19092"
-    # How every Kafka client connects (amiable_events.kafka): PLAINTEXT on a laptop; SASL_SSL
-    # with SCRAM-SHA-512 and the cluster's CA file on a secured cluster (deploy/k8s).
+    # PLAINTEXT on a laptop; SASL_SSL with SCRAM-SHA-512 and the cluster's CA file on a secured
+    # cluster (deploy/k8s).
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: str | None = None
     # The CA that signed the brokers' certificates (PEM); None: the system's trusted CAs.
     kafka_ssl_cafile: str | None = None
+
+
+class ServiceSettings(KafkaClientSettings):
+    model_config = SettingsConfigDict(env_prefix="AMIABLE_", extra="ignore")
+
+    # Production unless told otherwise: an image started without AMIABLE_ENV must not accept
+    # tokens signed with the public dev secret. ``amiable run`` (``make run``) sets ``dev``.
+    env: Literal["dev", "test", "prod"] = "prod"
     # A server URL: each service appends its database. TLS as libpq says it, in the query:
     # ?sslmode=verify-full&sslrootcert=/path/ca.crt (amiable_events.db).
     database_url: str = "postgresql://amiable:amiable@localhost:15432"

@@ -41,6 +41,7 @@ def backtest(
     """How well the grade at qualification predicted 'paid more than 30 days late': AUC and a
     grade-by-outcome table, over the claims whose outcome is known."""
     from amiable_demo.ndjson import read_ndjson
+    from amiable_events.kafka import client_security
     from amiable_risk.app.backtest import backtest as run_backtest
     from amiable_risk.app.backtest import backtest_log
     from amiable_risk.domain.scorecard import Scorecard
@@ -51,7 +52,14 @@ def backtest(
     if file is not None:
         report = run_backtest(read_ndjson(file), card)
     elif from_log:
-        report = asyncio.run(backtest_log(settings.kafka_bootstrap, settings.topic, card))
+        report = asyncio.run(
+            backtest_log(
+                settings.kafka_bootstrap,
+                settings.topic,
+                card,
+                kafka_options=client_security(settings),
+            )
+        )
     else:
         raise typer.BadParameter("say what to replay: --from-log or --file NDJSON")
     typer.echo(json.dumps(report.as_json(), indent=2) if as_json else report.table())

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from typing import Any
 
 from amiable_events.claims import (
     ClaimCancelled,
@@ -207,15 +208,19 @@ def backtest(envelopes: Iterable[Envelope], scorecard: Scorecard) -> Report:
     return run.report()
 
 
-async def backtest_log(bootstrap: str, topic: str, scorecard: Scorecard) -> Report:
+async def backtest_log(
+    bootstrap: str, topic: str, scorecard: Scorecard, *, kafka_options: dict[str, Any] | None = None
+) -> Report:
     """The backtest of the log as it is now, from offset 0 to its end."""
     run = Backtest(scorecard)
-    async for envelope in read_log(bootstrap, topic):
+    async for envelope in read_log(bootstrap, topic, kafka_options=kafka_options):
         run.add(envelope)
     return run.report()
 
 
-async def read_log(bootstrap: str, topic: str) -> AsyncIterator[Envelope]:
+async def read_log(
+    bootstrap: str, topic: str, *, kafka_options: dict[str, Any] | None = None
+) -> AsyncIterator[Envelope]:
     """Every event of ``topic`` from offset 0 to the end offsets when it starts, in partition
     order (one debtor account's events are in one partition). Records that do not decode are
     skipped: the live consumers dead-lettered them."""
@@ -231,6 +236,8 @@ async def read_log(bootstrap: str, topic: str) -> AsyncIterator[Envelope]:
         isolation_level="read_committed",
         enable_auto_commit=False,
         max_partition_fetch_bytes=4 * 1024 * 1024,
+        # TLS and SASL: amiable_events.kafka.client_security.
+        **(kafka_options or {}),
     )
     await consumer.start()
     try:
