@@ -5,6 +5,7 @@ clock (amiable_cli.demo_run)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -202,9 +203,36 @@ def run(
                 "--no-start plays on the services' clock: set AMIABLE_CLOCK to the "
                 "accelerated:<epoch>:<speed> they were started with"
             )
-        code = _play(claims, seed, start and start.date(), months, tenant, endpoints, running=None)
+        with _stoppable():
+            try:
+                first_day = start and start.date()
+                code = _play(claims, seed, first_day, months, tenant, endpoints, running=None)
+            except KeyboardInterrupt:
+                typer.echo("\nstopped", err=True)
+                code = 130
         raise typer.Exit(code)
-    raise typer.Exit(_start_and_play(claims, seed, start, months, speed, tenant, endpoints))
+    with _stoppable():
+        code = _start_and_play(claims, seed, start, months, speed, tenant, endpoints)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _stoppable():
+    """Ctrl-C and SIGTERM stop the demo (KeyboardInterrupt), started in the background too:
+    a background process inherits SIGINT ignored."""
+
+    def on_term(_signum, _frame):
+        raise KeyboardInterrupt
+
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, on_term),
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _start_and_play(claims, seed, start, months, speed, tenant, endpoints) -> int:
@@ -229,11 +257,6 @@ def _start_and_play(claims, seed, start, months, speed, tenant, endpoints) -> in
     typer.echo(f"AMIABLE_CLOCK={os.environ['AMIABLE_CLOCK']}", err=True)
     typer.echo(f"starting {', '.join(services)}", err=True)
     running = []
-
-    def on_signal(_signum, _frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, on_signal)
     try:
         running = supervise.start((name, service.port) for name, service in services.items())
         supervise.wait_healthy(running)
@@ -245,13 +268,10 @@ def _start_and_play(claims, seed, start, months, speed, tenant, endpoints) -> in
         typer.echo("\nstopped: the stack keeps running (`make stack-down` stops it)", err=True)
         return 130
     finally:
+        # A second Ctrl-C must not leave services behind: stop them with signals ignored.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        try:
-            supervise.stop(running, log=lambda message: typer.echo(message, err=True))
-        finally:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            signal.signal(signal.SIGTERM, previous)
+        supervise.stop(running, log=lambda message: typer.echo(message, err=True))
 
 
 def _play(claims, seed, start: date | None, months, tenant, endpoints, *, running) -> int:
@@ -307,12 +327,18 @@ def _play(claims, seed, start: date | None, months, tenant, endpoints, *, runnin
 def _progress_line():
     """One line rewritten in place on a terminal; elsewhere (a pipe, a log) a line every 5 s."""
     if sys.stdout.isatty():
-        return lambda line: typer.echo(f"\r{line}\x1b[K", nl=False)
+
+        def in_place(line: str) -> None:
+            typer.echo(f"\r{line}\x1b[K", nl=False)
+            sys.stdout.flush()
+
+        return in_place
     last = [0.0]
 
     def every_few_seconds(line: str) -> None:
         if time.monotonic() - last[0] >= 5:
             typer.echo(line)
+            sys.stdout.flush()  # a log or a pipe sees it now, not when the demo ends
             last[0] = time.monotonic()
 
     return every_few_seconds
