@@ -281,6 +281,7 @@ def _play(claims, seed, start: date | None, months, tenant, endpoints, *, runnin
     from amiable_demo.play import demo_plan, schedule
     from amiable_events.auth import issue_token
     from amiable_events.clock import clock_from_setting
+    from amiable_events.kafka import client_security
     from amiable_events.service import declared
     from amiable_events.settings import ServiceSettings
 
@@ -314,6 +315,7 @@ def _play(claims, seed, start: date | None, months, tenant, endpoints, *, runnin
             endpoints=endpoints,
             bootstrap=settings.kafka_bootstrap,
             topic=settings.topic,
+            kafka_options=client_security(settings),
             progress=_progress_line(),
             alive=(lambda: supervise.check_alive(running)) if running else lambda: None,
         )

@@ -19,6 +19,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,8 +33,10 @@ from amiable_events.clock import Clock
 #: Real seconds an action may wait for the services (their read models catching up, an outage)
 #: before it counts as refused.
 RETRY_FOR_S = 20.0
-TICK_S = 0.1
+RETRY_S = 0.2
 PROGRESS_S = 0.5
+#: Requests under way at once, across claims.
+IN_FLIGHT = 8
 PROFILE = {
     "creditor": {
         "legal_name": "Amiable Demo Fournitures SAS",
@@ -215,14 +218,19 @@ class Player:
         _check(await self._post("risk", path, action, action.body), 200, 201)
 
 
-async def watch_log(bootstrap: str, topic: str, tenant: str, tally: Tally) -> None:
+async def watch_log(
+    bootstrap: str, topic: str, tenant: str, tally: Tally, kafka_options: dict[str, Any]
+) -> None:
     """Count the tenant's events on the log from its beginning, until cancelled."""
     from aiokafka import AIOKafkaConsumer
 
     from amiable_events.projection import topic_partitions
 
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        **kafka_options,
     )
     await consumer.start()
     try:
@@ -252,6 +260,7 @@ async def play(
     endpoints: Endpoints,
     bootstrap: str,
     topic: str,
+    kafka_options: dict[str, Any] | None = None,
     progress: Callable[[str], Any] = print,
     alive: Callable[[], Any] = lambda: None,
 ) -> Outcome:
@@ -263,7 +272,9 @@ async def play(
         for name in ("claims", "risk", "dunning", "communications", "disputes")
     }
     tally = Tally()
-    watcher = asyncio.create_task(watch_log(bootstrap, topic, tenant, tally))
+    # The log's security settings (TLS, SASL) as the services' own clients take them.
+    reader = watch_log(bootstrap, topic, tenant, tally, kafka_options or {})
+    watcher = asyncio.create_task(reader)
     try:
         profile = await clients["communications"].put("/v1/creditor-profile", json=PROFILE)
         _check(profile, 200)
@@ -292,36 +303,59 @@ async def play(
 
 
 async def _play_actions(player, actions, clock, end, outcome, progress, alive) -> None:
-    pending = list(actions)
-    first_try: dict[str, float] = {}
-    shown = 0.0
-    while pending or clock.now() < end:
-        alive()
-        now = clock.now()
-        blocked: set[str] = set()
-        kept = []
-        for action in pending:
-            subject = action.invoice or action.debtor_id
-            if action.at > now or subject in blocked:
-                kept.append(action)
-                continue
+    """Each claim's actions (a debtor's, for proceedings) in order, the claims side by side: a
+    request the services answer slowly holds up its own claim only."""
+    lanes: dict[str, list[Action]] = {}
+    for action in actions:
+        lanes.setdefault(action.invoice or action.debtor_id, []).append(action)
+    in_flight = asyncio.Semaphore(IN_FLIGHT)
+    tasks = [
+        asyncio.create_task(_lane(player, lane, clock, outcome, in_flight))
+        for lane in lanes.values()
+    ]
+    try:
+        while True:
+            alive()
+            for task in tasks:
+                if task.done():
+                    task.result()  # a bug in a lane: its error, not a demo that hangs
+            progress(outcome.tally.line(clock.now()))
+            if all(task.done() for task in tasks) and clock.now() >= end:
+                return
+            await asyncio.sleep(PROGRESS_S)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _lane(player, actions, clock, outcome, in_flight) -> None:
+    for action in actions:
+        await _until(clock, action.at)
+        first_try = time.monotonic()
+        while True:
             try:
-                await player.act(action)
+                async with in_flight:
+                    await player.act(action)
                 outcome.done += 1
+                break
             except (Later, httpx.TransportError) as exc:
-                started = first_try.setdefault(action.key, time.monotonic())
-                if time.monotonic() - started > RETRY_FOR_S:
+                if time.monotonic() - first_try > RETRY_FOR_S:
                     outcome.refused.append((action, f"still not taken: {exc}"))
-                else:
-                    kept.append(action)
-                    blocked.add(subject)
+                    break
+                await asyncio.sleep(RETRY_S)
             except Refused as exc:
                 outcome.refused.append((action, str(exc)))
-        pending = kept
-        if time.monotonic() - shown >= PROGRESS_S:
-            progress(outcome.tally.line(now))
-            shown = time.monotonic()
-        await asyncio.sleep(TICK_S)
+                break
+
+
+async def _until(clock: Clock, moment: datetime) -> None:
+    """Sleep until the moved ``clock`` reaches ``moment``; a clock that does not move (a
+    replay at a frozen time) is there already."""
+    speed = getattr(clock, "speed", None)
+    if speed:
+        # Moved time runs linearly: one sleep gets there.
+        await asyncio.sleep(max(0.0, (moment - clock.now()).total_seconds() / speed))
 
 
 def kpi_table(kpis: dict[str, Any], aged: dict[str, Any]) -> list[str]:
