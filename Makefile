@@ -7,6 +7,8 @@ STATE := $(or $(AMIABLE_STATE_DIR),$(CURDIR)/.amiable)
 UV := $(shell command -v uv 2>/dev/null || echo $(STATE)/tools/bin/uv)
 RUN := $(UV) run --frozen
 PYTEST := $(RUN) pytest
+# `make test` runs test files on this many processes (pytest-xdist); the stack is shared.
+TEST_WORKERS ?= 2
 
 .PHONY: help run test unit integration contract e2e lint fmt schemas bench stack-up stack-down clean
 
@@ -26,7 +28,7 @@ run: .venv/.synced
 	$(RUN) amiable run
 
 test: .venv/.synced lint
-	$(PYTEST)
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile
 
 # unit: every test that needs no Kafka and no PostgreSQL (the contract tests among them); a test
 # that needs the stack carries the integration or e2e marker (conftest.py refuses one that doesn't).

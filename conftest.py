@@ -51,6 +51,47 @@ def pytest_collection_modifyitems(config, items) -> None:
         )
 
 
+#: The stack this run's xdist controller started, to stop when the run ends.
+_STARTED_STACK = pytest.StashKey()
+
+
+def _parallel_controller(config: pytest.Config) -> bool:
+    """True in the process that hands tests to pytest-xdist workers (``make test``: ``-n``)."""
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist the controller brings the stack up once, before the workers start,
+    and hands it to them through the environment they inherit: two workers each starting (and
+    one stopping) the stack would race. Without ``-n`` the ``infra`` fixture does it, lazily."""
+    if not _parallel_controller(config) or (
+        os.environ.get("AMIABLE_KAFKA_BOOTSTRAP") and os.environ.get("AMIABLE_DATABASE_URL")
+    ):
+        return
+    from amiable_cli import stack
+
+    stack_config = stack.StackConfig.from_env()
+    before = stack.status(stack_config)
+    status = stack.up(stack_config)
+    if not (before.kafka_running or before.postgres_running):
+        config.stash[_STARTED_STACK] = stack_config
+    os.environ.update(
+        AMIABLE_KAFKA_BOOTSTRAP=status.bootstrap,
+        AMIABLE_DATABASE_URL=status.database_url,
+        AMIABLE_SMTP_HOST=stack_config.smtp_host,
+        AMIABLE_SMTP_PORT=str(stack_config.smtp_port),
+        AMIABLE_SMS_GATEWAY_URL=stack_config.sms_gateway_url,
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    stack_config = config.stash.get(_STARTED_STACK, None)
+    if stack_config is not None:
+        from amiable_cli import stack
+
+        stack.down(stack_config)
+
+
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infra]:
     bootstrap = os.environ.get("AMIABLE_KAFKA_BOOTSTRAP")
