@@ -13,7 +13,14 @@ from functools import cache
 
 from amiable_claims.api.models import ClaimIn
 from amiable_demo.generate import generate
-from amiable_demo.play import DEMO_COUNTRIES, demo_plan, instalments, moved_clock, schedule
+from amiable_demo.play import (
+    DEMO_COUNTRIES,
+    demo_plan,
+    instalments,
+    moved_clock,
+    run_name,
+    schedule,
+)
 from amiable_demo.tally import Tally
 from amiable_events.claims import ClaimRegistered, ClaimSettled
 from amiable_events.clock import AcceleratedClock, FrozenClock, clock_from_setting
@@ -108,17 +115,24 @@ def test_a_payment_that_settled_the_claim_pays_what_is_due_on_the_day():
     assert all(a.body["received_on"] == a.at.date().isoformat() for a in pays)
 
 
-def test_every_action_has_a_key_of_its_own():
+def test_every_action_has_a_key_of_its_own_and_another_demo_other_invoices_and_keys():
     keys = [a.key for a in actions()]
+    next_day = START + timedelta(days=1)
+    later = schedule(generate(demo_plan(claims=200, seed=1, start=next_day, months=6)))
+    reseeded = schedule(generate(demo_plan(claims=200, seed=3, start=START, months=6)))
 
     assert len(set(keys)) == len(keys)
     assert all(len(key) <= 255 for key in keys)
+    for other in (later, reseeded):
+        assert not {a.key for a in other} & set(keys)
+        invoices = {a.invoice for a in actions() if a.invoice}
+        assert not {a.invoice for a in other if a.invoice} & invoices
 
 
 def test_a_registration_is_a_request_the_claims_api_accepts_with_contacts_in_clear():
     history = generate(PLAN)
     registered = {
-        e.data.invoice_number: e.data
+        f"{e.data.invoice_number}-{run_name(PLAN)}": e.data
         for d in history.debtors
         for e in d.envelopes
         if isinstance(e.data, ClaimRegistered)
@@ -126,6 +140,7 @@ def test_a_registration_is_a_request_the_claims_api_accepts_with_contacts_in_cle
     for action in (a for a in actions() if a.kind == "register"):
         body = ClaimIn.model_validate(action.body)
         event = registered[action.invoice]
+        assert body.invoice_number == action.invoice
         assert (body.amount, body.currency) == (str(event.amount), event.currency)
         assert (body.issued_on, body.due_on) == (event.issued_on, event.due_on)
         (contact,) = body.debtor.contacts

@@ -96,7 +96,7 @@ def schedule(history: History) -> list[Action]:
     """Every debtor's actions, in the order they happen (ties: debtor, then recorded order)."""
     ranked = []
     for number, debtor in enumerate(history.debtors):
-        for position, action in enumerate(_debtor_actions(history.plan.seed, debtor)):
+        for position, action in enumerate(_debtor_actions(run_name(history.plan), debtor)):
             ranked.append((action.at, number, position, action))
     ranked.sort(key=lambda row: row[:3])
     return [row[3] for row in ranked]
@@ -113,7 +113,14 @@ def _commands(envelopes: tuple[Envelope, ...]) -> list[list[Envelope]]:
     return commands
 
 
-def _debtor_actions(seed: int, debtor) -> list[Action]:
+def run_name(plan: Plan) -> str:
+    """What sets one demo's invoices and keys apart from another's on the same tenant: its seed
+    and first day. The same demo started again (same seed, same ``--start``) replays its
+    requests; another is a portfolio of its own, never acting on an earlier demo's claims."""
+    return f"{plan.start:%Y%m%d}-S{plan.seed}"
+
+
+def _debtor_actions(run: str, debtor) -> list[Action]:
     invoices: dict[str, str] = {}
     plans: dict[str, int] = {}
     disputed: set[str] = set()
@@ -121,7 +128,7 @@ def _debtor_actions(seed: int, debtor) -> list[Action]:
     actions: list[Action] = []
 
     def act(first: Envelope, kind: str, invoice: str | None, /, **body: Any) -> None:
-        subject = invoice or debtor.debtor_id
+        subject = invoice or f"{run}-{debtor.debtor_id}"
         ordinal = done[(subject, kind)]
         done[(subject, kind)] += 1
         actions.append(
@@ -132,7 +139,7 @@ def _debtor_actions(seed: int, debtor) -> list[Action]:
                 debtor_id=debtor.debtor_id,
                 behaviour=debtor.behaviour,
                 invoice=invoice,
-                key=f"demo-{seed}-{subject}-{kind}-{ordinal}",
+                key=f"demo-{subject}-{kind}-{ordinal}",
                 body=body,
             )
         )
@@ -144,8 +151,9 @@ def _debtor_actions(seed: int, debtor) -> list[Action]:
         day = first.time.date().isoformat()
         match event:
             case ClaimRegistered():
-                invoices[first.subject] = event.invoice_number
-                act(first, "register", event.invoice_number, **claim_body(debtor.account, event))
+                invoice = f"{event.invoice_number}-{run}"
+                invoices[first.subject] = invoice
+                act(first, "register", invoice, **claim_body(debtor.account, event, invoice))
             case PaymentReceived() if first.subject in plans:
                 plans[first.subject] += 1
                 act(
@@ -198,12 +206,12 @@ def _debtor_actions(seed: int, debtor) -> list[Action]:
     return actions
 
 
-def claim_body(account: str, registered: ClaimRegistered) -> dict[str, Any]:
-    """The ``POST /v1/claims`` body of a generated claim: its debtor's contacts opened with the
-    demo key (the API takes them in clear and seals them itself)."""
+def claim_body(account: str, registered: ClaimRegistered, invoice: str) -> dict[str, Any]:
+    """The ``POST /v1/claims`` body of a generated claim, as invoice ``invoice``: its debtor's
+    contacts opened with the demo key (the API takes them in clear and seals them itself)."""
     debtor = registered.debtor
     return {
-        "invoice_number": registered.invoice_number,
+        "invoice_number": invoice,
         "amount": _text(registered.amount, registered.currency),
         "currency": registered.currency,
         "issued_on": registered.issued_on.isoformat(),
