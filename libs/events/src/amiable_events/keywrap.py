@@ -56,8 +56,7 @@ def decode_kek(text: str, setting: str = "AMIABLE_KEY_ENCRYPTION_KEY") -> bytes:
         kek = b""
     if len(kek) != KEK_BYTES:
         raise ValueError(
-            f"{setting} must be the base64 of {KEK_BYTES} random bytes "
-            "(openssl rand -base64 32)"
+            f"{setting} must be the base64 of {KEK_BYTES} random bytes (openssl rand -base64 32)"
         )
     return kek
 

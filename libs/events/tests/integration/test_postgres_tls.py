@@ -57,9 +57,7 @@ def tls_server() -> Iterator[TlsServer]:
         if os.geteuid() == 0:  # initdb and postgres refuse root
             for path in [folder, *folder.rglob("*")]:
                 shutil.chown(path, "postgres", "postgres")
-        _as_postgres(
-            pg_bin / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync"
-        )
+        _as_postgres(pg_bin / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync")
         # TLS only: a plain connection to this server is refused.
         (data / "pg_hba.conf").write_text(
             "hostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n"
@@ -177,9 +175,7 @@ def _pg_bin() -> Path | None:
 
 def _as_postgres(*command: object) -> None:
     prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    subprocess.run(
-        [*prefix, *map(str, command)], check=True, capture_output=True, timeout=30
-    )
+    subprocess.run([*prefix, *map(str, command)], check=True, capture_output=True, timeout=30)
 
 
 def _write_ca_and_server_certificate(folder: Path) -> Path:
