@@ -161,9 +161,13 @@ def run(
     speed: Annotated[
         float, typer.Option(help="moved seconds per real second (86400: a day a second)")
     ] = 86_400,
-    tenant: Annotated[str, typer.Option(help="the creditor the portfolio belongs to")] = (
-        "demo-creditor"
-    ),
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            help="the creditor the portfolio belongs to (default: demo-<first day>-s<seed>, a "
+            "tenant of its own, so that its KPIs are this demo's)"
+        ),
+    ] = None,
     no_start: Annotated[
         bool,
         typer.Option(
@@ -274,7 +278,9 @@ def _start_and_play(claims, seed, start, months, speed, tenant, endpoints) -> in
         supervise.stop(running, log=lambda message: typer.echo(message, err=True))
 
 
-def _play(claims, seed, start: date | None, months, tenant, endpoints, *, running) -> int:
+def _play(
+    claims, seed, start: date | None, months, tenant: str | None, endpoints, *, running
+) -> int:
     from amiable_cli import supervise
     from amiable_cli.demo_run import play, print_outcome
     from amiable_demo.generate import generate as generate_history
@@ -291,6 +297,7 @@ def _play(claims, seed, start: date | None, months, tenant, endpoints, *, runnin
     clock = clock_from_setting(settings.clock)
     # Not before the moved today: the services may have taken longer to start than allowed for.
     first_day = max(start or date.min, clock.now().date())
+    tenant = tenant or f"demo-{first_day:%Y%m%d}-s{seed}"
     plan = demo_plan(claims=claims, seed=seed, start=first_day, months=months, tenant=tenant)
     history = generate_history(plan)
     actions = schedule(history)
