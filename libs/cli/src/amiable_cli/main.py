@@ -67,6 +67,16 @@ ServiceArg = Annotated[str, typer.Argument(help="a declared service: claims, ...
 
 
 def _service(name: str):
+    """The service ``name``, importing only its own package when its entry point has its name:
+    a service process (and each one a test starts) need not import the other four."""
+    from importlib.metadata import entry_points
+
+    from amiable_events.service import ENTRY_POINT_GROUP, Service
+
+    for point in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        service = point.load()
+        if isinstance(service, Service) and service.name == name:
+            return service
     services = _declared()
     if name not in services:
         raise typer.BadParameter(f"unknown service {name!r}; known: {', '.join(services)}")
