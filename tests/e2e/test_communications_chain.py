@@ -35,13 +35,15 @@ PROFILE = {
 
 
 def claim_body(today, invoice: str, debtor: str, email: str) -> dict:
-    """Issued 31 days ago, due yesterday: the first overdue call is two business days away."""
+    """Issued 29 days ago, due tomorrow: the first overdue call is at least three moved days
+    away (a second of real time), so a registration slowed by a busy machine still comes before
+    it rather than having dunning skip it as already past."""
     return {
         "invoice_number": invoice,
         "amount": "2000.00",
         "currency": "EUR",
-        "issued_on": str(today - timedelta(days=31)),
-        "due_on": str(today - timedelta(days=1)),
+        "issued_on": str(today - timedelta(days=29)),
+        "due_on": str(today + timedelta(days=1)),
         "debtor": {
             "id": debtor,
             "legal_name": "Durand Industries SAS",

@@ -28,13 +28,15 @@ THREE_DAYS_A_SECOND = 259200
 
 
 def claim_body(today, invoice: str, debtor: str) -> dict:
-    """Issued 31 days ago, due yesterday: the first overdue call is two business days away."""
+    """Issued 29 days ago, due tomorrow: the first overdue call is at least three moved days
+    away (a second of real time), so a registration slowed by a busy machine still comes before
+    it rather than having dunning skip it as already past."""
     return {
         "invoice_number": invoice,
         "amount": "2000.00",
         "currency": "EUR",
-        "issued_on": str(today - timedelta(days=31)),
-        "due_on": str(today - timedelta(days=1)),
+        "issued_on": str(today - timedelta(days=29)),
+        "due_on": str(today + timedelta(days=1)),
         "debtor": {
             "id": debtor,
             "legal_name": "Durand Industries SAS",
@@ -97,12 +99,10 @@ async def test_a_claim_runs_its_track_pauses_resumes_and_stops_on_an_accelerated
         started = await plan_of(chased, lambda p: p["status"] == "active")
         assert started["track"] == "standard_b2b" and started["policy_version"] == "2026.12-1"
 
-        # kill -9 mid-track, then restart: the timers are durable rows
         await plan_of(chased, lambda p: "email_reminder" in done(p))
-        dunning.kill()
-        dunning.start().wait_ready()
 
-        # the dispute on the other claim pauses it, its rejection resumes it
+        # the dispute on the other claim pauses it (before the restart: a slow restart on a busy
+        # machine must not let its whole track run out), its rejection resumes it
         first = await plan_of(disputed, lambda p: done(p))
         dispute_id = uuid.uuid4()
         opened_at = dunning.now()
@@ -122,6 +122,11 @@ async def test_a_claim_runs_its_track_pauses_resumes_and_stops_on_an_accelerated
         paused = await plan_of(disputed, lambda p: p["status"] == "paused")
         assert paused["pause"]["reason"] == "dispute_opened"
         assert done(paused)[: len(done(first))] == done(first)
+
+        # kill -9 mid-track, then restart: the timers are durable rows
+        dunning.kill()
+        dunning.start().wait_ready()
+        assert (await plan_of(disputed, lambda p: True))["status"] == "paused"
         resolved_at = dunning.now()
         resolved = DisputeResolved(
             claim_id=disputed,
