@@ -126,3 +126,15 @@ def test_the_kpi_table_prints_the_route_s_figures_per_currency():
     assert lines[0] == "KPIs 2031-03-03 to 2031-09-02 (GET /v1/portfolio/kpis)"
     assert lines[2].split() == ["EUR", "153", "106", "10", "71.5%", "53.5426", "6.5%", "-"]
     assert lines[4] == "EUR      current 100.00 (2)  1-30 20.00 (1)  total 120.00"
+
+
+def test_demo_alone_is_demo_run_with_its_defaults(monkeypatch):
+    from amiable_cli import demo
+
+    played = []
+    monkeypatch.setattr(demo, "run", lambda **options: played.append(options))
+
+    result = runner.invoke(main.app, ["demo"])
+
+    assert result.exit_code == 0, result.output
+    assert played == [{}]

@@ -18,7 +18,8 @@ from typing import Annotated
 import typer
 
 demo_app = typer.Typer(
-    no_args_is_help=True, help="Demo data: seeded claim histories, and a portfolio played live."
+    help="Demo data: seeded claim histories, and a portfolio played live (`amiable demo` alone "
+    "is `amiable demo run` with its defaults)."
 )
 #: Real seconds the services usually take to start: the clock is set before they start so that
 #: the moved time reaches the demo's first day about when they are ready (later, the history
@@ -143,6 +144,13 @@ def _chunks(envelopes, size: int):
             last += 1
         yield envelopes[first:last]
         first = last
+
+
+@demo_app.callback(invoke_without_command=True)
+def demo(ctx: typer.Context) -> None:
+    """`amiable demo` plays the default portfolio, as `amiable demo run` does."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(run)
 
 
 @demo_app.command("run")
