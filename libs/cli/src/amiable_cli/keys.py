@@ -90,21 +90,14 @@ async def _replay_erasures(settings, since: datetime | None):
 async def _erasures(settings, since: datetime | None) -> dict[str, datetime]:
     """Each debtor account erased on the log (the erasure events' keys), and when: the record's
     append time, the wall clock's whatever clock the service ran on."""
-    from aiokafka import AIOKafkaConsumer
 
     from amiable_events.claims import DebtorPersonalDataErased
-    from amiable_events.kafka import client_security
+    from amiable_events.kafka import client_security, log_reader
     from amiable_events.projection import topic_partitions
 
     erasure = DebtorPersonalDataErased.type.encode()
 
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=None,
-        isolation_level="read_committed",
-        enable_auto_commit=False,
-        **client_security(settings),
-    )
+    consumer = log_reader(settings.kafka_bootstrap, client_security(settings))
     await consumer.start()
     erased: dict[str, datetime] = {}
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
 from aiokafka.helpers import create_ssl_context
 
 from amiable_events.settings import KafkaClientSettings
@@ -51,3 +52,17 @@ def client_security(settings: KafkaClientSettings) -> dict[str, Any]:
             "does not use TLS (SSL or SASL_SSL does)"
         )
     return options
+
+
+def log_reader(bootstrap: str, security: dict[str, Any], **options: Any) -> AIOKafkaConsumer:
+    """A consumer of the log outside any consumer group, for reads that assign partitions
+    themselves (rebuild, tail, a backtest, the erasure replay): committed records only, and no
+    offsets committed on anyone's behalf. ``security`` is :func:`client_security`'s answer."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        **security,
+        **options,
+    )

@@ -58,6 +58,7 @@ from amiable_events.claims import DebtorPersonalDataErased
 from amiable_events.db import Bulk, raw
 from amiable_events.envelope import DecodeError, Envelope, decode
 from amiable_events.errors import Parked
+from amiable_events.kafka import log_reader
 from amiable_events.metrics import DEAD_LETTERS, PARKED_ACCOUNTS, count_applied, set_lag
 from amiable_events.outages import outage
 from amiable_events.reactions import Batch as ReactionBatch
@@ -1446,15 +1447,12 @@ async def _rebuild(
         projector, engine, registry, schema=f"{live_schema}_rebuild", durable=False
     )
     await fresh.create(fresh=True, index_later=True)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        isolation_level="read_committed",
-        enable_auto_commit=False,
+    consumer = log_reader(
+        bootstrap,
+        kafka_options,
         max_poll_records=max_records,
         fetch_max_bytes=64 * 1024 * 1024,
         max_partition_fetch_bytes=8 * 1024 * 1024,
-        **kafka_options,
     )
     started = time.perf_counter()
     events = 0

@@ -224,21 +224,14 @@ async def read_log(
     """Every event of ``topic`` from offset 0 to the end offsets when it starts, in partition
     order (one debtor account's events are in one partition). Records that do not decode are
     skipped: the live consumers dead-lettered them."""
-    from aiokafka import AIOKafkaConsumer
 
     from amiable_events.catalog import REGISTRY
     from amiable_events.envelope import DecodeError, decode
+    from amiable_events.kafka import log_reader
     from amiable_events.projection import topic_partitions
 
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        isolation_level="read_committed",
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-        # TLS and SASL: amiable_events.kafka.client_security.
-        **(kafka_options or {}),
-    )
+    # TLS and SASL: amiable_events.kafka.client_security.
+    consumer = log_reader(bootstrap, kafka_options or {}, max_partition_fetch_bytes=4 * 1024 * 1024)
     await consumer.start()
     try:
         partitions = await topic_partitions(consumer, topic)
