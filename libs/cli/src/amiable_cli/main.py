@@ -138,11 +138,12 @@ def serve(service: ServiceArg, port: int | None = None) -> None:
     """Run one service in the foreground."""
     import uvicorn
 
+    from amiable_events.logs import install_logging
     from amiable_events.service import build_app
 
     declared = _service(service)
     settings = declared.settings()
-    uvicorn.run(
+    config = uvicorn.Config(
         build_app(declared, settings),
         host=settings.host,
         port=port or declared.port_of(settings),
@@ -151,6 +152,10 @@ def serve(service: ServiceArg, port: int | None = None) -> None:
         log_level="info",
         access_log=False,
     )
+    # uvicorn sets up its loggers when configured and logs its first lines before the app's
+    # lifespan runs: formatted now, every line the process writes is one of ours.
+    install_logging(f"amiable-{declared.name}")
+    uvicorn.Server(config).run()
 
 
 @app.command()
@@ -269,18 +274,11 @@ def events_tail(
 
 async def _tail(settings, from_beginning: bool, follow: bool, limit: int) -> None:
     import orjson
-    from aiokafka import AIOKafkaConsumer
 
-    from amiable_events.kafka import client_security
+    from amiable_events.kafka import client_security, log_reader
     from amiable_events.projection import topic_partitions
 
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=None,
-        isolation_level="read_committed",
-        enable_auto_commit=False,
-        **client_security(settings),
-    )
+    consumer = log_reader(settings.kafka_bootstrap, client_security(settings))
     await consumer.start()
     shown = 0
     try:
