@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -176,10 +177,28 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def free_port() -> int:
+#: Ports handed to servers the tests start: below Linux's ephemeral range (32768 up), so that no
+#: outgoing connection of another process takes one as its local port before the server binds it.
+SERVER_PORTS = range(20_000, 32_000)
+_pick = random.SystemRandom()  # not the seedable module state: two xdist workers must differ
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port() -> int:
+    """A free port whose next one is free too (a Kafka the tests start listens on both)."""
+    for _ in range(500):
+        port = _pick.randrange(SERVER_PORTS.start, SERVER_PORTS.stop - 1)
+        if _bindable(port) and _bindable(port + 1):
+            return port
+    raise RuntimeError(f"no two free ports in a row in {SERVER_PORTS}")
 
 
 def token(tenant: str, *scopes: str) -> str:

@@ -15,12 +15,7 @@ from typer.testing import CliRunner
 
 from amiable_cli import sinks, stack
 from amiable_cli.main import app
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support import free_port
 
 
 def listening(port: int) -> bool:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import sys
 
 import pytest
 
 from amiable_cli import supervise
+from tests.support import free_port
 
 #: A stand-in service: answers 200 on every GET; argv: name port [exit-after-seconds] [ignore-term]
 FAKE = r"""
@@ -29,12 +29,6 @@ if exit_after:
     threading.Timer(exit_after, lambda: os._exit(3)).start()
 server.serve_forever()
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
