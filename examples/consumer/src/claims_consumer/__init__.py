@@ -1,0 +1,1 @@
+"""A starter consumer of amiable's claim event log."""
