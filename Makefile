@@ -10,10 +10,10 @@ PYTEST := $(RUN) pytest
 # `make test` runs test files on this many processes (pytest-xdist); the stack is shared.
 TEST_WORKERS ?= 2
 
-.PHONY: help run test unit integration contract e2e lint fmt schemas bench stack-up stack-down clean
+.PHONY: help run test unit integration contract e2e lint fmt schemas docs clients bench stack-up stack-down clean
 
 help:
-	@echo "make run | test | unit | integration | contract | e2e | lint | fmt | schemas | bench | stack-up | stack-down | clean"
+	@echo "make run | test | unit | integration | contract | e2e | lint | fmt | schemas | docs | clients | bench | stack-up | stack-down | clean"
 
 $(UV):
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "amiable needs Python 3.11 or newer: install python3.11"; exit 1; }
@@ -57,6 +57,14 @@ fmt: .venv/.synced
 schemas: .venv/.synced
 	$(RUN) python -m amiable_events.schemas write
 
+# docs: the event catalog (a page per event type, the flow between the services) in build/docs
+docs: .venv/.synced
+	$(RUN) amiable docs --out build/docs
+
+# clients: a typed Python client per service, generated from its OpenAPI document, in build/clients
+clients: .venv/.synced
+	$(RUN) amiable clients --out build/clients
+
 bench: .venv/.synced
 	$(RUN) python -m bench
 
@@ -68,4 +76,4 @@ stack-down: .venv/.synced
 
 clean:
 	-$(RUN) amiable stack down
-	rm -rf $(STATE) .venv .pytest_cache .ruff_cache
+	rm -rf $(STATE) .venv .pytest_cache .ruff_cache build
