@@ -574,7 +574,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         for name in changed:
             print(f"wrote {args.out_dir / name}")
-        if not changed:
+        if changed:
+            print("record each change in CHANGELOG.md, section Events: a line naming its ce_type")
+        else:
             print(f"{args.out_dir}: up to date")
         return 0
     drift = check(args.out_dir)
