@@ -1,15 +1,20 @@
-"""A consumer may only read what producers guarantee: its declared inputs vs the schemas."""
+"""A consumer may only read what producers guarantee: its declared inputs vs the schemas; and
+its declaration names every type its code reacts to or follows."""
 
 from __future__ import annotations
 
 import json
+from importlib import import_module
 from typing import Any
 
 import pytest
 
+from amiable_disputes.domain.evolve import FOLLOWS
+from amiable_dunning.domain.evolve import SEGMENT_EVENTS
+from amiable_events import ledger
 from amiable_events.catalog import REGISTRY
+from amiable_events.consumers import CLAIM_REGISTERED, CONSUMERS, Reads
 from amiable_events.schemas import SCHEMAS_DIR
-from tests.contract.consumers import CLAIM_REGISTERED, CONSUMERS, Reads
 
 pytestmark = pytest.mark.contract
 
@@ -102,3 +107,39 @@ def test_reading_a_field_no_producer_guarantees_is_caught():
         "debtor.contacts[].email: read as required but the schema does not require it",
         "debtor.contacts[].fax: not in the schema",
     ]
+
+
+SERVICES = ("claims", "risk", "dunning", "communications", "disputes")
+
+
+def _reacted_to(service: str) -> set[str]:
+    """The types in the service's ``Reactions.table``, as its declaration wires them."""
+    declared = import_module(f"amiable_{service}.main").SERVICE
+    # dev: its defaults (policy, scorecard, figures) with no secret to provide.
+    reactions = declared.reactions(declared.settings(env="dev"))
+    return {model.type for model in reactions.table}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_types_a_service_reacts_to_are_the_ones_declared_as_reactions(service):
+    reacted = _reacted_to(service)
+    declared = {ce_type for ce_type, reads in CONSUMERS[service].items() if reads.reacts}
+
+    assert reacted, f"{service} reacts to nothing: its reactions were not found"
+    assert reacted - declared == set(), f"{service} reacts to types it does not declare"
+    assert declared - reacted == set(), f"{service} declares reactions its table lacks"
+
+
+#: The types a service's fold follows, from the sets its code keeps them in
+FOLLOWED = [
+    pytest.param("disputes", FOLLOWS, id="disputes:FOLLOWS"),
+    pytest.param("dunning", ledger.FOLDED | set(SEGMENT_EVENTS), id="dunning:ledger+segments"),
+    pytest.param("communications", ledger.FOLDED, id="communications:ledger"),
+]
+
+
+@pytest.mark.parametrize(("service", "followed"), FOLLOWED)
+def test_every_type_a_service_follows_is_declared(service, followed):
+    missing = {model.type for model in followed} - set(CONSUMERS[service])
+
+    assert not missing, f"{service} follows types it does not declare: {sorted(missing)}"
