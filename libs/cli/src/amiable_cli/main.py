@@ -259,6 +259,19 @@ def unpark(
         raise typer.Exit(1)
 
 
+@app.command()
+def docs(
+    out: Annotated[Path, typer.Option(help="where the catalog goes")] = Path("build/docs"),
+) -> None:
+    """Build the event catalog into OUT: a page per event type, the flow between the services,
+    the schemas (static HTML; see docs/catalog.md)."""
+    from amiable_cli.catalog import build
+
+    written = build(out)
+    pages = sum(1 for path in written if path.suffix == ".html")
+    typer.echo(f"{pages} pages, {len(written)} files in {out}; open {out / 'index.html'}")
+
+
 @events_app.command("tail")
 def events_tail(
     from_beginning: Annotated[bool, typer.Option(help="start at offset 0")] = False,
@@ -392,6 +405,27 @@ def import_claims(
     if report:
         report.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
         typer.echo(f"every row's result: {report}")
+
+
+@app.command()
+def clients(
+    out: Annotated[Path, typer.Option(help="where the documents and the clients go")] = Path(
+        "build/clients"
+    ),
+) -> None:
+    """Write each service's OpenAPI document to OUT/openapi/ and generate a typed Python client
+    from it, OUT/amiable-<service>-client (pip-installable; see docs/clients.md)."""
+    from amiable_cli.clients import generate
+
+    try:
+        made = generate(_declared(), out)
+    except (FileNotFoundError, RuntimeError) as problem:  # no generator, or it failed
+        typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from None
+    for client in made:
+        typer.echo(f"{client.service:<15}{client.project}  (import {client.package})")
+        if client.warnings:
+            typer.echo("  " + client.warnings.replace("\n", "\n  "), err=True)
 
 
 @app.command()

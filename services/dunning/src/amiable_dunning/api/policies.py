@@ -89,7 +89,9 @@ class SimulateIn(_In):
     claims_listed: int = Field(100, ge=0, le=20_000, description="How many claims to detail")
 
 
-class StepOut(BaseModel):
+# Not named StepOut: models.StepOut (a planned step) has that name, and two schemas of one name
+# collide in a client generated from the OpenAPI document.
+class SimulatedStepOut(BaseModel):
     key: str
     action: str
     stage: str
@@ -103,7 +105,7 @@ class RunOut(BaseModel):
     contacts: int
     reminders: int
     days_to_first_contact: int | None
-    steps: list[StepOut]
+    steps: list[SimulatedStepOut]
 
     @classmethod
     def of(cls, run: ClaimRun) -> RunOut:
@@ -113,7 +115,7 @@ class RunOut(BaseModel):
             reminders=run.reminders,
             days_to_first_contact=run.days_to_first_contact,
             steps=[
-                StepOut(
+                SimulatedStepOut(
                     key=s.key,
                     action=s.action,
                     stage=s.stage,
