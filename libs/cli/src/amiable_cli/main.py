@@ -259,6 +259,19 @@ def unpark(
         raise typer.Exit(1)
 
 
+@app.command()
+def docs(
+    out: Annotated[Path, typer.Option(help="where the catalog goes")] = Path("build/docs"),
+) -> None:
+    """Build the event catalog into OUT: a page per event type, the flow between the services,
+    the schemas (static HTML; see docs/catalog.md)."""
+    from amiable_cli.catalog import build
+
+    written = build(out)
+    pages = sum(1 for path in written if path.suffix == ".html")
+    typer.echo(f"{pages} pages, {len(written)} files in {out}; open {out / 'index.html'}")
+
+
 @events_app.command("tail")
 def events_tail(
     from_beginning: Annotated[bool, typer.Option(help="start at offset 0")] = False,
