@@ -207,9 +207,10 @@ def _script_safe(text: str) -> str:
 
 
 def first_sentence(docstring: str) -> str:
-    """The docstring's first sentence (its first paragraph when it has no full stop)."""
+    """The docstring's first sentence (its first paragraph when no full stop ends one)."""
     paragraph = " ".join(docstring.split("\n\n", 1)[0].split())
-    found = re.match(r"(.+?[.:;])(\s|$)", paragraph)
+    # a full stop before a capital or the end: "GDPR Art. 22" is not an end
+    found = re.match(r"(.+?\.)(?=\s+[A-Z]|$)", paragraph)
     return found.group(1) if found else paragraph
 
 
