@@ -254,15 +254,61 @@ CONSUMERS: dict[str, dict[str, Reads]] = {
         "amiable.communications.communication-failed.v1": Reads(
             required=("claim_id", "channel"), optional=("step",)
         ),
-        # domain/calls.py: a call's promise becomes a PromiseToPayRecorded (the reaction).
+        # The communications events about a claim: domain/timeline.py (the summaries; the
+        # sealed texts of FREE_TEXT opened for the reader), domain/calls.py (a call's promise
+        # becomes a PromiseToPayRecorded: the reaction), domain/evolve.py and domain/costs.py
+        # (a message's cost shared between its claims).
+        "amiable.communications.communication-queued.v1": Reads(
+            required=("claim_id", "template", "channel", "purpose", "tone", "claims"),
+            optional=("review_required",),
+        ),
+        "amiable.communications.communication-reviewed.v1": Reads(
+            required=("claim_id", "decision"), optional=("reason",)
+        ),
+        "amiable.communications.communication-deferred.v1": Reads(
+            required=("claim_id", "channel", "until", "rule")
+        ),
+        "amiable.communications.communication-suppressed.v1": Reads(
+            required=("claim_id", "reason"), optional=("step",)
+        ),
+        "amiable.communications.communication-released.v1": Reads(
+            required=("claim_id", "channel", "kind")
+        ),
+        "amiable.communications.communication-sent.v1": Reads(
+            required=(
+                "claim_id",
+                "claims",
+                "template",
+                "channel",
+                "language",
+                "tone",
+                "cost",
+                "cost.amount",
+                "cost.currency",
+            ),
+            optional=("registered", "step"),
+        ),
+        "amiable.communications.communication-delivered.v1": Reads(
+            required=("claim_id", "channel")
+        ),
+        "amiable.communications.tracking-recorded.v1": Reads(
+            required=("claim_id", "tracking_number"), optional=("carrier", "status")
+        ),
         "amiable.communications.call-outcome-recorded.v1": Reads(
             required=("claim_id", "outcome", "recorded_at"),
-            optional=("promise", "promise.amount", "promise.date"),
+            optional=(
+                "promise",
+                "promise.amount",
+                "promise.date",
+                "dispute",
+                "dispute.reason",
+                "dispute.amount",
+                "notes",
+            ),
             reacts=True,
         ),
-        # domain/evolve.py and domain/costs.py: the message's cost shared between its claims.
-        "amiable.communications.communication-sent.v1": Reads(
-            required=("claim_id", "claims", "cost", "cost.amount", "cost.currency")
+        "amiable.communications.interaction-recorded.v1": Reads(
+            required=("claim_id", "kind", "summary"), optional=("channel",)
         ),
     },
     "risk": {
