@@ -285,6 +285,34 @@ def events_tail(
     asyncio.run(_tail(settings, from_beginning, follow, limit))
 
 
+@events_app.command("sample")
+def events_sample(
+    scenario: Annotated[str | None, typer.Option(help="the story (--list names them)")] = None,
+    out: Annotated[Path | None, typer.Option(help="write to this file, not stdout")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="print the scenarios' names")] = False,
+) -> None:
+    """Write a sample stream: one scenario's events as NDJSON, one structured-mode CloudEvent a
+    line, the same bytes on every run (consumers' test fixtures)."""
+    from amiable_demo import samples
+    from amiable_demo.ndjson import to_line
+
+    if list_:
+        typer.echo("\n".join(samples.SCENARIOS))
+        return
+    if scenario is None:
+        raise typer.BadParameter("give --scenario NAME or --list", param_hint="--scenario")
+    try:
+        envelopes = samples.scenario(scenario)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scenario") from exc
+    text = b"".join(to_line(envelope) + b"\n" for envelope in envelopes)
+    if out is None:
+        typer.echo(text.decode(), nl=False)
+    else:
+        out.write_bytes(text)
+        typer.echo(f"{len(envelopes)} events of {scenario} in {out}", err=True)
+
+
 async def _tail(settings, from_beginning: bool, follow: bool, limit: int) -> None:
     import orjson
 
