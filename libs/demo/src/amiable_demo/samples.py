@@ -124,8 +124,13 @@ FIGURES = Figures(late_fees=LateFeeRules.load(), governing_laws=GoverningLaws(de
 POLICY_ID, POLICY_VERSION, MAX_REMINDERS = "default", "2026.12-1", 3
 SCORECARD_VERSION = "2026.12-1"
 #: What one message costs (the communications service's defaults, EUR).
-COSTS = {"email": "0.02", "phone": "3.50", "letter": "1.45", "registered_letter": "6.95"}
-COSTS |= {"lawyer": "0"}
+COSTS = {
+    "email": "0.02",
+    "phone": "3.50",
+    "letter": "1.45",
+    "registered_letter": "6.95",
+    "lawyer": "0",
+}
 MESSAGE_ID_DOMAIN = "amiable.invalid"
 
 
@@ -346,7 +351,7 @@ class Story:
         return self._append(
             [
                 Envelope(
-                    id=first_id if n == 0 else caused_id(first_id, _source(event), steps[n]),
+                    id=first_id if n == 0 else caused_id(first_id, event.source, steps[n]),
                     subject=event.subject,
                     time=at,
                     tenant=TENANT,
@@ -363,13 +368,13 @@ class Story:
     def command(self, at, *events, subject, command: str, key: str, actor=CLERK):
         """A command with an Idempotency-Key: its first id is scoped to tenant, subject and
         command type (``CommandBus.execute``)."""
-        service = _source(events[0])
+        service = events[0].source
         first_id = keyed_id(TENANT, str(subject), command, key, service, "command")
         return self.request(at, *events, first_id=first_id, actor=actor)
 
     def react(self, trigger: Envelope, *events: Event) -> list[Envelope]:
         """A reaction's events (``reactions.caused_envelopes``), all of one service."""
-        service = _source(events[0])
+        service = events[0].source
         return self._append(
             [
                 trigger.caused(
@@ -385,7 +390,7 @@ class Story:
 
     def timer(self, timer_id: str, due_at: datetime, event: Event) -> Envelope:
         """The event a durable timer appends (``TimerRow.envelope``), correlated by its claim."""
-        service = _source(event)
+        service = event.source
         subject = event.subject
         event_id = timer_event_id(service, timer_id)
         try:
@@ -406,8 +411,11 @@ class Story:
 
     def sent(self, claim_id: UUID, at: datetime, *events: Event) -> list[Envelope]:
         """The sender's events, ids derived from the message (``sender.event_id``)."""
-        names = {CommunicationSent: "sent", CommunicationDelivered: "delivered"}
-        names |= {CommunicationFailed: "failed"}
+        names = {
+            CommunicationSent: "sent",
+            CommunicationDelivered: "delivered",
+            CommunicationFailed: "failed",
+        }
         return self._append(
             [
                 Envelope(
@@ -678,10 +686,6 @@ class Story:
             events.append(CommunicationDelivered(**ids, channel=channel, delivered_at=sent_at))
         self.sent(claim_id, sent_at, *events)
         return sent
-
-
-def _source(event: Event) -> str:
-    return event.source
 
 
 # --- the scenarios -------------------------------------------------------------------------------
