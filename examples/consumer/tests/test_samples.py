@@ -65,14 +65,17 @@ def test_an_unknown_type_is_counted_and_passed_over():
     assert after.summary().splitlines()[0] == before.summary().splitlines()[0]
 
 
-def test_a_new_version_of_a_type_is_passed_over_until_the_code_reads_it():
+def test_a_new_version_of_a_type_it_reads_is_flagged_not_applied(caplog):
     raw = lines("paid-on-time")
     settled = next(i for i, line in enumerate(raw) if "claim-settled.v1" in line)
     event = json.loads(raw[settled])
     event["type"] = "amiable.claims.claim-settled.v2"
     projection = project([*raw[:settled], json.dumps(event), *raw[settled + 1 :]])
-    assert projection.ignored["amiable.claims.claim-settled.v2"] == 1
+    assert projection.behind["amiable.claims.claim-settled.v2"] == 1
+    assert "amiable.claims.claim-settled.v2" not in projection.ignored
     assert len(projection.open_claims()["acme-industrie:C-20417"]) == 1
+    assert "BEHIND: newer versions of types this code reads" in projection.summary()
+    assert "amiable.claims.claim-settled.v2 is a newer version" in caplog.text
 
 
 def test_new_optional_fields_and_attributes_are_accepted():

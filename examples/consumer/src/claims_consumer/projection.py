@@ -3,11 +3,13 @@
 It reads only what it needs from each event, so a new optional field changes nothing, and it
 keeps the ids it has applied, so a record delivered twice (Kafka's at-least-once) is applied
 once. A type it does not know is counted and passed over: amiable adds event types, and an old
-consumer must keep running.
+consumer must keep running. A newer version of a type it reads is counted apart and logged:
+that one is a fact it cannot read yet.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,10 +28,14 @@ CLOSING = {
     "amiable.claims.claim-cancelled.v1": "cancelled",
     "amiable.claims.claim-rejected.v1": "rejected",
 }
-#: The types this projection reads. A new version (``...v2``) is another type: it is counted
-#: as ignored until the code reads it (amiable keeps emitting or upcasting the old one for a
-#: while; see docs/events.md, "Versions").
+#: The types this projection reads.
 HANDLED = {REGISTERED, PAYMENT, ADJUSTED, ESCALATED, *CLOSING}
+#: The same without the version: a ``...v2`` of one of them means this code is behind. amiable
+#: announces a new version 90 days before it emits it, and then emits only the new one, so
+#: passing it over silently would lose facts (docs/events.md, "Compatibility promise").
+_READ = {kind.rsplit(".", 1)[0] for kind in HANDLED}
+
+logger = logging.getLogger("claims_consumer")
 
 
 @dataclass
@@ -55,6 +61,8 @@ class Projection:
     accounts: dict[str, dict[str, OpenClaim]] = field(default_factory=dict)
     applied: set[str] = field(default_factory=set)
     ignored: Counter[str] = field(default_factory=Counter)
+    #: newer versions of types this code reads: alert on it, the code must learn them
+    behind: Counter[str] = field(default_factory=Counter)
     _account_of: dict[str, str] = field(default_factory=dict)
 
     def apply(self, event: BaseCloudEvent) -> bool:
@@ -65,7 +73,12 @@ class Projection:
         self.applied.add(event_id)
         kind = event.get_type()
         if kind not in HANDLED:
-            self.ignored[kind] += 1
+            if kind.rsplit(".", 1)[0] in _READ:
+                if not self.behind[kind]:
+                    logger.warning("%s is a newer version of a type this code reads", kind)
+                self.behind[kind] += 1
+            else:
+                self.ignored[kind] += 1
             return False
         data: dict[str, Any] = event.get_data() or {}
         if kind == REGISTERED:
@@ -113,4 +126,7 @@ class Projection:
                 )
         ignored = sum(self.ignored.values())
         lines.append(f"{len(self.applied)} events read, {ignored} of types passed over")
+        if self.behind:
+            newer = ", ".join(f"{kind} ({count})" for kind, count in sorted(self.behind.items()))
+            lines.append(f"BEHIND: newer versions of types this code reads: {newer}")
         return "\n".join(lines)
