@@ -70,6 +70,7 @@ class ParcelWeighedV2(Event):
 
 
 def upcast_parcel_v1_v2(data: dict) -> dict:
+    """Grams become kilograms as a decimal string; v1 never said which scale weighed it."""
     return {"weight_kg": f"{data['grams'] / 1000:.3f}", "scale": "unknown"}
 
 

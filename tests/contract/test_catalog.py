@@ -12,12 +12,14 @@ import pytest
 from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
-from amiable_cli.catalog import SERVICES, build
+from amiable_cli.catalog import SERVICES, build, versions
 from amiable_cli.main import app
 from amiable_events.catalog import REGISTRY
 from amiable_events.consumers import CONSUMERS
+from amiable_events.registry import Registry
 from amiable_events.schemas import SCHEMAS_DIR
 from tests.contract.test_producers import FORMATS
+from tests.factories import PARCEL_UPCASTER, ParcelWeighedV1, ParcelWeighedV2
 
 pytestmark = pytest.mark.contract
 
@@ -159,3 +161,19 @@ def test_amiable_docs_builds_the_catalog(tmp_path):
         SCHEMAS_DIR / "asyncapi.yaml"
     ).read_bytes()
     assert f"{len(REGISTRY.models) + 2} pages" in result.output
+
+
+def test_an_old_version_shows_the_type_and_the_function_that_upcast_it():
+    registry = Registry(models=[ParcelWeighedV1, ParcelWeighedV2], upcasters=[PARCEL_UPCASTER])
+
+    old, current = versions(ParcelWeighedV2.type, registry)
+
+    assert (old.ce_type, old.upcast_to) == (ParcelWeighedV1.type, ParcelWeighedV2.type)
+    assert old.upcaster == "tests.factories.upcast_parcel_v1_v2"
+    assert old.upcaster_doc.startswith("Grams become kilograms")
+    assert (current.ce_type, current.upcast_to, current.upcaster) == (
+        ParcelWeighedV2.type,
+        None,
+        None,
+    )
+    assert versions(ParcelWeighedV1.type, registry) == (old, current)

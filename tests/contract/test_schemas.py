@@ -88,7 +88,9 @@ def _variant(drop: tuple[str, ...] = (), **fields) -> type[Event]:
         for name, info in ClaimRegistered.model_fields.items()
         if name not in drop and name not in fields
     }
-    return create_model("ClaimRegistered", __base__=_SameType, **kept, **fields)
+    return create_model(
+        "ClaimRegistered", __base__=_SameType, __doc__=ClaimRegistered.__doc__, **kept, **fields
+    )
 
 
 def _breaks(model: type[Event]) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import json
 import pkgutil
 import re
@@ -168,4 +169,18 @@ async def test_generate_the_clients_and_use_the_claims_client(
     assert Decimal(after.interest_accrued) == interest
     assert Decimal(after.principal_outstanding) == (
         Decimal("4800.00") - (Decimal("1000.00") - Decimal("50.00") - interest)
+    )
+
+
+@pytest.mark.parametrize("doc", ["docs/clients.md", "README.md"])
+def test_the_docs_show_the_calls_this_test_makes(doc):
+    """The snippet other teams copy is the one run above, line for line (indentation aside)."""
+    source = inspect.getsource(register_pay_and_read)
+    calls = source[source.index("claim = register_claim") : source.index("return claim")]
+    wanted = [line.strip() for line in calls.splitlines() if line.strip()]
+    shown = [line.strip() for line in (ROOT / doc).read_text().splitlines() if line.strip()]
+    starts = [i for i, line in enumerate(shown) if line == wanted[0]]
+
+    assert any(shown[i : i + len(wanted)] == wanted for i in starts), (
+        f"{doc} no longer shows the calls of register_pay_and_read:\n" + "\n".join(wanted)
     )

@@ -39,6 +39,7 @@ from amiable_events.base import Event
 from amiable_events.catalog import CONTEXTS, REGISTRY
 from amiable_events.consumers import CONSUMERS, Reads
 from amiable_events.envelope import Envelope, encode
+from amiable_events.registry import Registry
 from amiable_events.schemas import ASYNCAPI_FILE, SCHEMAS_DIR
 
 TEMPLATES = Path(__file__).parent / "templates" / "catalog"
@@ -89,7 +90,7 @@ class EventType:
     payload: str  # pretty JSON
     payload_embedded: Markup  # compact JSON, safe inside <script>
     line: str  # structured mode, one NDJSON line
-    versions: tuple[tuple[str, str | None], ...]  # (ce_type, readers upcast it to)
+    versions: tuple[Version, ...]
     consumers: tuple[Consumer, ...]
 
     @property
@@ -241,14 +242,32 @@ def _about(subject: str) -> tuple[str, str, str]:
     return CLAIM_SUBJECT
 
 
-def versions(ce_type: str) -> tuple[tuple[str, str | None], ...]:
-    """Every registered version of the event of ``ce_type``, oldest first, each with the type
-    readers upcast it to (None for the current one)."""
+@dataclass(frozen=True)
+class Version:
+    ce_type: str
+    #: the next version readers upcast it to, by which function (None: the current version)
+    upcast_to: str | None = None
+    upcaster: str | None = None  # module.function
+    upcaster_doc: str = ""
+
+
+def versions(ce_type: str, registry: Registry = REGISTRY) -> tuple[Version, ...]:
+    """Every registered version of the event of ``ce_type``, oldest first, each with the
+    upcaster that reads it as the next one."""
     name = ce_type.rsplit(".v", 1)[0]
-    found = [t for t in REGISTRY.models if t.rsplit(".v", 1)[0] == name]
+    found = [t for t in registry.models if t.rsplit(".v", 1)[0] == name]
     found.sort(key=lambda t: int(t.rsplit(".v", 1)[1]))
+    upcasters = registry.upcasters
     return tuple(
-        (t, None if REGISTRY.current_type(t) == t else REGISTRY.current_type(t)) for t in found
+        Version(t)
+        if t not in upcasters
+        else Version(
+            t,
+            upcasters[t].to_type,
+            f"{upcasters[t].upcast.__module__}.{upcasters[t].upcast.__qualname__}",
+            inspect.getdoc(upcasters[t].upcast) or "",
+        )
+        for t in found
     )
 
 

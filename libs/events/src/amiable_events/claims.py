@@ -91,6 +91,11 @@ class LatePaymentTerms(BaseModel):
 
 
 class ClaimRegistered(Event):
+    """A creditor registered an unpaid invoice on a debtor company: the first event of every
+    claim, with the invoice and the debtor as known at registration (names of people, contacts
+    and the address sealed). The same command qualifies it: ``ClaimQualified`` or
+    ``ClaimRejected`` follows."""
+
     type: ClassVar[str] = "amiable.claims.claim-registered.v1"
     source: ClassVar[str] = "claims"
 
@@ -217,6 +222,10 @@ class PaymentPlanAgreed(Event):
 
 
 class InstallmentMissed(Event):
+    """An instalment of the claim's payment plan was not paid in full by its due date plus
+    the plan's grace days: the first miss, a warning. A second miss defaults the plan (``PaymentPlanDefaulted``). Appended
+    by claims' timer."""
+
     type: ClassVar[str] = "amiable.claims.installment-missed.v1"
     source: ClassVar[str] = "claims"
 
@@ -239,6 +248,10 @@ class PaymentPlanDefaulted(Event):
 
 
 class PromiseToPayRecorded(Event):
+    """The debtor promised to pay ``amount`` by ``promised_on`` (on a call, by email or on the
+    portal): dunning pauses the claim until the promise is kept or, ``grace_days`` after that
+    date, broken (``PromiseBroken``)."""
+
     type: ClassVar[str] = "amiable.claims.promise-to-pay-recorded.v1"
     source: ClassVar[str] = "claims"
 
@@ -252,6 +265,9 @@ class PromiseToPayRecorded(Event):
 
 
 class PromiseBroken(Event):
+    """The promised amount had not been received ``grace_days`` after ``promised_on``: chasing
+    resumes (dunning plans again, reason ``promise_broken``). Appended by claims' timer."""
+
     type: ClassVar[str] = "amiable.claims.promise-broken.v1"
     source: ClassVar[str] = "claims"
 
@@ -262,6 +278,9 @@ class PromiseBroken(Event):
 
 
 class ClaimWrittenOff(Event):
+    """The creditor stopped recovering the claim and booked what is still owed as a loss: the
+    claim is closed and chasing stops. ``reason`` is sealed text."""
+
     type: ClassVar[str] = "amiable.claims.claim-written-off.v1"
     source: ClassVar[str] = "claims"
 
@@ -314,6 +333,11 @@ class DebtAcknowledged(Event):
 
 
 class LimitationApproaching(Event):
+    """The claim becomes time-barred on ``prescription_date`` (five years for a French
+    commercial claim; the governing law's rule), ``days_left`` days after this warning: an
+    acknowledgement of the debt or proceedings must come before then. Appended by claims'
+    timer, once per prescription date."""
+
     type: ClassVar[str] = "amiable.claims.limitation-approaching.v1"
     source: ClassVar[str] = "claims"
 

@@ -114,6 +114,9 @@ class DisputeEscalatedToMediation(DisputeEvent):
 
 
 class DisputeCommented(DisputeEvent):
+    """A note added to an open dispute (``comment``, sealed: it may name a person); it changes
+    nothing else."""
+
     type: ClassVar[str] = "amiable.disputes.dispute-commented.v1"
     source: ClassVar[str] = "disputes"
 
@@ -157,6 +160,9 @@ class DisputeResolved(DisputeEvent):
 
 
 class DisputeWithdrawn(DisputeEvent):
+    """The debtor withdrew the dispute: it is closed without a decision, and dunning resumes
+    chasing what the dispute paused (reason ``dispute_withdrawn``)."""
+
     type: ClassVar[str] = "amiable.disputes.dispute-withdrawn.v1"
     source: ClassVar[str] = "disputes"
 

@@ -47,6 +47,11 @@ class Registry:
     def models(self) -> dict[str, type[Event]]:
         return dict(self._models)
 
+    @property
+    def upcasters(self) -> dict[str, Upcaster]:
+        """Each old ``ce_type`` and the upcaster that reads it as the next version."""
+        return dict(self._upcasters)
+
     def knows(self, ce_type: str) -> bool:
         return ce_type in self._models or ce_type in self._upcasters
 
