@@ -687,6 +687,36 @@ class Story:
         self.sent(claim_id, sent_at, *events)
         return sent
 
+    def first_call(
+        self, claim_id: UUID, step: ScheduledStep, invoice: str, outcome_at=None, notes=""
+    ) -> CommunicationSent:
+        """The track's first step: a call task for an agent; when ``outcome_at`` is given, the
+        agent reached the debtor and recorded ``notes``."""
+        task = self.message(
+            self.step_due(claim_id, step),
+            channel="phone",
+            template="call.first_overdue",
+            subject=f"Appel : facture {invoice} échue",
+            body=f"Appeler la comptabilité fournisseurs au sujet de la facture {invoice}.",
+        )
+        if outcome_at is not None:
+            self.command(
+                outcome_at,
+                CallOutcomeRecorded(
+                    claim_id=claim_id,
+                    communication_id=task.communication_id,
+                    outcome="reached",
+                    notes=self.seal(notes),
+                    agent=AGENT,
+                    recorded_at=outcome_at,
+                ),
+                subject=claim_id,
+                command="RecordCallOutcome",
+                key=f"call-{task.communication_id}",
+                actor=AGENT,
+            )
+        return task
+
 
 # --- the scenarios -------------------------------------------------------------------------------
 
@@ -743,28 +773,12 @@ def chased_then_paid() -> list[Envelope]:
         *(22, 2, "B", ("overdue_up_to_30_days", 10, "1"), ("new_customer", 8, "31")),
         ("no_payment_history", 4, "none"),
     )
-    call = story.step_due(claim_id, plan[0])
-    task = story.message(
-        call,
-        channel="phone",
-        template="call.first_overdue",
-        subject="Appel : facture FA-2026-0157 échue",
-        body="Appeler la comptabilité fournisseurs au sujet de la facture FA-2026-0157.",
-    )
-    story.command(
+    story.first_call(
+        claim_id,
+        plan[0],
+        "FA-2026-0157",
         paris(date(2026, 3, 6), 10, 20),
-        CallOutcomeRecorded(
-            claim_id=claim_id,
-            communication_id=task.communication_id,
-            outcome="reached",
-            notes=story.seal("Facture reçue, en attente de validation interne."),
-            agent=AGENT,
-            recorded_at=paris(date(2026, 3, 6), 10, 20),
-        ),
-        subject=claim_id,
-        command="RecordCallOutcome",
-        key=f"call-{task.communication_id}",
-        actor=AGENT,
+        "Facture reçue, en attente de validation interne.",
     )
     email = story.step_due(claim_id, plan[1])
     story.message(
@@ -815,14 +829,7 @@ def disputed_then_adjusted() -> list[Envelope]:
         *(22, 2, "B", ("overdue_up_to_30_days", 10, "1"), ("new_customer", 8, "31")),
         ("no_payment_history", 4, "none"),
     )
-    call = story.step_due(claim_id, steps[0])
-    story.message(
-        call,
-        channel="phone",
-        template="call.first_overdue",
-        subject="Appel : facture FA-2026-0188 échue",
-        body="Appeler la comptabilité fournisseurs au sujet de la facture FA-2026-0188.",
-    )
+    story.first_call(claim_id, steps[0], "FA-2026-0188")
     opened_at = paris(date(2026, 4, 7), 14, 10)
     key = "dispute-FA-2026-0188"
     dispute_id = keyed_id(TENANT, "dispute", str(claim_id), key)
@@ -948,28 +955,12 @@ def plan_defaulted_then_escalated() -> list[Envelope]:
         *(22, 2, "B", ("overdue_up_to_30_days", 10, "1"), ("new_customer", 8, "31")),
         ("no_payment_history", 4, "none"),
     )
-    call = story.step_due(claim_id, whole[0])
-    task = story.message(
-        call,
-        channel="phone",
-        template="call.first_overdue",
-        subject="Appel : facture FA-2026-0203 échue",
-        body="Appeler la comptabilité fournisseurs au sujet de la facture FA-2026-0203.",
-    )
-    story.command(
+    story.first_call(
+        claim_id,
+        whole[0],
+        "FA-2026-0203",
         paris(date(2026, 2, 6), 11, 5),
-        CallOutcomeRecorded(
-            claim_id=claim_id,
-            communication_id=task.communication_id,
-            outcome="reached",
-            notes=story.seal("Trésorerie tendue : demande un échéancier sur trois mois."),
-            agent=AGENT,
-            recorded_at=paris(date(2026, 2, 6), 11, 5),
-        ),
-        subject=claim_id,
-        command="RecordCallOutcome",
-        key=f"call-{task.communication_id}",
-        actor=AGENT,
+        "Trésorerie tendue : demande un échéancier sur trois mois.",
     )
     agreed_on = date(2026, 2, 10)
     agreed_at = paris(agreed_on, 11, 0)
