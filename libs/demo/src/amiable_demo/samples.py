@@ -535,6 +535,28 @@ class Story:
 
     # --- dunning -------------------------------------------------------------------------------
 
+    def qualified(
+        self, invoice: str, amount: str, issued_on: date, due_on: date, registered_at: datetime
+    ) -> tuple[UUID, Envelope]:
+        """A new customer's invoice registered and qualified: risk grades the debtor A (nothing
+        known yet) and dunning plans the standard track. The claim's id and its plan."""
+        claim_id, qualified = self.register(invoice, amount, issued_on, due_on, registered_at)
+        known = str((registered_at.date() - issued_on).days)
+        self.assessed(
+            qualified, 12, 1, "A", ("new_customer", 8, known), ("no_payment_history", 4, "none")
+        )
+        steps = standard_plan(due_on, qualified.time)
+        plan = self.plan(qualified, claim_id, steps, "claim_qualified", "standard_b2b")
+        return claim_id, plan
+
+    def overdue_review(self, day: date) -> Envelope:
+        """Risk's daily review the day after the invoice fell due, 30 days after issue."""
+        return self.reviewed(
+            day,
+            *(22, 2, "B", ("overdue_up_to_30_days", 10, "1"), ("new_customer", 8, "31")),
+            ("no_payment_history", 4, "none"),
+        )
+
     def plan(self, trigger: Envelope, claim_id: UUID, steps, reason: str, track: str, event=None):
         revision = self.revisions[claim_id] + 1
         self.revisions[claim_id] = revision
@@ -725,22 +747,12 @@ def paid_on_time() -> list[Envelope]:
     """A claim registered a day after its invoice, paid two days before it falls due: dunning
     planned its steps and stops them unsent; nothing is ever sent."""
     story = Story("C-20417", "Tournier Mécanique SAS", "552081317", "Hélène Tournier", "Lyon")
-    claim_id, qualified = story.register(
+    claim_id, _ = story.qualified(
         "FA-2026-0142",
         "2400.00",
         date(2026, 3, 2),
         date(2026, 4, 1),
         paris(date(2026, 3, 3), 10, 15),
-    )
-    story.assessed(
-        qualified, 12, 1, "A", ("new_customer", 8, "1"), ("no_payment_history", 4, "none")
-    )
-    story.plan(
-        qualified,
-        claim_id,
-        standard_plan(date(2026, 4, 1), qualified.time),
-        "claim_qualified",
-        "standard_b2b",
     )
     _, settled = story.pay(
         claim_id,
@@ -760,27 +772,19 @@ def chased_then_paid() -> list[Envelope]:
     fixed fee); dunning stops, communications thanks the debtor."""
     story = Story("C-20533", "Garnier Logistique SARL", "432766954", "Marc Garnier", "Lyon")
     due_on = date(2026, 3, 4)
-    claim_id, qualified = story.register(
+    claim_id, plan = story.qualified(
         "FA-2026-0157", "3180.00", date(2026, 2, 2), due_on, paris(date(2026, 2, 3), 9, 40)
     )
-    story.assessed(
-        qualified, 12, 1, "A", ("new_customer", 8, "1"), ("no_payment_history", 4, "none")
-    )
-    plan = standard_plan(due_on, qualified.time)
-    story.plan(qualified, claim_id, plan, "claim_qualified", "standard_b2b")
-    story.reviewed(
-        date(2026, 3, 5),
-        *(22, 2, "B", ("overdue_up_to_30_days", 10, "1"), ("new_customer", 8, "31")),
-        ("no_payment_history", 4, "none"),
-    )
+    steps = plan.data.steps
+    story.overdue_review(date(2026, 3, 5))
     story.first_call(
         claim_id,
-        plan[0],
+        steps[0],
         "FA-2026-0157",
         paris(date(2026, 3, 6), 10, 20),
         "Facture reçue, en attente de validation interne.",
     )
-    email = story.step_due(claim_id, plan[1])
+    email = story.step_due(claim_id, steps[1])
     story.message(
         email,
         channel="email",
@@ -810,25 +814,11 @@ def disputed_then_adjusted() -> list[Envelope]:
     after the dispute), dunning resumes on what is left."""
     story = Story("C-20688", "Besson Emballages SA", "381920443", "Julie Besson", "Lyon")
     due_on = date(2026, 4, 1)
-    claim_id, qualified = story.register(
+    claim_id, plan = story.qualified(
         "FA-2026-0188", "4800.00", date(2026, 3, 2), due_on, paris(date(2026, 3, 2), 16, 5)
     )
-    story.assessed(
-        qualified, 12, 1, "A", ("new_customer", 8, "0"), ("no_payment_history", 4, "none")
-    )
-    plan = story.plan(
-        qualified,
-        claim_id,
-        standard_plan(due_on, qualified.time),
-        "claim_qualified",
-        "standard_b2b",
-    )
     steps = plan.data.steps
-    story.reviewed(
-        date(2026, 4, 2),
-        *(22, 2, "B", ("overdue_up_to_30_days", 10, "1"), ("new_customer", 8, "31")),
-        ("no_payment_history", 4, "none"),
-    )
+    story.overdue_review(date(2026, 4, 2))
     story.first_call(claim_id, steps[0], "FA-2026-0188")
     opened_at = paris(date(2026, 4, 7), 14, 10)
     key = "dispute-FA-2026-0188"
@@ -942,19 +932,11 @@ def plan_defaulted_then_escalated() -> list[Envelope]:
     handoff: the claim is escalated."""
     story = Story("C-20791", "Roux Menuiserie SAS", "414520087", "Paul Roux", "Villeurbanne")
     due_on = date(2026, 2, 4)
-    claim_id, qualified = story.register(
+    claim_id, plan = story.qualified(
         "FA-2026-0203", "6000.00", date(2026, 1, 5), due_on, paris(date(2026, 1, 6), 10, 0)
     )
-    story.assessed(
-        qualified, 12, 1, "A", ("new_customer", 8, "1"), ("no_payment_history", 4, "none")
-    )
-    whole = standard_plan(due_on, qualified.time)
-    story.plan(qualified, claim_id, whole, "claim_qualified", "standard_b2b")
-    story.reviewed(
-        date(2026, 2, 5),
-        *(22, 2, "B", ("overdue_up_to_30_days", 10, "1"), ("new_customer", 8, "31")),
-        ("no_payment_history", 4, "none"),
-    )
+    whole = plan.data.steps
+    story.overdue_review(date(2026, 2, 5))
     story.first_call(
         claim_id,
         whole[0],
@@ -1112,18 +1094,8 @@ def debtor_erased() -> list[Envelope]:
     ``[erased]`` from then on, the events themselves stay."""
     story = Story("C-20852", "Lambert Transports SARL", "480122375", "Sophie Lambert", "Lyon")
     due_on = date(2026, 4, 15)
-    claim_id, qualified = story.register(
+    claim_id, _ = story.qualified(
         "FA-2026-0231", "1250.00", date(2026, 3, 16), due_on, paris(date(2026, 3, 16), 17, 20)
-    )
-    story.assessed(
-        qualified, 12, 1, "A", ("new_customer", 8, "0"), ("no_payment_history", 4, "none")
-    )
-    story.plan(
-        qualified,
-        claim_id,
-        standard_plan(due_on, qualified.time),
-        "claim_qualified",
-        "standard_b2b",
     )
     amended_at = paris(date(2026, 3, 24), 11, 45)
     contact = Contact(
