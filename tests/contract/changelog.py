@@ -42,7 +42,9 @@ def unrecorded(root: Path) -> list[str]:
         return [f"{CHANGELOG} is missing: it records every change to {SCHEMAS}"]
     problems = []
     for commit in git("rev-list", "--reverse", f"{started[-1]}..HEAD", "--", SCHEMAS).split():
-        changed = git("diff", "--name-only", "--diff-filter=AM", f"{commit}^", commit, "--", SCHEMAS)
+        changed = git(
+            "diff", "--name-only", "--diff-filter=AM", f"{commit}^", commit, "--", SCHEMAS
+        )
         added = git("diff", "-U0", f"{commit}^", commit, "--", CHANGELOG)
         section = events_section(git("show", f"{commit}:{CHANGELOG}"))
         problems += _missing(f"commit {commit[:10]}", changed.split(), added, section)
@@ -70,7 +72,5 @@ def _missing(where: str, paths: list[str], diff: str, section: list[str]) -> lis
         if ce_type not in text
     ]
     if ASYNCAPI in names and not types and not any(line.strip() for line in added):
-        problems.append(
-            f"{where} changes {ASYNCAPI} without a line in {CHANGELOG}, section Events"
-        )
+        problems.append(f"{where} changes {ASYNCAPI} without a line in {CHANGELOG}, section Events")
     return problems

@@ -223,8 +223,8 @@ class PaymentPlanAgreed(Event):
 
 class InstallmentMissed(Event):
     """An instalment of the claim's payment plan was not paid in full by its due date plus
-    the plan's grace days: the first miss, a warning. A second miss defaults the plan (``PaymentPlanDefaulted``). Appended
-    by claims' timer."""
+    the plan's grace days: the first miss, a warning. A second miss defaults the plan
+    (``PaymentPlanDefaulted``). Appended by claims' timer."""
 
     type: ClassVar[str] = "amiable.claims.installment-missed.v1"
     source: ClassVar[str] = "claims"
