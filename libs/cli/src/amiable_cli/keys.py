@@ -59,8 +59,11 @@ async def _rewrap(settings, batch: int):
 @keys_app.command("replay-erasures")
 def replay_erasures(
     since: Annotated[
-        datetime | None,
-        typer.Option(help="read the log from this time on (the restored backup's); default: all"),
+        str | None,
+        typer.Option(
+            help="read the log from this time on (the restored backup's), ISO 8601, UTC "
+            "unless it has an offset; default: all"
+        ),
     ] = None,
 ) -> None:
     """After a restore of the key store from a backup: shred again the keys of the debtors
@@ -69,10 +72,24 @@ def replay_erasures(
     from amiable_events.settings import ServiceSettings
 
     settings = ServiceSettings()
-    erased, shredded = asyncio.run(_replay_erasures(settings, since))
+    erased, shredded = asyncio.run(_replay_erasures(settings, _moment(since)))
     typer.echo(f"{len(erased)} debtor accounts erased on the log; {len(shredded)} keys shredded")
     for account in shredded:
         typer.echo(f"  {account}")
+
+
+def _moment(text: str | None) -> datetime | None:
+    """An ISO 8601 time, with its offset or in UTC. Parsed here rather than by the CLI
+    library, whose datetime type knows a few naive formats only."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO 8601 time", param_hint="--since"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def _replay_erasures(settings, since: datetime | None):
