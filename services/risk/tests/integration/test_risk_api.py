@@ -165,12 +165,18 @@ async def test_disputes_on_the_log_make_a_systematic_disputer_and_raise_dispute_
         assert (features["disputes_90"], features["disputes_365"]) == (3, 3)
         assert (features["disputed_recent"], features["recent_claims"]) == (3, 4)
         assert "dispute_frequency" in body["active_signals"]
-        page = await api.get(
-            "/v1/risk/alerts",
-            params={"debtor_id": debtor, "signal": "dispute_frequency"},
-            headers=headers,
-        )
-        [alert] = page.json()["items"]
+
+        async def alerts():
+            page = await api.get(
+                "/v1/risk/alerts",
+                params={"debtor_id": debtor, "signal": "dispute_frequency"},
+                headers=headers,
+            )
+            return page.json()["items"] or None
+
+        # the alert is a RiskAlertRaised event risk writes, then folds when it reads it back:
+        # it may land after the account's state does
+        [alert] = await eventually(alerts)
         assert alert["evidence"]["disputes_90_days"] == 3
         latest = (await history_of(api, tenant, debtor, 1))[0]
         assert (latest["segment"], latest["trigger"]) == ("systematic_disputer", "account_changed")
